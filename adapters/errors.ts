@@ -1,0 +1,47 @@
+// One error type for the whole library. Its `code` is stable (tests and callers
+// match on it, never on messages) and maps to exactly one CLI exit code.
+
+export type ErrorCode =
+  | "EBUSY" // the lock is held and the caller asked not to wait
+  | "ETIMEDOUT" // waited as long as allowed
+  | "EUSAGE" // bad descriptor, option or number: the caller's mistake
+  | "ESYSTEM" // an unexpected system error
+  | "EPERM" // permission denied (files, signals)
+  | "ENODIR" // the lock directory is missing, not a directory, or unusable
+  | "ECORRUPT" // bytes that are not a lock record
+  | "EAGAIN" // temporary failure: try again later
+  | "EABORTED"; // the caller's AbortSignal fired
+
+/** Exit codes of the CLI, one per error code (SPEC §3). */
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+  EBUSY: 1,
+  ETIMEDOUT: 2,
+  EUSAGE: 3,
+  ESYSTEM: 4,
+  ECORRUPT: 4,
+  EPERM: 5,
+  ENODIR: 6,
+  EAGAIN: 75,
+  EABORTED: 130,
+};
+
+/** WaitlockError is the only error the library throws on purpose. */
+export class WaitlockError extends Error {
+  override readonly name = "WaitlockError";
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** The CLI exit code for this error. */
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+}
+
+/** isWaitlockError tells whether err is a WaitlockError, optionally with a given code. */
+export function isWaitlockError(err: unknown, code?: ErrorCode): err is WaitlockError {
+  return err instanceof WaitlockError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,214 @@
+// The WASM core through its typed wrapper: known vectors, round trips, and
+// property tests that no mutation of a record and no random input gets through.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fc from "fast-check";
+import { core } from "../adapters/node/core.ts";
+import { DecodeStatus, LockType, RecordDecodeError, Staleness, type LockRecordInput } from "../adapters/wasm-core.ts";
+import { isWaitlockError } from "../adapters/errors.ts";
+
+const utf8 = new TextEncoder();
+const byteLength = (s: string) => utf8.encode(s).length;
+
+const sample: LockRecordInput = {
+  type: LockType.Semaphore, slot: 2, maxHolders: 4, holderPid: 4242, ownerPid: 4000,
+  ownerStart: 123456789, uid: 1000, acquiredAt: 1764165600123,
+  hostname: "build-01", descriptor: "gpu_pool", command: "train.sh --epochs 3 — ünïcødé",
+};
+
+const descriptorArb = fc.string({
+  unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"),
+  minLength: 1, maxLength: 255,
+});
+const textArb = (maxBytes: number) =>
+  fc.string({ unit: "binary", maxLength: maxBytes }).filter((s) => byteLength(s) <= maxBytes);
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const u53 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+
+const recordArb: fc.Arbitrary<LockRecordInput> = fc
+  .record({
+    type: fc.constantFrom(LockType.Mutex, LockType.Semaphore, LockType.Shared),
+    maxHolders: fc.integer({ min: 1, max: 0xffffffff }),
+    slotSeed: u32,
+    holderPid: u32, ownerPid: u32, ownerStart: u53, uid: u32, acquiredAt: u53,
+    hostname: textArb(255), descriptor: descriptorArb, command: textArb(4096),
+  })
+  .map(({ slotSeed, ...r }) => ({ ...r, slot: slotSeed % r.maxHolders }));
+
+describe("crc32", () => {
+  test("matches the IEEE 802.3 check value for 123456789", () => {
+    assert.equal(core.crc32(utf8.encode("123456789")), 0xcbf43926);
+  });
+  test("matches zlib for the quick brown fox", () => {
+    assert.equal(core.crc32(utf8.encode("The quick brown fox jumps over the lazy dog")), 0x414fa339);
+  });
+});
+
+describe("descriptorProblem", () => {
+  test("accepts valid descriptors", () => {
+    for (const d of ["a", "backup", "gpu_pool-2.lock", "x".repeat(255)]) assert.equal(core.descriptorProblem(d), undefined);
+  });
+  test("explains what is wrong", () => {
+    assert.match(core.descriptorProblem("")!, /empty/);
+    assert.match(core.descriptorProblem("x".repeat(256))!, /longer than 255/);
+    assert.match(core.descriptorProblem("../etc/passwd")!, /"\/" at position 3/);
+    assert.match(core.descriptorProblem("café")!, /"é" at position 4/);
+    assert.match(core.descriptorProblem("a b")!, /" " at position 2/);
+  });
+  test("agrees with the documented regular expression on any string", () => {
+    const re = /^[A-Za-z0-9._-]{1,255}$/;
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 300 }), descriptorArb, fc.string({ unit: "binary", maxLength: 260 })), (s) => {
+        assert.equal(core.descriptorProblem(s) === undefined, re.test(s));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("record codec", () => {
+  test("round-trips a sample record", () => {
+    const bytes = core.encodeRecord(sample);
+    assert.deepEqual(core.decodeRecord(bytes), { version: 2, ...sample });
+    assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), "WALK");
+  });
+
+  test("every encodable record decodes to itself", () => {
+    fc.assert(
+      fc.property(recordArb, (r) => {
+        assert.deepEqual(core.decodeRecord(core.encodeRecord(r)), { version: 2, ...r });
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("a command line over 4096 bytes is truncated on a character boundary", () => {
+    const command = "é".repeat(3000); // 6000 bytes
+    const decoded = core.decodeRecord(core.encodeRecord({ ...sample, command }));
+    assert.equal(decoded.command, "é".repeat(2048));
+  });
+
+  test("impossible values are refused with EUSAGE, not wrapped", () => {
+    for (const bad of [
+      { slot: 4 }, { maxHolders: 0, slot: 0 }, { holderPid: -1 }, { uid: 2 ** 32 }, { acquiredAt: 1.5 },
+      { descriptor: "a/b" }, { hostname: "h".repeat(256) }, { type: 7 as LockType },
+    ]) {
+      assert.throws(() => core.encodeRecord({ ...sample, ...bad }), (e) => isWaitlockError(e, "EUSAGE"), JSON.stringify(bad));
+    }
+  });
+
+  test("every single-bit flip is rejected", () => {
+    const bytes = core.encodeRecord(sample);
+    for (let i = 0; i < bytes.length * 8; i++) {
+      const copy = bytes.slice();
+      copy[i >> 3] ^= 1 << (i & 7);
+      assert.notEqual(core.decodeStatus(copy), DecodeStatus.Ok, `bit ${i}`);
+    }
+  });
+
+  test("every mutation of an encoded record is rejected (flips, truncation, extension)", () => {
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), bits: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant("extend" as const), extra: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+    );
+    fc.assert(
+      fc.property(recordArb, mutation, (r, m) => {
+        const bytes = core.encodeRecord(r);
+        let mutated: Uint8Array;
+        if (m.kind === "flip") {
+          mutated = bytes.slice();
+          mutated[m.at % bytes.length] ^= m.bits;
+        } else if (m.kind === "truncate") {
+          mutated = bytes.subarray(0, m.at % bytes.length);
+        } else {
+          mutated = new Uint8Array([...bytes, ...m.extra]);
+        }
+        assert.notEqual(core.decodeStatus(mutated), DecodeStatus.Ok);
+        assert.throws(() => core.decodeRecord(mutated), RecordDecodeError);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("random bytes never throw anything but RecordDecodeError", () => {
+    const header = new Uint8Array([0x57, 0x41, 0x4c, 0x4b, 2, 0]);
+    const input = fc.oneof(
+      fc.uint8Array({ maxLength: 9000 }),
+      fc.uint8Array({ minLength: 48, maxLength: 5000 }).map((b) => new Uint8Array([...header, ...b])),
+    );
+    fc.assert(
+      fc.property(input, (bytes) => {
+        try {
+          core.decodeRecord(bytes);
+        } catch (e) {
+          assert.ok(e instanceof RecordDecodeError, String(e));
+          assert.equal(e.code, "ECORRUPT");
+          assert.ok(e.status > DecodeStatus.Ok && e.status <= DecodeStatus.BadField);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("names the precise reason", () => {
+    const bytes = core.encodeRecord(sample);
+    const reason = (b: Uint8Array) => core.decodeStatus(b);
+    assert.equal(reason(new Uint8Array(10)), DecodeStatus.Short);
+    assert.equal(reason(new Uint8Array(100)), DecodeStatus.BadMagic);
+    const v3 = bytes.slice();
+    v3[4] = 3;
+    assert.equal(reason(v3), DecodeStatus.UnknownVersion);
+    assert.equal(reason(bytes.subarray(0, bytes.length - 1)), DecodeStatus.BadLength);
+    const flipped = bytes.slice();
+    flipped[20] ^= 1;
+    assert.equal(reason(flipped), DecodeStatus.BadCrc);
+  });
+});
+
+describe("slots and CPUs", () => {
+  test("preferred slot first, known-busy last", () => {
+    assert.deepEqual(core.slotOrder(4), [0, 1, 2, 3]);
+    assert.deepEqual(core.slotOrder(4, 2), [2, 0, 1, 3]);
+    assert.deepEqual(core.slotOrder(4, undefined, [0, 1]), [2, 3, 0, 1]);
+    assert.deepEqual(core.slotOrder(3, 9), [0, 1, 2]);
+    assert.deepEqual(core.slotOrder(0), []);
+  });
+  test("every slot is tried exactly once", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4096 }), fc.integer({ min: -1, max: 5000 }), fc.array(fc.nat(5000)), (n, p, busy) => {
+        const order = core.slotOrder(n, p, busy);
+        assert.equal(order.length, n);
+        assert.deepEqual([...order].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+        if (p >= 0 && p < n) assert.equal(order[0], p);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  test("--onePerCPU math", () => {
+    assert.equal(core.effectiveCpus(8, 150_000, 100_000), 2);
+    assert.equal(core.effectiveCpus(4), 4);
+    assert.equal(core.holdersForCpus(2, 1), 1);
+    assert.equal(core.holdersForCpus(2, 9), 1);
+  });
+});
+
+describe("classify", () => {
+  const c = (recordValid: boolean, recordEmpty: boolean, lockHeld: boolean, sameHost: boolean) =>
+    core.classify({ recordValid, recordEmpty, lockHeld, sameHost });
+  test("only the kernel lock makes a slot held", () => {
+    assert.equal(c(false, false, true, true), Staleness.Active); // unreadable but held: active
+    assert.equal(c(true, false, false, true), Staleness.Stale);
+    assert.equal(c(false, true, false, true), Staleness.Stale);
+    assert.equal(c(false, false, false, true), Staleness.Corrupt);
+    assert.equal(c(true, false, true, false), Staleness.Foreign);
+  });
+});
+
+test("Deno loads the same .wasm and encodes identical bytes", () => {
+  const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
+  const script = new URL("./deno/encode_record.ts", import.meta.url).pathname;
+  const hex = execFileSync(deno, ["run", "--quiet", "--allow-read", script, JSON.stringify(sample)], { encoding: "utf8" }).trim();
+  assert.equal(hex, Buffer.from(core.encodeRecord(sample)).toString("hex"));
+});
