@@ -45,3 +45,52 @@ export class WaitlockError extends Error {
 export function isWaitlockError(err: unknown, code?: ErrorCode): err is WaitlockError {
   return err instanceof WaitlockError && (code === undefined || err.code === code);
 }
+
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOENT: "no such file or directory",
+  ENOTDIR: "not a directory",
+  EISDIR: "is a directory",
+  ELOOP: "is a symbolic link (never followed)",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EMFILE: "too many open files in this process",
+  ENFILE: "too many open files in the system",
+  EINTR: "interrupted",
+  ESTALE: "stale NFS file handle",
+  ENOLCK: "no locks available",
+  ENXIO: "not a regular file (no such device or address)",
+  EIO: "I/O error",
+  ESRCH: "no such process",
+};
+
+const ERRNO_CODE: Record<string, ErrorCode> = {
+  EACCES: "EPERM",
+  EPERM: "EPERM",
+  EROFS: "EPERM",
+  ENOENT: "ENODIR",
+  ENOTDIR: "ENODIR",
+  ENOSPC: "EAGAIN",
+  EDQUOT: "EAGAIN",
+  EMFILE: "EAGAIN",
+  ENFILE: "EAGAIN",
+  EINTR: "EAGAIN",
+  ESTALE: "EAGAIN",
+  ENOLCK: "EAGAIN",
+  EAGAIN: "EAGAIN",
+};
+
+/**
+ * fromSystemError turns a failed system call into a WaitlockError whose code
+ * follows the errno (permission → EPERM, missing directory → ENODIR, resources
+ * that come back → EAGAIN) and whose message says what was being done.
+ */
+export function fromSystemError(err: unknown, doing: string): WaitlockError {
+  if (err instanceof WaitlockError) return err;
+  const errno = (err as { code?: unknown } | null)?.code;
+  if (typeof errno !== "string") return new WaitlockError("ESYSTEM", `${doing}: ${String(err)}`, { cause: err });
+  const text = ERRNO_TEXT[errno] ?? (err as Error).message ?? errno;
+  return new WaitlockError(ERRNO_CODE[errno] ?? "ESYSTEM", `${doing}: ${text} (${errno})`, { cause: err });
+}

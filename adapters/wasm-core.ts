@@ -29,7 +29,7 @@ export interface LockRecord {
 export type LockRecordInput = Omit<LockRecord, "version">;
 
 interface CoreExports {
-  memory: WebAssembly.Memory;
+  memory: { readonly buffer: ArrayBuffer };
   inputPtr(): number;
   outputPtr(): number;
   scratchSize(): number;
@@ -234,7 +234,7 @@ export class Core {
 }
 
 /** createCore instantiates the WASM core from its bytes (synchronously: it is 2–3 KB). */
-export function createCore(wasm: BufferSource): Core {
+export function createCore(wasm: Uint8Array<ArrayBuffer>): Core {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
   return new Core(instance.exports as unknown as CoreExports);
 }

@@ -15,6 +15,9 @@ const bundles = [
   { entry: "adapters/node/index.ts", out: "dist/node/index.js" },
 ].filter((b) => existsSync(new URL(`../${b.entry}`, import.meta.url)));
 
+// Type declarations for library users (the bundle itself carries none).
+execFileSync(bin("tsc"), ["-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+
 for (const { entry, out } of bundles) {
   await build({
     absWorkingDir: root,

@@ -1,0 +1,300 @@
+// The public library API, written once over a LockBackend. The Node and Deno
+// entry points only choose the Platform and the WASM loader.
+import type { HeldSlot, LockBackend, SlotInfo, SlotRequest } from "./backend.ts";
+import { WaitlockError } from "./errors.ts";
+import { FileBackend } from "./file-backend.ts";
+import { resolveLockDir } from "./lock-dir.ts";
+import type { Platform } from "./platform.ts";
+import type { Core } from "./wasm-core.ts";
+
+/** The largest semaphore (each slot is a file); matches the core's MAX_HOLDERS. */
+export const MAX_HOLDERS = 4096;
+/** Mean interval of the safety poll that notices holders killed without a trace. */
+export const DEFAULT_POLL_MS = 50;
+/** How often a lock bound to another process checks that the owner still lives. */
+const OWNER_CHECK_MS = 100;
+
+export interface LockDirOption {
+  /** The lock directory; default: WAITLOCK_DIR, else the first usable of /var/lock/waitlock, /tmp/waitlock, ~/.waitlock. */
+  lockDir?: string;
+}
+
+export interface AcquireOptions extends LockDirOption {
+  /** A counting semaphore of this many slots (default 1: a mutex). */
+  maxHolders?: number;
+  /** The slot to try first (e.g. the one this job used last time). */
+  preferredSlot?: number;
+  /** Milliseconds to wait; Infinity (the default for acquire) waits forever, 0 tries once. */
+  timeout?: number;
+  /** Stops waiting (rejects with code EABORTED). */
+  signal?: AbortSignal;
+  /** A shared (read) lock: any number of shared holders, or one exclusive holder. */
+  shared?: boolean;
+  /** A PID whose life bounds the lock: released soon after it exits (default: this process). */
+  owner?: number;
+  /** The command line recorded for listings (default: this process's). */
+  command?: string;
+  /** Mean interval of the safety poll in ms (default 50), for holders that die without a file event. */
+  pollInterval?: number;
+}
+
+export interface CheckOptions extends LockDirOption {
+  maxHolders?: number;
+  shared?: boolean;
+}
+
+export interface ListOptions extends LockDirOption {
+  /** Only this descriptor. */
+  descriptor?: string;
+  /** Also stale and corrupt entries. */
+  all?: boolean;
+  /** Only stale and corrupt entries. */
+  staleOnly?: boolean;
+}
+
+export type LockInfo = SlotInfo;
+
+/** Lock is a held slot. Release it with release() or `await using`. */
+export class Lock {
+  readonly descriptor: string;
+  /** The slot held, 0 … maxHolders − 1. */
+  readonly slot: number;
+  /** Where the lock lives (the lock directory). */
+  readonly location: string;
+  readonly #held: HeldSlot;
+  readonly #stopOwnerWatch: () => void;
+  #released = false;
+
+  /** @internal Locks are made by acquire and tryAcquire. */
+  constructor(descriptor: string, location: string, held: HeldSlot, stopOwnerWatch: () => void) {
+    this.descriptor = descriptor;
+    this.slot = held.slot;
+    this.location = location;
+    this.#held = held;
+    this.#stopOwnerWatch = stopOwnerWatch;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** The open file whose kernel lock is this hold, for handing to a child process. */
+  get fd(): number | undefined {
+    return this.#released ? undefined : this.#held.fd;
+  }
+
+  /** Rewrites the record (e.g. when another process takes over as holder). */
+  async updateRecord(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
+    if (this.#released) throw new WaitlockError("EUSAGE", `lock ${this.descriptor} is already released`);
+    await this.#held.rewrite(changes);
+  }
+
+  /** release gives the slot up. Calling it again does nothing. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#stopOwnerWatch();
+    await this.#held.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+function usage(message: string): WaitlockError {
+  return new WaitlockError("EUSAGE", message);
+}
+
+function isWholeNumber(v: unknown, min: number, max: number): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
+}
+
+export interface Waitlock {
+  acquire(descriptor: string, options?: AcquireOptions): Promise<Lock>;
+  tryAcquire(descriptor: string, options?: Omit<AcquireOptions, "timeout" | "signal">): Promise<Lock | undefined>;
+  check(descriptor: string, options?: CheckOptions): Promise<boolean>;
+  list(options?: ListOptions): Promise<LockInfo[]>;
+  signalHolders(descriptor: string, signal?: string, options?: LockDirOption): Promise<number[]>;
+  /** The WASM core this instance uses (validation, records, CPU math). */
+  readonly core: Core;
+  readonly platform: Platform;
+  /** The backend serving a lock directory option (resolving the directory). */
+  backend(lockDir?: string): LockBackend;
+}
+
+/** createWaitlock builds the API for one runtime. */
+export function createWaitlock(platform: Platform, core: Core): Waitlock {
+  const backends = new Map<string, LockBackend>();
+
+  function backend(lockDir?: string): LockBackend {
+    const key = lockDir ? `opt:${lockDir}` : `env:${platform.env("WAITLOCK_DIR") ?? ""}`;
+    let b = backends.get(key);
+    if (!b) {
+      b = new FileBackend(platform, core, resolveLockDir(platform, lockDir));
+      backends.set(key, b);
+    }
+    return b;
+  }
+
+  function checkDescriptor(descriptor: unknown): string {
+    if (typeof descriptor !== "string") throw usage("descriptor must be a string");
+    const problem = core.descriptorProblem(descriptor);
+    if (problem) throw usage(`invalid descriptor ${JSON.stringify(descriptor.length > 60 ? descriptor.slice(0, 60) + "…" : descriptor)}: ${problem}`);
+    return descriptor;
+  }
+
+  function checkMaxHolders(n: unknown = 1): number {
+    if (!isWholeNumber(n, 1, MAX_HOLDERS)) throw usage(`maxHolders must be a whole number from 1 to ${MAX_HOLDERS}, not ${String(n)}`);
+    return n;
+  }
+
+  function request(descriptor: string, o: AcquireOptions): SlotRequest {
+    const maxHolders = checkMaxHolders(o.maxHolders);
+    if (o.preferredSlot !== undefined && !isWholeNumber(o.preferredSlot, 0, maxHolders - 1)) {
+      throw usage(`preferredSlot must be a slot from 0 to ${maxHolders - 1}, not ${String(o.preferredSlot)}`);
+    }
+    if (o.shared && maxHolders !== 1) throw usage("a shared lock cannot also be a semaphore (maxHolders must be 1)");
+    const ownerPid = o.owner ?? platform.pid;
+    if (!isWholeNumber(ownerPid, 1, 0xffffffff)) throw usage(`owner must be a process ID, not ${String(o.owner)}`);
+    const ownerStart = platform.processStartTime(ownerPid);
+    if (ownerStart === undefined && ownerPid !== platform.pid) throw usage(`owner PID ${ownerPid} is not running`);
+    return {
+      descriptor: checkDescriptor(descriptor), maxHolders, preferredSlot: o.preferredSlot, shared: !!o.shared,
+      holderPid: platform.pid, ownerPid, ownerStart: ownerStart ?? 0,
+      command: o.command ?? platform.commandLine(),
+    };
+  }
+
+  /** watchOwner releases the lock once its owner (another process) is gone. */
+  function watchOwner(req: SlotRequest, release: () => Promise<void>): () => void {
+    if (req.ownerPid === platform.pid) return () => undefined;
+    const timer = setInterval(() => {
+      if (platform.processStartTime(req.ownerPid) !== req.ownerStart) {
+        clearInterval(timer);
+        void release().catch(() => undefined);
+      }
+    }, OWNER_CHECK_MS);
+    platform.unrefTimer(timer); // the lock lives with this process; it must not keep it alive
+    return () => clearInterval(timer);
+  }
+
+  function wrap(b: LockBackend, req: SlotRequest, held: HeldSlot): Lock {
+    let lock: Lock | undefined = undefined;
+    const stop = watchOwner(req, () => lock!.release());
+    lock = new Lock(req.descriptor, b.location, held, stop);
+    return lock;
+  }
+
+  /**
+   * waitFor retries tryAcquire whenever the backend reports a change (a release
+   * is seen within milliseconds) and on a jittered poll (a holder killed by
+   * SIGKILL leaves no file event), until it wins, the deadline passes, or the
+   * signal fires. Nothing here blocks a thread.
+   */
+  function waitFor(b: LockBackend, req: SlotRequest, o: AcquireOptions, busy: Set<number>): Promise<HeldSlot> {
+    const timeout = o.timeout ?? Infinity;
+    const pollMs = o.pollInterval ?? DEFAULT_POLL_MS;
+    return new Promise<HeldSlot>((resolve, reject) => {
+      let settled = false;
+      let running = false;
+      let again = false;
+      let pollTimer: ReturnType<typeof setTimeout> | undefined;
+      let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (err: unknown, held?: HeldSlot) => {
+        if (settled) {
+          void held?.release();
+          return;
+        }
+        settled = true;
+        unwatch();
+        clearTimeout(pollTimer);
+        clearTimeout(deadlineTimer);
+        o.signal?.removeEventListener("abort", onAbort);
+        if (held) resolve(held);
+        else reject(err);
+      };
+      const attempt = async (): Promise<void> => {
+        if (settled) return;
+        if (running) {
+          again = true;
+          return;
+        }
+        running = true;
+        try {
+          do {
+            again = false;
+            const held = await b.tryAcquire(req, busy);
+            if (held) return finish(undefined, held);
+          } while (again && !settled);
+        } catch (err) {
+          finish(err);
+        } finally {
+          running = false;
+        }
+      };
+      const schedulePoll = () => {
+        pollTimer = setTimeout(() => {
+          void attempt().then(() => {
+            if (!settled) schedulePoll();
+          });
+        }, pollMs * (0.5 + Math.random()));
+      };
+      const onAbort = () =>
+        finish(new WaitlockError("EABORTED", `stopped waiting for ${req.descriptor}: aborted`, { cause: o.signal?.reason }));
+      const unwatch = b.watch(req.descriptor, () => void attempt());
+      o.signal?.addEventListener("abort", onAbort, { once: true });
+      if (Number.isFinite(timeout)) {
+        deadlineTimer = setTimeout(() => {
+          // One last try: a release may have landed between the last poll and now.
+          void attempt().then(() =>
+            finish(new WaitlockError("ETIMEDOUT", `timed out after ${timeout / 1000} s waiting for ${req.descriptor}`)),
+          );
+        }, timeout);
+      }
+      schedulePoll();
+      void attempt(); // a release may have happened before the watch was set up
+    });
+  }
+
+  async function acquire(descriptor: string, options: AcquireOptions = {}): Promise<Lock> {
+    const req = request(descriptor, options);
+    const timeout = options.timeout ?? Infinity;
+    if (!(typeof timeout === "number" && timeout >= 0)) throw usage(`timeout must be a number of milliseconds >= 0 or Infinity, not ${String(timeout)}`);
+    if (options.signal?.aborted) {
+      throw new WaitlockError("EABORTED", `not waiting for ${req.descriptor}: aborted`, { cause: options.signal.reason });
+    }
+    const b = backend(options.lockDir);
+    const busy = new Set<number>();
+    const held = (await b.tryAcquire(req, busy)) ?? (timeout > 0 ? await waitFor(b, req, options, busy) : undefined);
+    if (!held) {
+      const what = req.maxHolders > 1 ? `all ${req.maxHolders} slots of ${req.descriptor} are held` : `${req.descriptor} is held by another process`;
+      throw new WaitlockError("EBUSY", what);
+    }
+    return wrap(b, req, held);
+  }
+
+  async function tryAcquire(descriptor: string, options: Omit<AcquireOptions, "timeout" | "signal"> = {}): Promise<Lock | undefined> {
+    const req = request(descriptor, options);
+    const b = backend(options.lockDir);
+    const held = await b.tryAcquire(req, new Set());
+    return held && wrap(b, req, held);
+  }
+
+  async function check(descriptor: string, options: CheckOptions = {}): Promise<boolean> {
+    const d = checkDescriptor(descriptor);
+    const maxHolders = checkMaxHolders(options.maxHolders);
+    return backend(options.lockDir).check({ descriptor: d, maxHolders, shared: !!options.shared });
+  }
+
+  async function list(options: ListOptions = {}): Promise<LockInfo[]> {
+    if (options.descriptor !== undefined) checkDescriptor(options.descriptor);
+    return backend(options.lockDir).list(options);
+  }
+
+  async function signalHolders(descriptor: string, signal = "SIGTERM", options: LockDirOption = {}): Promise<number[]> {
+    return backend(options.lockDir).signalHolders(checkDescriptor(descriptor), signal);
+  }
+
+  return { acquire, tryAcquire, check, list, signalHolders, core, platform, backend };
+}

@@ -1,0 +1,412 @@
+// The lock protocol on files (SPEC §2), written once against Platform.
+//
+// A slot is the file <dir>/<descriptor>.slot<N>.lock and is held exactly while
+// some open file description holds a kernel lock on it. Two one-byte ranges:
+//   GATE (byte 0) — what acquirers compete for; only acquirers and holders touch it.
+//   HELD (byte 1) — what says "held"; holders keep it, probes test it.
+// A probe (check, list, --done) only ever tries HELD, so it can never make an
+// acquirer's GATE attempt fail. An acquirer that holds GATE knows no one else
+// holds the slot, so if HELD is briefly taken it can only be a probe: it spins.
+import type { HeldSlot, ListFilter, LockBackend, SlotInfo, SlotRequest } from "./backend.ts";
+import { WaitlockError, fromSystemError } from "./errors.ts";
+import type { LockDir } from "./lock-dir.ts";
+import { joinPath, parseLockFileName, readerFileName, slotFileName } from "./names.ts";
+import { errnoOf, type ByteRange, type FileId, type FileStat, type Platform } from "./platform.ts";
+import { DecodeStatus, LockType, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
+
+export const GATE: ByteRange = { offset: 0, length: 1 };
+export const HELD: ByteRange = { offset: 1, length: 1 };
+
+/** How long an acquirer holding GATE keeps retrying HELD against a probe. */
+const PROBE_SPIN_MS = 100;
+/** How often an acquirer re-opens a slot whose file is replaced under it before giving up. */
+const INODE_RETRIES = 16;
+const SLOT_FILE_MODE = 0o666; // so another user can take over a stale slot in a shared directory
+
+const STATUS_NAMES: Record<Staleness, SlotInfo["status"]> = {
+  [Staleness.Active]: "active",
+  [Staleness.Stale]: "stale",
+  [Staleness.Corrupt]: "corrupt",
+  [Staleness.Foreign]: "foreign",
+};
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** sleepSync pauses the thread for ms without a busy loop (only used for sub-millisecond probe races). */
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+function sameFile(a: FileId, b: FileId | undefined): boolean {
+  return b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+function lockTypeOf(req: SlotRequest): LockType {
+  if (req.shared) return LockType.Shared;
+  return req.maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
+}
+
+/** What a probe saw in one file. */
+interface Probe {
+  held: SlotInfo["held"];
+  record?: LockRecord;
+  problem?: string;
+  status: SlotInfo["status"];
+  id?: FileId;
+}
+
+export class FileBackend implements LockBackend {
+  readonly location: string;
+  readonly #p: Platform;
+  readonly #core: Core;
+  readonly #dir: string;
+  #readerSeq = 0;
+
+  constructor(platform: Platform, core: Core, dir: LockDir) {
+    this.#p = platform;
+    this.#core = core;
+    this.#dir = dir.path;
+    this.location = dir.path;
+  }
+
+  #path(name: string): string {
+    return joinPath(this.#dir, name);
+  }
+
+  #record(req: SlotRequest, slot: number): Uint8Array {
+    return this.#core.encodeRecord({
+      type: lockTypeOf(req), slot, maxHolders: req.maxHolders,
+      holderPid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart,
+      uid: this.#p.uid(), acquiredAt: Date.now(), hostname: this.#p.hostname(),
+      descriptor: req.descriptor, command: req.command,
+    });
+  }
+
+  tryAcquire(req: SlotRequest, knownBusy: Set<number>): HeldSlot | undefined {
+    for (const slot of this.#core.slotOrder(req.maxHolders, req.preferredSlot, knownBusy)) {
+      const held = this.#trySlot(req, slot);
+      if (held) {
+        knownBusy.delete(slot);
+        return held;
+      }
+      knownBusy.add(slot);
+    }
+    return undefined;
+  }
+
+  /** openSlotFile opens (creating) a slot or reader file, with errors that say what to do. */
+  #openSlotFile(path: string): number {
+    try {
+      return this.#p.openSlot(path);
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (errno === "ELOOP" || errno === "EISDIR" || errno === "ENXIO") {
+        throw new WaitlockError("ENODIR", `${path} is not a regular file (${errno === "ELOOP" ? "a symbolic link, never followed" : errno}); remove it`, { cause: err });
+      }
+      throw fromSystemError(err, `cannot open ${path}`);
+    }
+  }
+
+  #trySlot(req: SlotRequest, slot: number): HeldSlot | undefined {
+    const path = this.#path(slotFileName(req.descriptor, slot));
+    const p = this.#p;
+    for (let attempt = 0; attempt < INODE_RETRIES; attempt++) {
+      const fd = this.#openSlotFile(path);
+      let keep = false;
+      try {
+        const st = p.fstat(fd);
+        if (st.kind !== "file") throw new WaitlockError("ENODIR", `${path} is not a regular file; remove it`);
+        if (!p.tryLock(fd, GATE, req.shared)) return undefined;
+        if (!this.#takeHeldByte(fd, req.shared)) return undefined;
+        // A releasing holder unlinks the file before unlocking it: if our file is no
+        // longer the one at the path, we locked a ghost. Start again on the new file.
+        if (!sameFile(st, p.lstat(path))) continue;
+        if (st.uid === p.uid() && (st.mode & 0o777) !== SLOT_FILE_MODE) p.fchmod(fd, SLOT_FILE_MODE);
+        const held = req.shared ? this.#holdShared(req, slot, fd, st) : this.#holdExclusive(req, slot, path, fd, st);
+        keep = true;
+        return held;
+      } finally {
+        if (!keep) p.close(fd); // closing drops every lock this open file description took
+      }
+    }
+    throw new WaitlockError("EAGAIN", `${path} keeps being replaced while locking it; try again`);
+  }
+
+  /**
+   * takeHeldByte takes HELD while holding GATE. Only a probe can hold HELD now
+   * (holders hold GATE too), and a probe holds it for two syscalls, so retry.
+   */
+  #takeHeldByte(fd: number, shared: boolean): boolean {
+    const p = this.#p;
+    if (p.tryLock(fd, HELD, shared)) return true;
+    const deadline = Date.now() + PROBE_SPIN_MS;
+    for (let i = 0; Date.now() < deadline; i++) {
+      if (i > 20) sleepSync(0.1);
+      if (p.tryLock(fd, HELD, shared)) return true;
+    }
+    return false; // a probe stopped mid-probe (SIGSTOP): report busy rather than hang
+  }
+
+  #holdExclusive(req: SlotRequest, slot: number, path: string, fd: number, st: FileStat): HeldSlot {
+    const p = this.#p;
+    try {
+      p.writeAll(fd, this.#record(req, slot));
+    } catch (err) {
+      // Leave nothing half-written behind: the file goes (or is emptied) before the lock does.
+      releaseSlotFile(p, path, fd, st);
+      throw fromSystemError(err, `cannot write the lock record to ${path}`);
+    }
+    return new HeldFile(p, slot, fd, path, st, true, (changes) => this.#record({ ...req, ...changes }, slot));
+  }
+
+  /**
+   * holdShared keeps the shared lock on the slot file and writes this holder's
+   * record to a reader file of its own (many shared holders share one slot file,
+   * so none may write to it or unlink it).
+   */
+  #holdShared(req: SlotRequest, slot: number, fd: number, st: FileStat): HeldSlot {
+    const p = this.#p;
+    // Shared holders never write the slot file, and no exclusive holder can coexist
+    // with us: any content is a dead exclusive holder's record. Clear it so listings
+    // do not show that holder as alive.
+    if (st.size > 0) p.truncate(fd, 0);
+    for (let tries = 0; tries < INODE_RETRIES; tries++) {
+      const readerPath = this.#path(readerFileName(req.descriptor, slot, p.pid, ++this.#readerSeq));
+      const rfd = this.#openSlotFile(readerPath);
+      const rst = p.fstat(rfd);
+      if (rst.kind !== "file" || !p.tryLock(rfd, HELD, false)) {
+        p.close(rfd);
+        continue; // not ours to use (a leftover of a PID's earlier life still held?): next sequence number
+      }
+      try {
+        p.writeAll(rfd, this.#record(req, slot));
+      } catch (err) {
+        releaseSlotFile(p, readerPath, rfd, rst);
+        throw fromSystemError(err, `cannot write the lock record to ${readerPath}`);
+      }
+      const reader = new HeldFile(p, slot, rfd, readerPath, rst, true, (changes) => this.#record({ ...req, ...changes }, slot));
+      return new HeldFile(p, slot, fd, this.#path(slotFileName(req.descriptor, slot)), st, false, () => undefined, reader);
+    }
+    throw new WaitlockError("EAGAIN", `cannot create a reader record for ${req.descriptor}; try again`);
+  }
+
+  /** probe looks at one file without disturbing anyone (it only ever tries HELD). */
+  #probe(path: string): Probe | undefined {
+    const p = this.#p;
+    let opened;
+    try {
+      opened = p.openExisting(path);
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (errno === "ENOENT") return undefined; // released while we looked
+      const problem =
+        errno === "ELOOP" ? "symbolic link (not followed)" :
+        errno === "EISDIR" ? "a directory, not a lock file" :
+        errno === "ENXIO" ? "a socket or device, not a lock file" :
+        errno === "EACCES" ? "cannot be opened (permission denied)" : `cannot be opened (${errno ?? err})`;
+      return { held: "unknown", status: "corrupt", problem };
+    }
+    const { fd, writable } = opened;
+    try {
+      const st = p.fstat(fd);
+      if (st.kind !== "file") return { held: "unknown", status: "corrupt", problem: "not a regular file" };
+      const held = this.#heldState(fd, writable);
+      const bytes = p.readHead(fd, this.#core.recordMaxBytes + 1);
+      const status = this.#core.decodeStatus(bytes);
+      let record: LockRecord | undefined;
+      let problem: string | undefined;
+      if (status === DecodeStatus.Ok) record = this.#core.decodeRecord(bytes);
+      else if (bytes.length > 0) problem = decodeProblem(this.#core, bytes);
+      const staleness = this.#core.classify({
+        recordValid: record !== undefined,
+        recordEmpty: bytes.length === 0,
+        lockHeld: held !== "free",
+        sameHost: record === undefined || record.hostname === p.hostname(),
+      });
+      return { held, record, problem, status: STATUS_NAMES[staleness], id: st };
+    } catch (err) {
+      return { held: "unknown", status: "corrupt", problem: fromSystemError(err, "cannot read").message };
+    } finally {
+      p.close(fd);
+    }
+  }
+
+  #heldState(fd: number, writable: boolean): Probe["held"] {
+    const p = this.#p;
+    if (writable) {
+      if (p.tryLock(fd, HELD, false)) {
+        p.unlock(fd, HELD);
+        return "free";
+      }
+    }
+    // A read-only descriptor can only test with a read lock: that sees exclusive holders only.
+    if (p.tryLock(fd, HELD, true)) {
+      p.unlock(fd, HELD);
+      return writable ? "shared" : "free";
+    }
+    return "exclusive";
+  }
+
+  check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): boolean {
+    for (let slot = 0; slot < req.maxHolders; slot++) {
+      const probe = this.#probe(this.#path(slotFileName(req.descriptor, slot)));
+      if (!probe || probe.held === "free") return true;
+      if (req.shared && probe.held === "shared") return true;
+    }
+    return false;
+  }
+
+  list(filter: ListFilter): SlotInfo[] {
+    let names: string[];
+    try {
+      names = this.#p.readdir(this.#dir);
+    } catch (err) {
+      throw fromSystemError(err, `cannot read lock directory ${this.#dir}`);
+    }
+    const out: SlotInfo[] = [];
+    for (const name of names) {
+      const parsed = parseLockFileName(name);
+      if (!parsed) continue;
+      if (filter.descriptor !== undefined && parsed.descriptor !== filter.descriptor) continue;
+      const location = this.#path(name);
+      const probe = this.#probe(location);
+      if (!probe) continue;
+      // A shared hold's slot file carries no record: its readers are listed instead.
+      if (parsed.kind === "slot" && probe.held === "shared") continue;
+      const leftover = probe.status === "stale" || probe.status === "corrupt";
+      if (filter.staleOnly ? !leftover : leftover && !filter.all) continue;
+      out.push({
+        descriptor: parsed.descriptor, slot: parsed.slot, kind: parsed.kind, status: probe.status,
+        held: probe.held, record: probe.record, problem: probe.problem, location,
+      });
+    }
+    return out.sort((a, b) => (a.descriptor < b.descriptor ? -1 : a.descriptor > b.descriptor ? 1 : a.slot - b.slot));
+  }
+
+  signalHolders(descriptor: string, signal: string): number[] {
+    const p = this.#p;
+    const signalled: number[] = [];
+    let refused: string | undefined;
+    for (const info of this.list({ descriptor })) {
+      const r = info.record;
+      if (info.status !== "active" || !r || r.hostname !== p.hostname()) continue;
+      const probe = this.#probe(info.location);
+      if (!probe?.id) continue;
+      // Never trust a record for something dangerous: signal the PID only if that
+      // process really has this very file open.
+      const holds = p.holdsOpen(r.holderPid, probe.id);
+      if (holds === "unknown") {
+        refused = `cannot verify PID ${r.holderPid} (another user's process) holds ${info.location}`;
+        continue;
+      }
+      if (!holds) continue;
+      try {
+        p.kill(r.holderPid, signal);
+        signalled.push(r.holderPid);
+      } catch (err) {
+        if (errnoOf(err) === "ESRCH") continue; // exited meanwhile: nothing to end
+        if (errnoOf(err) === "EPERM") refused = `not permitted to signal PID ${r.holderPid}`;
+        else throw fromSystemError(err, `cannot signal PID ${r.holderPid}`);
+      }
+    }
+    if (refused && signalled.length === 0) throw new WaitlockError("EPERM", refused);
+    return signalled;
+  }
+
+  watch(descriptor: string, onChange: () => void): () => void {
+    const prefix = `${descriptor}.slot`;
+    return this.#p.watch(this.#dir, (name) => {
+      if (name === undefined || (name.startsWith(prefix) && parseLockFileName(name)?.descriptor === descriptor)) onChange();
+    });
+  }
+}
+
+function decodeProblem(core: Core, bytes: Uint8Array): string {
+  try {
+    core.decodeRecord(bytes);
+    return "unreadable record";
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * releaseSlotFile ends an exclusive hold: unlink the path while still locked
+ * (if it is still our file), or empty the file where unlinking is refused (a
+ * sticky directory, another user's file), then drop the locks.
+ */
+function releaseSlotFile(p: Platform, path: string, fd: number, id: FileId): void {
+  try {
+    let unlinked = false;
+    if (sameFile(id, p.lstat(path))) {
+      try {
+        p.unlink(path);
+        unlinked = true;
+      } catch {
+        // EACCES/EPERM in a sticky directory: emptying the file is the next best thing.
+      }
+    }
+    if (!unlinked) p.truncate(fd, 0);
+  } catch {
+    // The unlock below is what matters; a leftover file is merely stale.
+  } finally {
+    try {
+      p.unlock(fd, HELD);
+      p.unlock(fd, GATE);
+    } finally {
+      p.close(fd);
+    }
+  }
+}
+
+/** HeldFile is a slot (or reader record) held through an open file. */
+class HeldFile implements HeldSlot {
+  readonly slot: number;
+  readonly fd: number;
+  readonly #p: Platform;
+  readonly #path: string;
+  readonly #id: FileId;
+  /** Exclusive holds remove their file on release; a shared hold leaves the slot file to the others. */
+  readonly #ownsFile: boolean;
+  readonly #encode: (changes: Parameters<HeldSlot["rewrite"]>[0]) => Uint8Array | undefined;
+  readonly #reader?: HeldFile;
+  #released = false;
+
+  constructor(
+    p: Platform, slot: number, fd: number, path: string, id: FileId, ownsFile: boolean,
+    encode: (changes: Parameters<HeldSlot["rewrite"]>[0]) => Uint8Array | undefined, reader?: HeldFile,
+  ) {
+    this.#p = p;
+    this.slot = slot;
+    this.fd = fd;
+    this.#path = path;
+    this.#id = id;
+    this.#ownsFile = ownsFile;
+    this.#encode = encode;
+    this.#reader = reader;
+  }
+
+  rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): void {
+    if (this.#reader) return this.#reader.rewrite(changes);
+    const bytes = this.#encode(changes);
+    if (bytes) this.#p.writeAll(this.fd, bytes);
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    try {
+      this.#reader?.release();
+    } finally {
+      if (this.#ownsFile) {
+        releaseSlotFile(this.#p, this.#path, this.fd, this.#id);
+      } else {
+        try {
+          this.#p.unlock(this.fd, HELD);
+          this.#p.unlock(this.fd, GATE);
+        } finally {
+          this.#p.close(this.fd);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,16 @@
+// waitlock for Node: named mutexes and counting semaphores released when their
+// holder dies. See README "Library" for usage.
+import { createWaitlock } from "../api.ts";
+import { core } from "./core.ts";
+import { NodePlatform } from "./platform.ts";
+
+const waitlock = createWaitlock(new NodePlatform(), core);
+
+export const { acquire, tryAcquire, check, list, signalHolders } = waitlock;
+export { waitlock };
+export { Lock, MAX_HOLDERS, DEFAULT_POLL_MS } from "../api.ts";
+export type { AcquireOptions, CheckOptions, ListOptions, LockDirOption, LockInfo, Waitlock } from "../api.ts";
+export { WaitlockError, isWaitlockError, EXIT_CODES } from "../errors.ts";
+export type { ErrorCode } from "../errors.ts";
+export { LockType } from "../wasm-core.ts";
+export type { LockRecord } from "../wasm-core.ts";

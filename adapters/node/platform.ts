@@ -1,0 +1,267 @@
+// Platform for Node: fs for files, fs-native-extensions for kernel locks (OFD
+// locks on Linux, flock on macOS), /proc for processes.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import { createRequire } from "node:module";
+import type { ByteRange, FileId, FileStat, Platform } from "../platform.ts";
+
+// fs-native-extensions is CommonJS with a native addon: load it with require so
+// a bundle keeps it external and resolves it from node_modules at run time.
+const fsx = createRequire(import.meta.url)("fs-native-extensions") as {
+  tryLock(fd: number, offset: number, length: number, opts: { shared: boolean }): boolean;
+  unlock(fd: number, offset: number, length: number): void;
+};
+
+const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+
+function kindOf(st: fs.BigIntStats): FileStat["kind"] {
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "directory";
+  if (st.isSymbolicLink()) return "symlink";
+  return "other";
+}
+
+function toStat(st: fs.BigIntStats): FileStat {
+  return { dev: st.dev, ino: st.ino, kind: kindOf(st), size: Number(st.size), uid: Number(st.uid), mode: Number(st.mode & 0o7777n) };
+}
+
+/** One inotify watch per directory, shared by every waiter of this process. */
+class DirectoryWatchers {
+  readonly #byDir = new Map<string, { watcher: fs.FSWatcher; listeners: Set<(name: string | undefined) => void> }>();
+
+  add(dir: string, listener: (name: string | undefined) => void): () => void {
+    let entry = this.#byDir.get(dir);
+    if (!entry) {
+      const listeners = new Set<(name: string | undefined) => void>();
+      const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
+        for (const l of listeners) l(name ?? undefined);
+      });
+      // A watch that fails (directory removed, inotify limit) only costs promptness:
+      // waiters still poll. Never let it crash the process.
+      watcher.on("error", () => this.#drop(dir));
+      entry = { watcher, listeners };
+      this.#byDir.set(dir, entry);
+    }
+    entry.listeners.add(listener);
+    return () => {
+      const e = this.#byDir.get(dir);
+      if (!e || !e.listeners.delete(listener) || e.listeners.size > 0) return;
+      this.#drop(dir);
+    };
+  }
+
+  #drop(dir: string): void {
+    const e = this.#byDir.get(dir);
+    if (!e) return;
+    this.#byDir.delete(dir);
+    e.watcher.close();
+  }
+}
+
+/** readStartTime returns field 22 of /proc/<pid>/stat (start time in clock ticks since boot). */
+function readStartTime(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const start = Number(fields[19]); // field 22 overall = index 19 after "pid (comm)"
+  return Number.isFinite(start) ? start : undefined;
+}
+
+function readCgroupQuota(): { quotaUs: number; periodUs: number } {
+  // cgroup v2: the tightest cpu.max from this process's cgroup up to the root.
+  let best = { quotaUs: 0, periodUs: 0 };
+  try {
+    const line = fs.readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.startsWith("0::"));
+    let dir = line ? line.slice(3).trim() : "/";
+    for (;;) {
+      try {
+        const [quota, period] = fs.readFileSync(`/sys/fs/cgroup${dir === "/" ? "" : dir}/cpu.max`, "utf8").trim().split(/\s+/);
+        const q = Number(quota);
+        const per = Number(period);
+        if (quota !== "max" && q > 0 && per > 0 && (best.quotaUs === 0 || q / per < best.quotaUs / best.periodUs)) {
+          best = { quotaUs: q, periodUs: per };
+        }
+      } catch {
+        // no cpu controller at this level
+      }
+      if (dir === "/" || dir === "") break;
+      dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+    }
+  } catch {
+    // not Linux, or no cgroup v2
+  }
+  if (best.quotaUs === 0) {
+    try {
+      // cgroup v1
+      const q = Number(fs.readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "utf8"));
+      const per = Number(fs.readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "utf8"));
+      if (q > 0 && per > 0) best = { quotaUs: q, periodUs: per };
+    } catch {
+      // none
+    }
+  }
+  return best;
+}
+
+export class NodePlatform implements Platform {
+  readonly name = `node-${process.platform}`;
+  readonly pid = process.pid;
+  readonly ppid = process.ppid;
+  readonly #watchers = new DirectoryWatchers();
+  #hostname?: string;
+
+  openSlot(path: string): number {
+    return fs.openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o666);
+  }
+
+  openExisting(path: string): { fd: number; writable: boolean } {
+    try {
+      return { fd: fs.openSync(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK), writable: true };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
+      return { fd: fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK), writable: false };
+    }
+  }
+
+  tryLock(fd: number, range: ByteRange, shared: boolean): boolean {
+    return fsx.tryLock(fd, range.offset, range.length, { shared });
+  }
+
+  unlock(fd: number, range: ByteRange): void {
+    fsx.unlock(fd, range.offset, range.length);
+  }
+
+  close(fd: number): void {
+    fs.closeSync(fd);
+  }
+
+  fstat(fd: number): FileStat {
+    return toStat(fs.fstatSync(fd, { bigint: true }));
+  }
+
+  lstat(path: string): FileStat | undefined {
+    const st = fs.lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return st && toStat(st);
+  }
+
+  fchmod(fd: number, mode: number): void {
+    fs.fchmodSync(fd, mode);
+  }
+
+  writeAll(fd: number, bytes: Uint8Array): void {
+    // Write first, then cut any longer old content: no window where the file is empty.
+    let done = 0;
+    while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
+    fs.ftruncateSync(fd, bytes.length);
+  }
+
+  truncate(fd: number, length: number): void {
+    fs.ftruncateSync(fd, length);
+  }
+
+  readHead(fd: number, max: number): Uint8Array {
+    const buf = Buffer.allocUnsafe(max);
+    let got = 0;
+    while (got < max) {
+      const n = fs.readSync(fd, buf, got, max - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  }
+
+  unlink(path: string): void {
+    fs.unlinkSync(path);
+  }
+
+  readdir(dir: string): string[] {
+    return fs.readdirSync(dir);
+  }
+
+  mkdir(path: string, mode: number): void {
+    fs.mkdirSync(path, { mode });
+    fs.chmodSync(path, mode); // mkdir applies the umask; a shared directory must really be 1777
+  }
+
+  canWrite(dir: string): boolean {
+    try {
+      fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  watch(dir: string, onChange: (filename: string | undefined) => void): () => void {
+    try {
+      return this.#watchers.add(dir, onChange);
+    } catch {
+      return () => undefined; // no inotify here: waiters rely on their poll
+    }
+  }
+
+  uid(): number {
+    return process.getuid?.() ?? 0;
+  }
+
+  hostname(): string {
+    return (this.#hostname ??= os.hostname());
+  }
+
+  commandLine(): string {
+    return process.argv.join(" ");
+  }
+
+  env(name: string): string | undefined {
+    return process.env[name];
+  }
+
+  homeDir(): string | undefined {
+    try {
+      return os.homedir() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  processStartTime(pid: number): number | undefined {
+    return readStartTime(pid);
+  }
+
+  kill(pid: number, signal: string): void {
+    process.kill(pid, signal);
+  }
+
+  holdsOpen(pid: number, id: FileId): boolean | "unknown" {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return code === "EACCES" || code === "EPERM" ? "unknown" : false;
+    }
+    for (const n of fds) {
+      try {
+        const st = fs.statSync(`/proc/${pid}/fd/${n}`, { bigint: true, throwIfNoEntry: false });
+        if (st && st.dev === id.dev && st.ino === id.ino) return true;
+      } catch {
+        // closed meanwhile, or not ours to stat
+      }
+    }
+    return false;
+  }
+
+  unrefTimer(timer: unknown): void {
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  cpuLimits(): { affinity: number; quotaUs: number; periodUs: number } {
+    return { affinity: os.availableParallelism(), ...readCgroupQuota() };
+  }
+}

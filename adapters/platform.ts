@@ -1,0 +1,109 @@
+// Platform is everything the file backend needs from a runtime. Node and Deno
+// each implement it in adapters/<runtime>/platform.ts; the protocol itself is
+// written once, in file-backend.ts, against this interface.
+//
+// File operations are synchronous on purpose: each is one short syscall on a
+// local file, and a thread-pool round trip costs ~7x the syscall (FACTS.md).
+// Nothing here ever blocks waiting for a lock: waiting is done above, with
+// non-blocking attempts woken by watch() and timers.
+
+/** A byte range of a slot file for a kernel lock (OFD locks on Linux are per range). */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** The identity of a file: two stats name the same file iff dev and ino match. */
+export interface FileId {
+  dev: bigint;
+  ino: bigint;
+}
+
+export interface FileStat extends FileId {
+  kind: "file" | "directory" | "symlink" | "other";
+  size: number;
+  uid: number;
+  /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
+  mode: number;
+}
+
+/**
+ * A failed system call, with the errno name (ENOENT, EACCES, ELOOP…) so callers
+ * can decide without parsing messages. Platforms throw this, or any error with
+ * a string `code`, from the operations below.
+ */
+export interface SystemError extends Error {
+  code: string;
+}
+
+export interface Platform {
+  /** A short name for messages and diagnostics, e.g. "node-linux" or "deno-linux". */
+  readonly name: string;
+
+  // ---- files ----
+  /**
+   * Opens path read-write, creating it with mode 0o666 if missing, never
+   * following a symlink (ELOOP) and never blocking (a FIFO planted at the path).
+   * Returns a file descriptor.
+   */
+  openSlot(path: string): number;
+  /** Opens an existing path for probing: read-write if allowed, else read-only; no follow, no block. */
+  openExisting(path: string): { fd: number; writable: boolean };
+  /** Non-blocking kernel lock on range; false when another open file description holds a conflicting one. */
+  tryLock(fd: number, range: ByteRange, shared: boolean): boolean;
+  unlock(fd: number, range: ByteRange): void;
+  close(fd: number): void;
+  fstat(fd: number): FileStat;
+  /** lstat: the path itself, never what a symlink points to; undefined if it does not exist. */
+  lstat(path: string): FileStat | undefined;
+  fchmod(fd: number, mode: number): void;
+  /** Replaces the file's content with bytes (truncate, then write at offset 0). */
+  writeAll(fd: number, bytes: Uint8Array): void;
+  truncate(fd: number, length: number): void;
+  /** Reads up to max bytes from offset 0. */
+  readHead(fd: number, max: number): Uint8Array;
+  unlink(path: string): void;
+  readdir(dir: string): string[];
+  /** Creates a directory (not its parents) and sets its mode exactly, umask notwithstanding. */
+  mkdir(path: string, mode: number): void;
+  /** True if the calling process may create files in dir (access(2) W_OK|X_OK). */
+  canWrite(dir: string): boolean;
+  /**
+   * Calls onChange(filename) whenever an entry of dir is created, changed or
+   * removed (filename may be undefined if the runtime cannot tell). Returns a
+   * function that stops watching. Watchers must not keep the process alive.
+   */
+  watch(dir: string, onChange: (filename: string | undefined) => void): () => void;
+
+  // ---- this process and others ----
+  readonly pid: number;
+  /** The parent of this process (the calling shell for a CLI). */
+  readonly ppid: number;
+  uid(): number;
+  hostname(): string;
+  /** The command line to record for this process. */
+  commandLine(): string;
+  /** Env var lookup (undefined if unset or not permitted). */
+  env(name: string): string | undefined;
+  /** A per-user home directory, if known. */
+  homeDir(): string | undefined;
+  /** A token that changes when pid is reused (Linux: /proc/<pid>/stat starttime); undefined if pid does not exist. */
+  processStartTime(pid: number): number | undefined;
+  /** Sends signal to pid; throws SystemError (ESRCH, EPERM). */
+  kill(pid: number, signal: string): void;
+  /**
+   * Whether process pid has the file `id` open right now (Linux: /proc/<pid>/fd).
+   * "unknown" when this process may not look (another user's process).
+   */
+  holdsOpen(pid: number, id: FileId): boolean | "unknown";
+  /** Lets the process exit even though timer (from setTimeout/setInterval) is pending. */
+  unrefTimer(timer: unknown): void;
+  /** CPU count from the affinity mask, and the cgroup CPU quota (0 = none). */
+  cpuLimits(): { affinity: number; quotaUs: number; periodUs: number };
+}
+
+/** errnoOf returns the errno name of a platform error (e.g. "ENOENT"), or undefined. */
+export function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}

@@ -1,0 +1,82 @@
+// Helpers for tests that use real processes.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+export const ROOT = new URL("..", import.meta.url).pathname;
+export const FIXTURES = join(ROOT, "tests/fixtures");
+
+/** tempDir makes a fresh directory, removed when the test ends. */
+export function tempDir(t: { after(fn: () => void): void }, prefix = "waitlock-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** firstLine resolves with the first line a child prints on stdout (rejects if it exits first). */
+export function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    let stderr = "";
+    child.stderr?.on("data", (d) => (stderr += d));
+    rl.once("line", (line) => {
+      rl.close();
+      resolve(line);
+    });
+    child.once("exit", (code, signal) => reject(new Error(`child exited (${code ?? signal}) before printing: ${stderr}`)));
+  });
+}
+
+/** exited resolves with a child's exit code and signal. */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+}
+
+export interface Holder {
+  pid: number;
+  slot: number;
+  child: ChildProcess;
+  /** Ends the hold cleanly (closes the holder's stdin) and waits for it to exit. */
+  release(): Promise<void>;
+  /** SIGKILLs the holder and waits for it to be gone. */
+  kill(): Promise<void>;
+}
+
+/** spawnHolder starts a separate Node process holding descriptor (tests/fixtures/hold.mjs). */
+export async function spawnHolder(
+  t: { after(fn: () => void): void }, lockDir: string, descriptor: string, options: object = {},
+): Promise<Holder> {
+  const child = spawn(process.execPath, [join(FIXTURES, "hold.mjs"), lockDir, descriptor, JSON.stringify(options)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  t.after(() => child.kill("SIGKILL"));
+  const info = JSON.parse(await firstLine(child));
+  if (info.error) throw new Error(`holder failed: ${info.error} ${info.message}`);
+  return {
+    pid: child.pid!,
+    slot: info.slot,
+    child,
+    async release() {
+      child.stdin!.end();
+      await exited(child);
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+    },
+  };
+}
+
+/** rejectsWith asserts that promise rejects with a WaitlockError of the given code. */
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    if ((err as { code?: string }).code === code) return err as Error;
+    throw new Error(`expected ${code}, got ${(err as { code?: string }).code}: ${(err as Error).message}`);
+  }
+  throw new Error(`expected ${code}, but it succeeded`);
+}

@@ -1,0 +1,331 @@
+// The Node library against real processes: exclusion, hand-over, SIGKILLed
+// holders, stale and corrupt files, shared locks, errors.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { acquire, tryAcquire, check, list, signalHolders, waitlock } from "../adapters/node/index.ts";
+import { FIXTURES, ROOT, exited, firstLine, rejectsWith, spawnHolder, tempDir } from "./helpers.ts";
+
+async function runWorkers(lockDir: string, markers: string, descriptor: string, max: number, procs: number, iterations: number) {
+  const children = Array.from({ length: procs }, () =>
+    spawn(process.execPath, [join(FIXTURES, "worker.mjs"), lockDir, markers, descriptor, String(max), String(iterations)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    }),
+  );
+  const results = await Promise.all(children.map(async (c) => JSON.parse(await firstLine(c))));
+  await Promise.all(children.map(exited));
+  return results as { acquired: number; violations: number; slots: Record<string, number> }[];
+}
+
+describe("mutual exclusion under contention (real processes)", () => {
+  test("4 processes x 250 acquisitions of one mutex: no overlap, exact total", async (t) => {
+    const dir = tempDir(t);
+    const markers = tempDir(t);
+    const results = await runWorkers(dir, markers, "mutex", 1, 4, 250);
+    assert.equal(results.reduce((s, r) => s + r.violations, 0), 0);
+    assert.equal(results.reduce((s, r) => s + r.acquired, 0), 1000);
+  });
+
+  test("4 processes x 250 acquisitions of a semaphore of 3: never 4 holders, all slots used", async (t) => {
+    const dir = tempDir(t);
+    const markers = tempDir(t);
+    const results = await runWorkers(dir, markers, "sem", 3, 4, 250);
+    assert.equal(results.reduce((s, r) => s + r.violations, 0), 0);
+    assert.equal(results.reduce((s, r) => s + r.acquired, 0), 1000);
+    const used = new Set(results.flatMap((r) => Object.keys(r.slots)));
+    assert.deepEqual([...used].sort(), ["0", "1", "2"]);
+  });
+});
+
+describe("holders that die", () => {
+  test("a waiter gets the lock soon after its holder is SIGKILLed", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "job");
+    const waiting = acquire("job", { lockDir: dir, timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 100));
+    const killedAt = performance.now();
+    await holder.kill();
+    const lock = await waiting;
+    t.diagnostic(`acquired ${(performance.now() - killedAt).toFixed(1)} ms after SIGKILL (poll bound ~${1.5 * 50} ms)`);
+    assert.equal(lock.slot, 0);
+    await lock.release();
+  });
+
+  test("the stale file a SIGKILLed holder leaves is listed as stale and taken over", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "job");
+    await holder.kill();
+    const path = join(dir, "job.slot0.lock");
+    assert.ok(existsSync(path), "the file stays behind");
+    const [entry] = await list({ lockDir: dir, all: true });
+    assert.equal(entry.status, "stale");
+    assert.equal(entry.record?.holderPid, holder.pid);
+    assert.deepEqual(await list({ lockDir: dir }), [], "stale entries are hidden without --all");
+    assert.equal(await check("job", { lockDir: dir }), true);
+    const lock = await tryAcquire("job", { lockDir: dir });
+    assert.ok(lock);
+    const [now] = await list({ lockDir: dir });
+    assert.equal(now.status, "active");
+    assert.equal(now.record?.holderPid, process.pid);
+    await lock.release();
+    assert.ok(!existsSync(path), "a clean release removes the file");
+  });
+
+  test("a garbage file named like a slot is shown as corrupt and taken over", async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "job.slot0.lock"), "this is not a lock record at all, just garbage bytes ......");
+    const [entry] = await list({ lockDir: dir, all: true });
+    assert.equal(entry.status, "corrupt");
+    assert.match(entry.problem!, /bad magic/);
+    const lock = await tryAcquire("job", { lockDir: dir });
+    assert.ok(lock);
+    assert.equal((await list({ lockDir: dir }))[0].record?.holderPid, process.pid);
+    await lock.release();
+  });
+
+  test("a held slot whose record is unreadable is active, never free", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "job");
+    writeFileSync(join(dir, "job.slot0.lock"), "garbage over a live holder's record");
+    const [entry] = await list({ lockDir: dir });
+    assert.equal(entry.status, "active");
+    assert.equal(entry.record, undefined);
+    assert.equal(await tryAcquire("job", { lockDir: dir }), undefined);
+    await holder.release();
+  });
+
+  test("a lock bound to an owner process is released when the owner exits", async (t) => {
+    const dir = tempDir(t);
+    const owner = spawn("sleep", ["30"]);
+    t.after(() => owner.kill("SIGKILL"));
+    const holder = await spawnHolder(t, dir, "owned", { owner: owner.pid });
+    assert.equal((await list({ lockDir: dir }))[0].record?.ownerPid, owner.pid);
+    owner.kill("SIGKILL");
+    const lock = await acquire("owned", { lockDir: dir, timeout: 5000 });
+    assert.ok(holder.child.exitCode === null, "the holder process itself is still alive");
+    await lock.release();
+    await holder.release();
+  });
+
+  test("an owner that is not running is refused", async (t) => {
+    const dir = tempDir(t);
+    await rejectsWith(acquire("x", { lockDir: dir, owner: 2 ** 22 + 12345 }), "EUSAGE");
+  });
+});
+
+describe("naming and slots", () => {
+  test("descriptors match exactly: a held app2 never blocks app", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "app2");
+    const lock = await tryAcquire("app", { lockDir: dir });
+    assert.ok(lock, "app is free");
+    assert.equal(await tryAcquire("app2", { lockDir: dir }), undefined);
+    await lock.release();
+    await holder.release();
+  });
+
+  test("the preferred slot is honoured when free, another slot is used when not", async (t) => {
+    const dir = tempDir(t);
+    const a = await acquire("pool", { lockDir: dir, maxHolders: 3, preferredSlot: 2 });
+    assert.equal(a.slot, 2);
+    const holder = await spawnHolder(t, dir, "pool", { maxHolders: 3, preferredSlot: 1 });
+    assert.equal(holder.slot, 1);
+    const b = await acquire("pool", { lockDir: dir, maxHolders: 3, preferredSlot: 2, timeout: 0 });
+    assert.equal(b.slot, 0);
+    await rejectsWith(acquire("pool", { lockDir: dir, maxHolders: 3, timeout: 0 }), "EBUSY");
+    await Promise.all([a.release(), b.release(), holder.release()]);
+  });
+
+  test("invalid descriptors and numbers are usage errors that create nothing", async (t) => {
+    const dir = tempDir(t);
+    for (const d of ["", "a/b", "../x", "x".repeat(256), "sp ace", "nul\0"]) {
+      await rejectsWith(acquire(d, { lockDir: dir }), "EUSAGE");
+    }
+    for (const o of [{ maxHolders: 0 }, { maxHolders: 1.5 }, { maxHolders: 5000 }, { preferredSlot: 3, maxHolders: 3 }, { timeout: -1 }, { timeout: NaN }]) {
+      await rejectsWith(acquire("ok", { lockDir: dir, ...o }), "EUSAGE");
+    }
+    await rejectsWith(acquire("ok", { lockDir: dir, shared: true, maxHolders: 2 }), "EUSAGE");
+    assert.deepEqual(await list({ lockDir: dir, all: true }), []);
+  });
+});
+
+describe("shared (read) locks", () => {
+  test("many shared holders, or one exclusive holder", async (t) => {
+    const dir = tempDir(t);
+    const reader = await spawnHolder(t, dir, "cfg", { shared: true });
+    const r2 = await tryAcquire("cfg", { lockDir: dir, shared: true });
+    assert.ok(r2, "a second shared holder is admitted");
+    assert.equal(await tryAcquire("cfg", { lockDir: dir }), undefined, "an exclusive acquirer is refused");
+    assert.equal(await check("cfg", { lockDir: dir }), false);
+    assert.equal(await check("cfg", { lockDir: dir, shared: true }), true);
+    const held = await list({ lockDir: dir, descriptor: "cfg" });
+    assert.deepEqual(held.map((e) => [e.kind, e.record?.holderPid]).sort(), [["reader", process.pid], ["reader", reader.pid]].sort());
+    await r2.release();
+    await reader.release();
+    const w = await tryAcquire("cfg", { lockDir: dir });
+    assert.ok(w, "exclusive once the readers are gone");
+    assert.equal(await tryAcquire("cfg", { lockDir: dir, shared: true }), undefined, "readers wait for the writer");
+    await w.release();
+    assert.deepEqual(await list({ lockDir: dir, all: true }).then((l) => l.filter((e) => e.kind === "reader")), []);
+  });
+});
+
+describe("waiting", () => {
+  test("a waiter proceeds right after a clean release (file event, not poll)", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "handover");
+    const waiting = acquire("handover", { lockDir: dir, timeout: 10_000, pollInterval: 5_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    await holder.release();
+    const lock = await waiting; // with a 5 s poll, only the directory event can be this quick
+    await lock.release();
+  });
+
+  test("a timeout ends the wait with ETIMEDOUT", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "slow");
+    await rejectsWith(acquire("slow", { lockDir: dir, timeout: 200 }), "ETIMEDOUT");
+    await rejectsWith(acquire("slow", { lockDir: dir, timeout: 0 }), "EBUSY");
+    await holder.release();
+  });
+
+  test("an AbortSignal ends the wait with EABORTED", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "slow");
+    await rejectsWith(acquire("slow", { lockDir: dir, signal: AbortSignal.timeout(100) }), "EABORTED");
+    await rejectsWith(acquire("slow", { lockDir: dir, signal: AbortSignal.abort() }), "EABORTED");
+    await holder.release();
+  });
+
+  test("release is idempotent and await using releases at scope exit", async (t) => {
+    const dir = tempDir(t);
+    const lock = await acquire("twice", { lockDir: dir });
+    await lock.release();
+    await lock.release();
+    assert.equal(lock.released, true);
+    {
+      await using scoped = await acquire("twice", { lockDir: dir });
+      assert.equal(await check("twice", { lockDir: dir }), false);
+      void scoped;
+    }
+    assert.equal(await check("twice", { lockDir: dir }), true);
+  });
+
+  test("a process that waited, acquired and released can exit on its own", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "leak");
+    const script = `
+      import { acquire } from ${JSON.stringify(join(ROOT, "dist/node/index.js"))};
+      const l = await acquire("leak", { lockDir: ${JSON.stringify(dir)}, timeout: 10000 });
+      await l.release();
+      console.log("released");`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const line = firstLine(child);
+    await new Promise((r) => setTimeout(r, 100));
+    await holder.release();
+    assert.equal(await line, "released");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    const { code } = await exited(child);
+    clearTimeout(killer);
+    assert.equal(code, 0, "exited by itself, no watcher or timer left behind");
+  });
+});
+
+describe("looking must not disturb", () => {
+  test("probes racing a fail-fast acquirer never make it see a false busy", async (t) => {
+    const dir = tempDir(t);
+    // A separate process probes as fast as it can while this one takes and drops
+    // the lock with no waiting: every attempt must succeed, since nobody holds it.
+    const script = `
+      import { check, list } from ${JSON.stringify(join(ROOT, "dist/node/index.js"))};
+      const dir = ${JSON.stringify(dir)};
+      console.log("probing");
+      for (let i = 0; ; i++) { await check("race", { lockDir: dir }); await list({ lockDir: dir, descriptor: "race" }); }`;
+    const prober = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    t.after(() => prober.kill("SIGKILL"));
+    await firstLine(prober);
+    let falseBusy = 0;
+    for (let i = 0; i < 3000; i++) {
+      const lock = await tryAcquire("race", { lockDir: dir });
+      if (!lock) falseBusy++;
+      else await lock.release();
+    }
+    assert.equal(falseBusy, 0);
+  });
+});
+
+describe("signalHolders", () => {
+  test("signals a verified holder", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), [holder.pid]);
+    assert.equal((await exited(holder.child)).signal, "SIGTERM");
+  });
+
+  test("never signals a PID a forged record names", async (t) => {
+    const dir = tempDir(t);
+    const victim = spawn("sleep", ["30"]);
+    t.after(() => victim.kill("SIGKILL"));
+    const lock = await acquire("svc", { lockDir: dir });
+    await lock.updateRecord({ holderPid: victim.pid! });
+    assert.equal((await list({ lockDir: dir }))[0].record?.holderPid, victim.pid);
+    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), []);
+    assert.equal(victim.exitCode, null);
+    assert.equal(victim.signalCode, null);
+    await lock.release();
+  });
+});
+
+describe("hostile and unusable lock directories", () => {
+  test("a missing directory, or a file instead of one, is ENODIR", async (t) => {
+    const dir = tempDir(t);
+    await rejectsWith(acquire("x", { lockDir: join(dir, "missing") }), "ENODIR");
+    writeFileSync(join(dir, "file"), "");
+    await rejectsWith(acquire("x", { lockDir: join(dir, "file") }), "ENODIR");
+    await rejectsWith(list({ lockDir: join(dir, "missing") }), "ENODIR");
+  });
+
+  test("a symlink planted at a slot path is not followed", async (t) => {
+    const dir = tempDir(t);
+    const target = join(dir, "target");
+    mkdirSync(join(dir, "locks"));
+    symlinkSync(target, join(dir, "locks", "x.slot0.lock"));
+    await rejectsWith(acquire("x", { lockDir: join(dir, "locks") }), "ENODIR");
+    assert.ok(!existsSync(target), "the symlink's target was not created");
+    const [entry] = await list({ lockDir: join(dir, "locks"), all: true });
+    assert.equal(entry.status, "corrupt");
+    assert.match(entry.problem!, /symbolic link/);
+  });
+
+  test("an unwritable directory is EPERM for an unprivileged user", { skip: process.getuid?.() !== 0 && "needs root to switch user" }, async (t) => {
+    const dir = tempDir(t);
+    chmodSync(dir, 0o755); // root's: others may enter but not write
+    const script = `
+      import { acquire } from ${JSON.stringify(join(ROOT, "dist/node/index.js"))};
+      try { await acquire("x", { lockDir: ${JSON.stringify(dir)} }); console.log("acquired"); }
+      catch (e) { console.log(e.code); }`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { uid: 65534, gid: 65534, encoding: "utf8" });
+    assert.equal(out.trim(), "EPERM");
+  });
+
+  test("automatic lock directories: planted symlinks skipped, shared ones created 1777", { skip: process.getuid?.() !== 0 && "needs root" }, async (t) => {
+    const base = tempDir(t);
+    chmodSync(base, 0o755);
+    const elsewhere = tempDir(t);
+    const planted = join(base, "planted");
+    symlinkSync(elsewhere, planted);
+    const fresh = join(base, "fresh");
+    const { resolveLockDir, SHARED_DIR_MODE } = await import("../adapters/lock-dir.ts");
+    const candidates = [{ path: planted, mode: SHARED_DIR_MODE }, { path: fresh, mode: SHARED_DIR_MODE }];
+    const saved = process.env.WAITLOCK_DIR;
+    delete process.env.WAITLOCK_DIR;
+    t.after(() => { if (saved !== undefined) process.env.WAITLOCK_DIR = saved; });
+    const chosen = resolveLockDir(waitlock.platform, undefined, candidates);
+    assert.deepEqual(chosen, { path: fresh, source: "auto" });
+    assert.equal(statSync(fresh).mode & 0o7777, 0o1777, "sticky and world-writable despite the umask");
+    process.env.WAITLOCK_DIR = join(base, "nope");
+    assert.throws(() => resolveLockDir(waitlock.platform, undefined, candidates), (e: { code?: string }) => e.code === "ENODIR");
+  });
+});
