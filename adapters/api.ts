@@ -126,6 +126,7 @@ export interface Waitlock {
 /** createWaitlock builds the API for one runtime. */
 export function createWaitlock(platform: Platform, core: Core): Waitlock {
   const backends = new Map<string, LockBackend>();
+  let selfStart: number | undefined; // this process's start time never changes: read /proc once
 
   function backend(lockDir?: string): LockBackend {
     const key = lockDir ? `opt:${lockDir}` : `env:${platform.env("WAITLOCK_DIR") ?? ""}`;
@@ -157,7 +158,9 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
     if (o.shared && maxHolders !== 1) throw usage("a shared lock cannot also be a semaphore (maxHolders must be 1)");
     const ownerPid = o.owner ?? platform.pid;
     if (!isWholeNumber(ownerPid, 1, 0xffffffff)) throw usage(`owner must be a process ID, not ${String(o.owner)}`);
-    const ownerStart = platform.processStartTime(ownerPid);
+    const ownerStart = ownerPid === platform.pid
+      ? (selfStart ??= platform.processStartTime(ownerPid))
+      : platform.processStartTime(ownerPid);
     if (ownerStart === undefined && ownerPid !== platform.pid) throw usage(`owner PID ${ownerPid} is not running`);
     return {
       descriptor: checkDescriptor(descriptor), maxHolders, preferredSlot: o.preferredSlot, shared: !!o.shared,

@@ -36,6 +36,15 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
 
+/**
+ * writeRecord replaces a file's content with a record: write first, then cut
+ * any longer old content, so there is no moment when the file is empty.
+ */
+function writeRecord(p: Platform, fd: number, bytes: Uint8Array, oldSize: number): void {
+  p.writeHead(fd, bytes);
+  if (oldSize > bytes.length) p.truncate(fd, bytes.length);
+}
+
 function sameFile(a: FileId, b: FileId | undefined): boolean {
   return b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
@@ -149,7 +158,7 @@ export class FileBackend implements LockBackend {
   #holdExclusive(req: SlotRequest, slot: number, path: string, fd: number, st: FileStat): HeldSlot {
     const p = this.#p;
     try {
-      p.writeAll(fd, this.#record(req, slot));
+      writeRecord(p, fd, this.#record(req, slot), st.size);
     } catch (err) {
       // Leave nothing half-written behind: the file goes (or is emptied) before the lock does.
       releaseSlotFile(p, path, fd, st);
@@ -178,7 +187,7 @@ export class FileBackend implements LockBackend {
         continue; // not ours to use (a leftover of a PID's earlier life still held?): next sequence number
       }
       try {
-        p.writeAll(rfd, this.#record(req, slot));
+        writeRecord(p, rfd, this.#record(req, slot), rst.size);
       } catch (err) {
         releaseSlotFile(p, readerPath, rfd, rst);
         throw fromSystemError(err, `cannot write the lock record to ${readerPath}`);
@@ -388,7 +397,7 @@ class HeldFile implements HeldSlot {
   rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): void {
     if (this.#reader) return this.#reader.rewrite(changes);
     const bytes = this.#encode(changes);
-    if (bytes) this.#p.writeAll(this.fd, bytes);
+    if (bytes) writeRecord(this.#p, this.fd, bytes, this.#p.fstat(this.fd).size);
   }
 
   release(): void {

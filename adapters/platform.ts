@@ -57,8 +57,8 @@ export interface Platform {
   /** lstat: the path itself, never what a symlink points to; undefined if it does not exist. */
   lstat(path: string): FileStat | undefined;
   fchmod(fd: number, mode: number): void;
-  /** Replaces the file's content with bytes (truncate, then write at offset 0). */
-  writeAll(fd: number, bytes: Uint8Array): void;
+  /** Writes bytes at offset 0 (it does not shorten the file: see truncate). */
+  writeHead(fd: number, bytes: Uint8Array): void;
   truncate(fd: number, length: number): void;
   /** Reads up to max bytes from offset 0. */
   readHead(fd: number, max: number): Uint8Array;

@@ -24,7 +24,7 @@ describe("mutual exclusion under contention (real processes)", () => {
     const dir = tempDir(t);
     const markers = tempDir(t);
     const results = await runWorkers(dir, markers, "mutex", 1, 4, 250);
-    assert.equal(results.reduce((s, r) => s + r.violations, 0), 0);
+    assert.equal(results.reduce((s, r) => s + r.violations, 0), 0, JSON.stringify(results));
     assert.equal(results.reduce((s, r) => s + r.acquired, 0), 1000);
   });
 
@@ -32,7 +32,7 @@ describe("mutual exclusion under contention (real processes)", () => {
     const dir = tempDir(t);
     const markers = tempDir(t);
     const results = await runWorkers(dir, markers, "sem", 3, 4, 250);
-    assert.equal(results.reduce((s, r) => s + r.violations, 0), 0);
+    assert.equal(results.reduce((s, r) => s + r.violations, 0), 0, JSON.stringify(results));
     assert.equal(results.reduce((s, r) => s + r.acquired, 0), 1000);
     const used = new Set(results.flatMap((r) => Object.keys(r.slots)));
     assert.deepEqual([...used].sort(), ["0", "1", "2"]);

@@ -154,11 +154,9 @@ export class NodePlatform implements Platform {
     fs.fchmodSync(fd, mode);
   }
 
-  writeAll(fd: number, bytes: Uint8Array): void {
-    // Write first, then cut any longer old content: no window where the file is empty.
+  writeHead(fd: number, bytes: Uint8Array): void {
     let done = 0;
     while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, done);
-    fs.ftruncateSync(fd, bytes.length);
   }
 
   truncate(fd: number, length: number): void {
@@ -206,8 +204,11 @@ export class NodePlatform implements Platform {
     }
   }
 
+  // process.getuid() is a surprisingly costly binding call on the hot path; a
+  // process's real UID does not change under a library user.
+  #uid?: number;
   uid(): number {
-    return process.getuid?.() ?? 0;
+    return (this.#uid ??= process.getuid?.() ?? 0);
   }
 
   hostname(): string {
