@@ -78,9 +78,17 @@ export class Lock {
     return this.#released;
   }
 
-  /** The open file whose kernel lock is this hold, for handing to a child process. */
-  get fd(): number | undefined {
-    return this.#released ? undefined : this.#held.fd;
+  /**
+   * The open files whose kernel locks are this hold (slot file, then a shared
+   * holder's record file), for handing to a child process; empty once released.
+   */
+  get fds(): readonly number[] {
+    return this.#released ? [] : this.#held.fds;
+  }
+
+  /** The file that holds this holder's record, if the backend uses files. */
+  get recordPath(): string | undefined {
+    return this.#held.recordPath;
   }
 
   /** Rewrites the record (e.g. when another process takes over as holder). */

@@ -25,10 +25,13 @@ export interface SlotRequest {
 export interface HeldSlot {
   readonly slot: number;
   /**
-   * The open file whose kernel lock is the hold, for handing to a child
-   * process (foreground holder, exec). Undefined for backends without one.
+   * The open files whose kernel locks are the hold, for handing to a child
+   * process (foreground holder, exec): the slot file, then (for a shared hold)
+   * this holder's reader record. Empty for backends without files.
    */
-  readonly fd?: number;
+  readonly fds: readonly number[];
+  /** The file holding this holder's record (its fd is the last of fds). */
+  readonly recordPath?: string;
   /** Rewrites the holder's record (e.g. after handing the lock to another process). */
   rewrite(changes: Partial<Pick<SlotRequest, "holderPid" | "ownerPid" | "ownerStart" | "command">>): Awaitable<void>;
   /** Gives the slot up. Idempotent. */

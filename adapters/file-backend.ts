@@ -371,6 +371,8 @@ function releaseSlotFile(p: Platform, path: string, fd: number, id: FileId): voi
 class HeldFile implements HeldSlot {
   readonly slot: number;
   readonly fd: number;
+  readonly fds: readonly number[];
+  readonly recordPath: string;
   readonly #p: Platform;
   readonly #path: string;
   readonly #id: FileId;
@@ -392,6 +394,8 @@ class HeldFile implements HeldSlot {
     this.#ownsFile = ownsFile;
     this.#encode = encode;
     this.#reader = reader;
+    this.fds = reader ? [fd, reader.fd] : [fd];
+    this.recordPath = reader ? reader.recordPath : path;
   }
 
   rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): void {

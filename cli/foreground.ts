@@ -1,0 +1,40 @@
+// Foreground mode: hand the held lock to a small detached holder process bound
+// to the owner, so `waitlock NAME || exit 1` returns and the script keeps the lock.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Lock } from "../adapters/api.ts";
+import { WaitlockError } from "../adapters/errors.ts";
+
+const HOLDER = fileURLToPath(new URL("./holder.js", import.meta.url));
+// The holder only waits: a small heap and no JIT keep its memory low.
+const HOLDER_NODE_FLAGS = ["--max-old-space-size=16", "--max-semi-space-size=1", "--jitless"];
+
+export interface Owner {
+  pid: number;
+  start: number;
+}
+
+/** handOver starts the holder and returns its PID once it holds the lock. */
+export async function handOver(lock: Lock, owner: Owner): Promise<number> {
+  const fds = lock.fds;
+  const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length)];
+  const child = spawn(process.execPath, args, {
+    detached: true, // its own session: a terminal's Ctrl-C to the script's group does not reach it
+    stdio: ["ignore", "ignore", "ignore", "pipe", ...fds],
+  });
+  const ready = await new Promise<boolean>((resolve) => {
+    let text = "";
+    const pipe = child.stdio[3]!;
+    pipe.on("data", (d) => (text += d));
+    pipe.on("end", () => resolve(text.startsWith("ready")));
+    pipe.on("error", () => resolve(false));
+    child.once("error", () => resolve(false));
+  });
+  if (!ready || child.pid === undefined) {
+    child.kill("SIGKILL");
+    throw new WaitlockError("ESYSTEM", "the foreground holder process did not start; try --exec instead");
+  }
+  await lock.updateRecord({ holderPid: child.pid, ownerPid: owner.pid, ownerStart: owner.start });
+  child.unref();
+  return child.pid;
+}

@@ -1,0 +1,140 @@
+// Turns parsed flags, arguments and environment into one validated Invocation.
+// Every mistake is a usage error (exit 3) raised before anything is created.
+import { WaitlockError } from "../adapters/errors.ts";
+import type { Waitlock } from "../adapters/api.ts";
+import { FACILITIES, FORMATS } from "./options.ts";
+
+export type Mode = "acquire" | "exec" | "check" | "done" | "list";
+export type Format = (typeof FORMATS)[number];
+
+export interface Invocation {
+  mode: Mode;
+  descriptor: string;
+  maxHolders: number;
+  /** Milliseconds; 0 = try once, Infinity = forever. */
+  timeoutMs: number;
+  preferredSlot?: number;
+  lockDir?: string;
+  shared: boolean;
+  owner?: number;
+  printSlot: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  syslog: boolean;
+  facility: string;
+  format: Format;
+  all: boolean;
+  staleOnly: boolean;
+  command: string[];
+}
+
+export interface RawFlags {
+  allowMultiple?: string;
+  onePerCPU?: boolean;
+  excludeCPUs?: string;
+  timeout?: string;
+  check?: boolean;
+  done?: boolean;
+  list?: boolean;
+  all?: boolean;
+  "stale-only"?: boolean;
+  format?: string;
+  "lock-dir"?: string;
+  shared?: boolean;
+  owner?: string;
+  "print-slot"?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  syslog?: boolean;
+  "syslog-facility"?: string;
+}
+
+const usage = (message: string) => new WaitlockError("EUSAGE", message);
+
+function wholeNumber(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw usage(`${what} must be a whole number, not ${JSON.stringify(text)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw usage(`${what} must be from ${min} to ${max}, not ${n}`);
+  return n;
+}
+
+/** parseTimeout reads seconds ("2.5", "0", "inf") into milliseconds. */
+export function parseTimeout(text: string, where: string): number {
+  const t = text.trim().toLowerCase();
+  if (t === "inf" || t === "infinity") return Infinity;
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(t)) throw usage(`${where} must be seconds (e.g. 10, 0.5 or inf), not ${JSON.stringify(text)}`);
+  return Number(t) * 1000;
+}
+
+const TRUTHY = new Set(["1", "true", "yes", "on"]);
+
+export function isDebugEnv(env: (name: string) => string | undefined): boolean {
+  return TRUTHY.has((env("WAITLOCK_DEBUG") ?? "").trim().toLowerCase());
+}
+
+/**
+ * buildInvocation validates everything. descriptor is the positional argument
+ * (or the first line of stdin, read by the caller); command is what followed --exec.
+ */
+export function buildInvocation(
+  wl: Waitlock, flags: RawFlags, descriptor: string | undefined, command: string[] | undefined,
+): Invocation {
+  const env = (n: string) => wl.platform.env(n);
+  const modes = (["check", "done", "list"] as const).filter((m) => flags[m]);
+  if (command) modes.unshift("exec" as never);
+  if (modes.length > 1) throw usage(`${modes.map((m) => `--${m}`).join(" and ")} cannot be combined`);
+  const mode: Mode = (modes[0] as Mode | undefined) ?? "acquire";
+
+  const format = (flags.format ?? "human") as Format;
+  if (!FORMATS.includes(format)) throw usage(`unknown format ${JSON.stringify(flags.format)}; use one of ${FORMATS.join(", ")}`);
+  const facility = (flags["syslog-facility"] ?? "daemon").toLowerCase();
+  if (!(FACILITIES as readonly string[]).includes(facility)) {
+    throw usage(`unknown syslog facility ${JSON.stringify(flags["syslog-facility"])}; use daemon, user, local0..local7 or another standard name`);
+  }
+  if (mode !== "list") {
+    for (const f of ["all", "stale-only", "format"] as const) if (flags[f] !== undefined && flags[f] !== false) throw usage(`--${f} only applies to --list`);
+  }
+  if (flags.all && flags["stale-only"]) throw usage("--all and --stale-only cannot be combined");
+  if (flags.allowMultiple !== undefined && flags.onePerCPU) throw usage("--allowMultiple and --onePerCPU cannot be combined");
+  if (flags.excludeCPUs !== undefined && !flags.onePerCPU) throw usage("--excludeCPUs needs --onePerCPU");
+
+  let maxHolders = 1;
+  if (flags.allowMultiple !== undefined) maxHolders = wholeNumber(flags.allowMultiple, "--allowMultiple", 1, 4096);
+  if (flags.onePerCPU) {
+    const exclude = flags.excludeCPUs === undefined ? 0 : wholeNumber(flags.excludeCPUs, "--excludeCPUs", 0, 4096);
+    const { affinity, quotaUs, periodUs } = wl.platform.cpuLimits();
+    maxHolders = wl.core.holdersForCpus(wl.core.effectiveCpus(affinity, quotaUs, periodUs), exclude);
+  }
+  if (flags.shared && maxHolders > 1) throw usage("--shared cannot be combined with a semaphore (-m/-c)");
+
+  let timeoutMs = 0;
+  if (flags.timeout !== undefined) timeoutMs = parseTimeout(flags.timeout, "--timeout");
+  else if (env("WAITLOCK_TIMEOUT")) timeoutMs = parseTimeout(env("WAITLOCK_TIMEOUT")!, "WAITLOCK_TIMEOUT");
+
+  let owner: number | undefined;
+  if (flags.owner !== undefined) {
+    if (mode !== "acquire") throw usage("--owner only applies to foreground mode (no --exec, --check, --done or --list)");
+    owner = wholeNumber(flags.owner, "--owner", 1, 0xffffffff);
+  }
+  if (flags["print-slot"] && mode !== "acquire" && mode !== "exec") throw usage("--print-slot only applies when acquiring");
+
+  let preferredSlot: number | undefined;
+  const slotEnv = env("WAITLOCK_SLOT");
+  if (slotEnv !== undefined && /^\d+$/.test(slotEnv.trim()) && Number(slotEnv) < maxHolders) preferredSlot = Number(slotEnv);
+
+  if (mode === "list") {
+    if (descriptor !== undefined) throw usage("--list takes no descriptor");
+  } else {
+    if (descriptor === undefined) throw usage("missing DESCRIPTOR (an argument, or the first line of stdin)");
+    const problem = wl.core.descriptorProblem(descriptor);
+    if (problem) throw usage(`invalid descriptor ${JSON.stringify(descriptor.length > 60 ? descriptor.slice(0, 60) + "…" : descriptor)}: ${problem}`);
+  }
+  if (mode === "exec" && command!.length === 0) throw usage("--exec needs a command to run");
+
+  return {
+    mode, descriptor: descriptor ?? "", maxHolders, timeoutMs, preferredSlot,
+    lockDir: flags["lock-dir"], shared: !!flags.shared, owner, printSlot: !!flags["print-slot"],
+    quiet: !!flags.quiet, verbose: !!flags.verbose || isDebugEnv(env), syslog: !!flags.syslog, facility,
+    format, all: !!flags.all, staleOnly: !!flags["stale-only"], command: command ?? [],
+  };
+}

@@ -1,0 +1,87 @@
+// Renders a listing in the four --format styles. Pure: entries in, text out.
+import type { LockInfo } from "../adapters/api.ts";
+import type { Format } from "./invocation.ts";
+
+export interface Row {
+  descriptor: string;
+  slot: number;
+  status: string;
+  pid: number | null;
+  owner: number | null;
+  user: string | null;
+  uid: number | null;
+  hostname: string | null;
+  acquiredAt: string | null;
+  heldForMs: number | null;
+  type: string | null;
+  maxHolders: number | null;
+  command: string | null;
+  path: string;
+  problem: string | null;
+}
+
+const TYPES = ["mutex", "semaphore", "shared"];
+
+export function toRows(entries: LockInfo[], now: number, userName: (uid: number) => string): Row[] {
+  return entries.map((e) => {
+    const r = e.record;
+    return {
+      descriptor: e.descriptor, slot: e.slot, status: e.status,
+      pid: r?.holderPid ?? null, owner: r?.ownerPid ?? null,
+      user: r ? userName(r.uid) : null, uid: r?.uid ?? null, hostname: r?.hostname ?? null,
+      acquiredAt: r ? new Date(r.acquiredAt).toISOString() : null,
+      heldForMs: r && e.status === "active" ? Math.max(0, now - r.acquiredAt) : null,
+      type: r ? TYPES[r.type] ?? null : null, maxHolders: r?.maxHolders ?? null,
+      command: r?.command ?? null, path: e.location, problem: e.problem ?? null,
+    };
+  });
+}
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}
+
+function human(rows: Row[], showStatus: boolean): string {
+  if (rows.length === 0) return "";
+  const head = ["DESCRIPTOR", "SLOT", "PID", "OWNER", "USER", "ACQUIRED", "HELD", ...(showStatus ? ["STATUS"] : []), "COMMAND"];
+  const cells = rows.map((r) => [
+    r.descriptor, String(r.slot), r.pid === null ? "-" : String(r.pid), r.owner === null ? "-" : String(r.owner),
+    r.user ?? "-", r.acquiredAt ? r.acquiredAt.replace("T", " ").slice(0, 19) : "-",
+    r.heldForMs === null ? "-" : duration(r.heldForMs),
+    ...(showStatus ? [r.status + (r.problem ? ` (${r.problem})` : "")] : []),
+    (r.command ?? "").replace(/[\x00-\x1f\x7f]/g, "?"),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join("  ").trimEnd();
+  return [line(head), ...cells.map(line)].join("\n") + "\n";
+}
+
+const CSV_COLUMNS = ["descriptor", "pid", "slot", "status", "owner", "user", "hostname", "acquired", "held_ms", "type", "max_holders", "command", "path", "problem"] as const;
+
+function csvField(v: string | number | null): string {
+  const s = v === null ? "" : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function values(r: Row): (string | number | null)[] {
+  return [r.descriptor, r.pid, r.slot, r.status, r.owner, r.user, r.hostname, r.acquiredAt, r.heldForMs, r.type, r.maxHolders, r.command, r.path, r.problem];
+}
+
+/** render formats rows; the human table shows a STATUS column when leftovers are included. */
+export function render(rows: Row[], format: Format, showStatus: boolean): string {
+  switch (format) {
+    case "human":
+      return human(rows, showStatus);
+    case "csv":
+      return [CSV_COLUMNS.join(","), ...rows.map((r) => values(r).map(csvField).join(","))].join("\n") + "\n";
+    case "null":
+      // Each field NUL-terminated, each record ended by one more NUL.
+      return rows.map((r) => values(r).map((v) => `${v ?? ""}\0`).join("") + "\0").join("");
+    case "json":
+      return JSON.stringify(rows, null, 2) + "\n";
+  }
+}
