@@ -19,7 +19,8 @@ const common = {
   target: "node20",
   format: "esm",
   // A native addon cannot be bundled; it is loaded from node_modules at run time.
-  external: ["fs-native-extensions"],
+  // typescript is only required by oclif when transpiling a linked dev plugin: never bundle it.
+  external: ["fs-native-extensions", "typescript"],
   sourcemap: "linked",
   logLevel: "warning",
   // @oclif/core is CommonJS and calls require() at run time; ESM bundles have no require.
@@ -35,3 +36,6 @@ await build({ ...common, entryPoints: ["adapters/node/index.ts"], outfile: "dist
 await build({ ...common, entryPoints: ["cli/run.ts", "cli/commands.ts"], outdir: "dist/cli", splitting: true, chunkNames: "chunk-[hash]" });
 // The foreground holder stays a separate, dependency-free file: it must be small in memory.
 await build({ ...common, banner: undefined, entryPoints: ["cli/holder.ts"], outfile: "dist/cli/holder.js", sourcemap: false });
+
+// The man page, from the same declarations as --help.
+execFileSync(process.execPath, ["scripts/manpage.mjs"], { cwd: root, stdio: "inherit" });

@@ -1,0 +1,350 @@
+// bin/waitlock driven exactly as a shell script drives it: spawned, real
+// signals, real exit codes, real sh scripts.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
+import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { acquire, check, list } from "../adapters/node/index.ts";
+import { ROOT, exited, firstLine, spawnHolder, tempDir } from "./helpers.ts";
+
+const WAITLOCK = join(ROOT, "bin/waitlock");
+
+interface Result { code: number | null; signal: string | null; stdout: string; stderr: string }
+
+function run(dir: string, args: string[], opts: { env?: Record<string, string>; input?: string; uid?: number } = {}): Result {
+  const r = spawnSync(WAITLOCK, args, {
+    env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "", WAITLOCK_SLOT: "", ...opts.env },
+    input: opts.input ?? "", encoding: "utf8", timeout: 30_000, uid: opts.uid, gid: opts.uid,
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+function start(dir: string, args: string[], opts: SpawnOptions = {}) {
+  return spawn(WAITLOCK, args, { env: { ...process.env, WAITLOCK_DIR: dir }, stdio: ["ignore", "pipe", "pipe"], ...opts });
+}
+
+/** eventually polls cond (a fact about the world, not a timing) until it holds or 10 s pass. */
+async function eventually(cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function sh(script: string, env: Record<string, string>) {
+  return spawn("/bin/sh", ["-c", script], { env: { ...process.env, PATH: `${join(ROOT, "bin")}:${process.env.PATH}`, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+describe("the foreground idiom in a real sh script", () => {
+  test("waitlock NAME || exit 1 returns, the script holds the lock, and its exit releases it", async (t) => {
+    const dir = tempDir(t);
+    const script = sh('waitlock job || exit 1; echo locked; read line; echo bye', { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    assert.equal(await firstLine(script), "locked");
+    assert.equal(await check("job", { lockDir: dir }), false, "held after waitlock returned");
+    const [entry] = await list({ lockDir: dir });
+    assert.equal(entry.record?.ownerPid, script.pid, "owned by the script");
+    const second = run(dir, ["job"]);
+    assert.equal(second.code, 1, "another instance is refused at once");
+    assert.match(second.stderr, /^waitlock: job is held by PID \d+ .*another instance is already running\n$/);
+    script.stdin!.end("go\n");
+    await exited(script);
+    await eventually(() => check("job", { lockDir: dir }), "released after the script exited");
+  });
+
+  test("slot=$(waitlock -p -m 4 pool) returns the slot without hanging on the pipe", async (t) => {
+    const dir = tempDir(t);
+    const script = sh('slot=$(waitlock -p -m 4 pool) || exit 1; echo "slot=$slot"; read line', { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    assert.equal(await firstLine(script), "slot=0");
+    const [entry] = await list({ lockDir: dir });
+    assert.equal(entry.slot, 0);
+    assert.equal(entry.record?.ownerPid, script.pid);
+    script.stdin!.end("\n");
+    await exited(script);
+    await eventually(() => check("pool", { lockDir: dir, maxHolders: 4 }).then(async () => (await list({ lockDir: dir })).length === 0), "released");
+  });
+
+  test("--done ends a foreground holder", async (t) => {
+    const dir = tempDir(t);
+    const script = sh("waitlock svc || exit 1; echo locked; read line", { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    await firstLine(script);
+    const done = run(dir, ["--done", "svc"]);
+    assert.equal(done.code, 0, done.stderr);
+    await eventually(() => check("svc", { lockDir: dir }), "released by --done");
+    assert.equal(run(dir, ["--done", "svc"]).code, 1, "nothing left to end");
+  });
+
+  test("--owner binds the lock to another process", async (t) => {
+    const dir = tempDir(t);
+    const owner = spawn("sleep", ["30"]);
+    t.after(() => owner.kill("SIGKILL"));
+    assert.equal(run(dir, ["--owner", String(owner.pid), "owned"]).code, 0);
+    assert.equal(await check("owned", { lockDir: dir }), false);
+    owner.kill("SIGKILL");
+    await eventually(() => check("owned", { lockDir: dir }), "released when the owner died");
+    assert.equal(run(dir, ["--owner", "999999999", "x"]).code, 3);
+  });
+
+  test("the foreground holder is small", async (t) => {
+    const dir = tempDir(t);
+    const script = sh("waitlock mem || exit 1; echo locked; read line", { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    await firstLine(script);
+    const [entry] = await list({ lockDir: dir });
+    const status = spawnSync("cat", [`/proc/${entry.record!.holderPid}/status`], { encoding: "utf8" }).stdout;
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    t.diagnostic(`foreground holder RSS: ${(rssKb / 1024).toFixed(1)} MiB`);
+    assert.ok(rssKb > 0);
+    script.stdin!.end("\n");
+  });
+});
+
+describe("exec mode", () => {
+  test("the command gets WAITLOCK_SLOT and WAITLOCK_DESCRIPTOR, and its exit status", (t) => {
+    const dir = tempDir(t);
+    const r = run(dir, ["-m", "3", "gpu", "--exec", "sh", "-c", 'echo "$WAITLOCK_DESCRIPTOR $WAITLOCK_SLOT"; exit 7']);
+    assert.equal(r.code, 7);
+    assert.equal(r.stdout, "gpu 0\n");
+    assert.equal(readdirSync(dir).length, 0, "released and cleaned up");
+  });
+
+  test("a single argument with whitespace runs through /bin/sh -c", (t) => {
+    const dir = tempDir(t);
+    const r = run(dir, ["x", "--exec", "echo one two | tr a-z A-Z"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "ONE TWO\n");
+  });
+
+  test("127 for a missing command, 126 for one that cannot run, 128+N for a signal", (t) => {
+    const dir = tempDir(t);
+    const missing = run(dir, ["x", "-e", "no-such-command-here"]);
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /^waitlock: no-such-command-here: command not found\n$/);
+    const script = join(dir, "..", `not-exec-${process.pid}`);
+    writeFileSync(script, "echo hi\n");
+    chmodSync(script, 0o644);
+    t.after(() => spawnSync("rm", ["-f", script]));
+    assert.equal(run(dir, ["x", "-e", script]).code, 126);
+    assert.equal(run(dir, ["x", "-e", "sh", "-c", "kill -USR1 $$"]).code, 128 + 10);
+  });
+
+  test("signals to waitlock are forwarded to the command", async (t) => {
+    const dir = tempDir(t);
+    const child = start(dir, ["fw", "--exec", "sh", "-c", "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done"]);
+    t.after(() => child.kill("SIGKILL"));
+    assert.equal(await firstLine(child), "ready");
+    child.kill("SIGTERM");
+    const { code } = await exited(child);
+    assert.equal(code, 3, "the command's own exit status after handling TERM");
+  });
+
+  test("the lock stays held while the command runs even if waitlock is SIGKILLed", async (t) => {
+    const dir = tempDir(t);
+    const go = join(tempDir(t), "go");
+    // The command runs until the file "go" appears (Node closes a killed child's
+    // stdin pipe, so stdin cannot be the signal here).
+    const child = start(dir, ["survive", "--exec", "sh", "-c", `echo ready; while [ ! -e ${go} ]; do sleep 0.02; done`]);
+    t.after(() => child.kill("SIGKILL"));
+    assert.equal(await firstLine(child), "ready");
+    child.kill("SIGKILL");
+    await exited(child);
+    assert.equal(await check("survive", { lockDir: dir }), false, "the command still holds it");
+    writeFileSync(go, "");
+    await eventually(() => check("survive", { lockDir: dir }), "released when the command exited");
+  });
+
+  test("--done ends an exec holder through waitlock", async (t) => {
+    const dir = tempDir(t);
+    const child = start(dir, ["job", "--exec", "sh", "-c", "echo ready; while :; do sleep 0.05; done"]);
+    t.after(() => child.kill("SIGKILL"));
+    await firstLine(child);
+    assert.equal(run(dir, ["--done", "job"]).code, 0);
+    assert.equal((await exited(child)).code, 143);
+    assert.equal(await check("job", { lockDir: dir }), true);
+  });
+});
+
+describe("timeouts and waiting", () => {
+  test("no timeout fails at once with 1; -t waits then exits 2; -t 0 tries once", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "busy");
+    assert.equal(run(dir, ["busy"]).code, 1);
+    assert.equal(run(dir, ["-t", "0", "busy"]).code, 1);
+    const timedOut = run(dir, ["-t", "0.3", "busy"]);
+    assert.equal(timedOut.code, 2);
+    assert.match(timedOut.stderr, /^waitlock: timed out after 0.3 s waiting for busy\n$/);
+    assert.equal(run(dir, ["busy"], { env: { WAITLOCK_TIMEOUT: "0.2" } }).code, 2);
+    assert.equal(run(dir, ["-q", "busy"]).stderr, "", "-q prints nothing");
+    await holder.release();
+  });
+
+  test("-t inf waits until the holder goes", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "later");
+    const waiter = start(dir, ["-t", "inf", "later", "--exec", "echo", "got it"]);
+    const line = firstLine(waiter);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(waiter.exitCode, null, "still waiting");
+    await holder.release();
+    assert.equal(await line, "got it");
+    assert.equal((await exited(waiter)).code, 0);
+  });
+
+  test("SIGINT or SIGTERM to a waiting waitlock exits 128+N holding nothing", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "held");
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+      const waiter = start(dir, ["-v", "-t", "inf", "held", "--exec", "true"]);
+      let err = "";
+      waiter.stderr!.on("data", (d) => (err += d));
+      await eventually(() => err.includes("acquiring"), "waiting");
+      waiter.kill(signal);
+      assert.equal((await exited(waiter)).code, code);
+    }
+    await holder.release();
+    assert.equal(await check("held", { lockDir: dir }), true);
+  });
+});
+
+describe("check, list and descriptors", () => {
+  test("--check is 0 when free and 1 when held; stdin supplies the descriptor", async (t) => {
+    const dir = tempDir(t);
+    assert.equal(run(dir, ["--check", "c"]).code, 0);
+    const lock = await acquire("c", { lockDir: dir });
+    assert.equal(run(dir, ["--check", "c"]).code, 1);
+    assert.equal(run(dir, ["--check"], { input: "  c  \nignored\n" }).code, 1);
+    await lock.release();
+    assert.equal(run(dir, ["--check"], { input: "c\n" }).code, 0);
+    assert.equal(run(dir, ["-e", "true"], { input: "from-stdin\n" }).code, 0);
+  });
+
+  test("descriptors are exact: a held app2 does not make app busy", async (t) => {
+    const dir = tempDir(t);
+    const lock = await acquire("app2", { lockDir: dir });
+    assert.equal(run(dir, ["--check", "app"]).code, 0);
+    assert.equal(run(dir, ["app", "-e", "true"]).code, 0);
+    await lock.release();
+  });
+
+  test("a descriptor named like a command is locked after --", async (t) => {
+    const dir = tempDir(t);
+    const script = sh("waitlock -- doctor || exit 1; echo locked; read line", { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    assert.equal(await firstLine(script), "locked");
+    assert.equal((await list({ lockDir: dir }))[0].descriptor, "doctor");
+    assert.equal(run(dir, ["--check", "--", "doctor"]).code, 1);
+    script.stdin!.end("\n");
+  });
+
+  test("--list in human, csv, null and json; corrupt files shown with --all", async (t) => {
+    const dir = tempDir(t);
+    const lock = await acquire("listed", { lockDir: dir, maxHolders: 2, command: "backup.sh, --daily" });
+    writeFileSync(join(dir, "junk.slot0.lock"), "garbage garbage garbage garbage garbage garbage garbage!");
+    const human = run(dir, ["--list"]).stdout.split("\n");
+    assert.match(human[0], /^DESCRIPTOR\s+SLOT\s+PID\s+OWNER\s+USER\s+ACQUIRED\s+HELD\s+COMMAND$/);
+    assert.match(human[1], new RegExp(`^listed\\s+0\\s+${process.pid}\\s`));
+    assert.equal(human.length, 3, "corrupt files hidden without --all");
+    const csv = run(dir, ["--list", "--format", "csv"]).stdout.split("\n");
+    assert.ok(csv[0].startsWith("descriptor,pid,"));
+    assert.ok(csv[1].startsWith(`listed,${process.pid},0,active,`));
+    assert.ok(csv[1].includes('"backup.sh, --daily"'), "fields with commas are quoted");
+    const nul = run(dir, ["-l", "-f", "null"]).stdout;
+    assert.ok(nul.endsWith("\0\0"));
+    assert.equal(nul.split("\0")[0], "listed");
+    const json = JSON.parse(run(dir, ["--list", "--all", "--format", "json"]).stdout);
+    assert.deepEqual(json.map((r: { descriptor: string; status: string }) => [r.descriptor, r.status]).sort(), [["junk", "corrupt"], ["listed", "active"]]);
+    assert.equal(typeof json.find((r: { descriptor: string }) => r.descriptor === "listed").heldForMs, "number");
+    const stale = run(dir, ["--list", "--stale-only"]).stdout;
+    assert.match(stale, /junk\s+0\s+-.*corrupt \(not a waitlock record \(bad magic\)\)/);
+    await lock.release();
+  });
+
+  test("-c uses one slot per CPU, -x leaves some out", (t) => {
+    const dir = tempDir(t);
+    const r = run(dir, ["-c", "cpu", "--exec", "true"]);
+    assert.equal(r.code, 0);
+    const cpus = Number(spawnSync("nproc", { encoding: "utf8" }).stdout.trim());
+    const expected = Math.max(1, cpus - 1);
+    const verbose = run(dir, ["-v", "-c", "-x", "1", "cpu", "--exec", "true"]);
+    assert.match(verbose.stderr, new RegExp(`acquiring cpu \\(${expected > 1 ? `${expected} slots` : "mutex"}`));
+    const all = run(dir, ["-v", "-c", "-x", "99", "cpu", "--exec", "true"]);
+    assert.match(all.stderr, /acquiring cpu \(mutex/, "never fewer than one holder");
+  });
+
+  test("WAITLOCK_SLOT picks the preferred slot; WAITLOCK_DEBUG traces", (t) => {
+    const dir = tempDir(t);
+    const r = run(dir, ["-m", "4", "pool", "-e", "sh", "-c", "echo $WAITLOCK_SLOT"], { env: { WAITLOCK_SLOT: "2", WAITLOCK_DEBUG: "yes" } });
+    assert.equal(r.stdout, "2\n");
+    assert.match(r.stderr, /waitlock: acquired pool slot 2/);
+  });
+});
+
+describe("bad input: exit 3, one line, nothing created", () => {
+  const cases: [string, string[]][] = [
+    ["a 256-character descriptor", ["x".repeat(256)]],
+    ["a descriptor with a slash", ["a/b"]],
+    ["an empty descriptor", [""]],
+    ["no descriptor at all", []],
+    ["-m 0", ["-m", "0", "x"]],
+    ["-m abc", ["-m", "abc", "x"]],
+    ["--timeout soon", ["--timeout", "soon", "x"]],
+    ["a negative timeout", ["-t", "-1", "x"]],
+    ["an unknown flag", ["--bogus", "x"]],
+    ["an unknown format", ["--list", "--format", "xml"]],
+    ["an unknown facility", ["--syslog", "--syslog-facility", "nope", "x"]],
+    ["--check with --done", ["--check", "--done", "x"]],
+    ["--all without --list", ["--all", "x"]],
+    ["-x without -c", ["-x", "1", "x"]],
+    ["--exec without a command", ["x", "--exec"]],
+    ["two descriptors", ["x", "y"]],
+    ["--shared with a semaphore", ["--shared", "-m", "2", "x"]],
+  ];
+  for (const [name, args] of cases) {
+    test(name, (t) => {
+      const dir = tempDir(t);
+      const r = run(dir, args);
+      assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /^waitlock: [^\n]+\n$/, "exactly one line");
+      assert.equal(r.stdout, "");
+      assert.deepEqual(readdirSync(dir), [], "nothing created");
+    });
+  }
+});
+
+describe("unusable lock directories", () => {
+  test("missing or not a directory: exit 6", (t) => {
+    const dir = tempDir(t);
+    const r = run(join(dir, "missing"), ["x"]);
+    assert.equal(r.code, 6);
+    assert.match(r.stderr, /^waitlock: lock directory .*missing \(WAITLOCK_DIR\) does not exist/);
+    writeFileSync(join(dir, "file"), "");
+    assert.equal(run(dir, ["-d", join(dir, "file"), "x"]).code, 6);
+  });
+
+  test("unwritable by this user: exit 5", { skip: process.getuid?.() !== 0 && "needs root to switch user" }, (t) => {
+    const dir = tempDir(t);
+    chmodSync(dir, 0o755);
+    const r = run(dir, ["x"], { uid: 65534 });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /not writable by this user/);
+    assert.ok(!existsSync(join(dir, "x.slot0.lock")));
+  });
+});
+
+describe("help and man page", () => {
+  test("--help goes to stdout with exit 0, and waitlock.1 documents every option it shows", (t) => {
+    const dir = tempDir(t);
+    const help = run(dir, ["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^USAGE\n  \$ waitlock \[options\] DESCRIPTOR\n/);
+    const man = spawnSync("cat", [join(ROOT, "dist/man/waitlock.1")], { encoding: "utf8" }).stdout.replace(/\\-/g, "-");
+    const options = [...help.stdout.matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]);
+    assert.ok(options.length >= 20, `found ${options.length} options in --help`);
+    for (const o of options) assert.ok(man.includes(o), `${o} missing from waitlock.1`);
+    assert.equal(run(dir, ["-V"]).stdout, `waitlock ${JSON.parse(spawnSync("cat", [join(ROOT, "package.json")], { encoding: "utf8" }).stdout).version}\n`);
+  });
+});
