@@ -1,14 +1,20 @@
-// Builds everything a fresh clone needs: the WASM core, then the JS bundles.
-// Run by `npm run build` and by `prepare` (so `npm ci` leaves a working tree).
+// Builds everything a fresh clone needs: the WASM core, the JS bundles, type
+// declarations and the man page. Run by `npm run build` and by `prepare` (so
+// `npm ci` leaves a working tree).
+//
+// dist/ is built aside and swapped in at the end, so a test or a holder
+// running from dist/ never sees it half-written.
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { renameSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
-const bin = (name) => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
+const bin = (name) => `${root}node_modules/.bin/${name}`;
+const next = `dist.next-${process.pid}`;
+const run = (file, args) => execFileSync(file, args, { cwd: root, stdio: "inherit" });
 
-rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
-execFileSync(bin("asc"), ["assembly/index.ts", "--target", "release"], { cwd: root, stdio: "inherit" });
+// The core. asc writes the file in place; it is a few KB and loaded whole.
+run(bin("asc"), ["assembly/index.ts", "--target", "release"]);
 
 // Bundles sit two levels below the root (dist/<name>/), like their sources, so
 // relative URLs such as ../../build/waitlock.wasm resolve the same from both.
@@ -27,15 +33,26 @@ const common = {
   banner: { js: 'import { createRequire as __wlCreateRequire } from "node:module"; const require = __wlCreateRequire(import.meta.url);' },
 };
 
-// Type declarations for library users (the bundle itself carries none).
-execFileSync(bin("tsc"), ["-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+try {
+  // Type declarations for library users (the bundle itself carries none).
+  run(bin("tsc"), ["-p", "tsconfig.build.json", "--outDir", `${next}/types`]);
+  // The library.
+  await build({ ...common, entryPoints: ["adapters/node/index.ts"], outfile: `${next}/node/index.js` });
+  // The CLI: the entry and oclif's command table share chunks, so oclif sees one Command class.
+  await build({ ...common, entryPoints: ["cli/run.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]" });
+  // The foreground holder stays a separate, dependency-free file: it must be small in memory.
+  await build({ ...common, banner: undefined, entryPoints: ["cli/holder.ts"], outfile: `${next}/cli/holder.js`, sourcemap: false });
+  // The man page, from the same declarations as --help.
+  run(process.execPath, ["scripts/manpage.mjs", next]);
 
-// The library.
-await build({ ...common, entryPoints: ["adapters/node/index.ts"], outfile: "dist/node/index.js" });
-// The CLI: the entry and oclif's command table share chunks, so oclif sees one Command class.
-await build({ ...common, entryPoints: ["cli/run.ts", "cli/commands.ts"], outdir: "dist/cli", splitting: true, chunkNames: "chunk-[hash]" });
-// The foreground holder stays a separate, dependency-free file: it must be small in memory.
-await build({ ...common, banner: undefined, entryPoints: ["cli/holder.ts"], outfile: "dist/cli/holder.js", sourcemap: false });
-
-// The man page, from the same declarations as --help.
-execFileSync(process.execPath, ["scripts/manpage.mjs"], { cwd: root, stdio: "inherit" });
+  const old = `dist.old-${process.pid}`;
+  try {
+    renameSync(`${root}dist`, `${root}${old}`);
+  } catch {
+    // first build: no dist yet
+  }
+  renameSync(`${root}${next}`, `${root}dist`);
+  rmSync(`${root}${old}`, { recursive: true, force: true });
+} finally {
+  rmSync(`${root}${next}`, { recursive: true, force: true });
+}

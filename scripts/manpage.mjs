@@ -1,7 +1,10 @@
-// Writes dist/man/waitlock.1 from the same declarations --help shows (the main
-// command's flags, usage, description and examples), so the two never drift.
+// Writes <dist>/man/waitlock.1 from the same declarations --help shows (the
+// main command's flags, usage, description and examples), so the two never drift.
+// usage: node scripts/manpage.mjs [DIST_DIR]   (default dist)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { COMMANDS } from "../dist/cli/commands.js";
+
+const dist = new URL(`../${process.argv[2] ?? "dist"}/`, import.meta.url);
+const { COMMANDS } = await import(new URL("cli/commands.js", dist).href);
 
 const Main = Object.values(COMMANDS)[0];
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -34,5 +37,5 @@ lines.push(
   ".SH SEE ALSO",
   "flock(1)",
 );
-mkdirSync(new URL("../dist/man", import.meta.url), { recursive: true });
-writeFileSync(new URL("../dist/man/waitlock.1", import.meta.url), lines.join("\n") + "\n");
+mkdirSync(new URL("man", dist), { recursive: true });
+writeFileSync(new URL("man/waitlock.1", dist), lines.join("\n") + "\n");
