@@ -83,7 +83,7 @@ export interface Platform {
   hostname(): string;
   /** The command line to record for this process. */
   commandLine(): string;
-  /** Env var lookup (undefined if unset or not permitted). */
+  /** Env var lookup: undefined if unset; throws if the runtime forbids reading it. */
   env(name: string): string | undefined;
   /** A per-user home directory, if known. */
   homeDir(): string | undefined;

@@ -42,6 +42,9 @@ try {
   await build({ ...common, entryPoints: ["cli/run.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]" });
   // The foreground holder stays a separate, dependency-free file: it must be small in memory.
   await build({ ...common, banner: undefined, entryPoints: ["cli/holder.ts"], outfile: `${next}/cli/holder.js`, sourcemap: false });
+  // Deno will not load TypeScript from node_modules: an npm install gets a JS bundle
+  // of the Deno entry (runtime-neutral, no Node banner), next to the Node one.
+  await build({ absWorkingDir: root, entryPoints: ["adapters/deno/mod.ts"], outfile: `${next}/deno/mod.js`, bundle: true, format: "esm", platform: "neutral", target: "es2022", logLevel: "warning" });
   // The man page, from the same declarations as --help.
   run(process.execPath, ["scripts/manpage.mjs", next]);
 

@@ -2,15 +2,9 @@
 // locks on Linux, flock on macOS), /proc for processes.
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { createRequire } from "node:module";
+import { kernelLocks } from "./kernel-locks.ts";
+import { readCgroupQuota, startTimeFrom } from "../proc.ts";
 import type { ByteRange, FileId, FileStat, Platform } from "../platform.ts";
-
-// fs-native-extensions is CommonJS with a native addon: load it with require so
-// a bundle keeps it external and resolves it from node_modules at run time.
-const fsx = createRequire(import.meta.url)("fs-native-extensions") as {
-  tryLock(fd: number, offset: number, length: number, opts: { shared: boolean }): boolean;
-  unlock(fd: number, offset: number, length: number): void;
-};
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
@@ -58,54 +52,9 @@ class DirectoryWatchers {
   }
 }
 
-/** readStartTime returns field 22 of /proc/<pid>/stat (start time in clock ticks since boot). */
-function readStartTime(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const start = Number(fields[19]); // field 22 overall = index 19 after "pid (comm)"
-  return Number.isFinite(start) ? start : undefined;
-}
-
-function readCgroupQuota(): { quotaUs: number; periodUs: number } {
-  // cgroup v2: the tightest cpu.max from this process's cgroup up to the root.
-  let best = { quotaUs: 0, periodUs: 0 };
-  try {
-    const line = fs.readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.startsWith("0::"));
-    let dir = line ? line.slice(3).trim() : "/";
-    for (;;) {
-      try {
-        const [quota, period] = fs.readFileSync(`/sys/fs/cgroup${dir === "/" ? "" : dir}/cpu.max`, "utf8").trim().split(/\s+/);
-        const q = Number(quota);
-        const per = Number(period);
-        if (quota !== "max" && q > 0 && per > 0 && (best.quotaUs === 0 || q / per < best.quotaUs / best.periodUs)) {
-          best = { quotaUs: q, periodUs: per };
-        }
-      } catch {
-        // no cpu controller at this level
-      }
-      if (dir === "/" || dir === "") break;
-      dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
-    }
-  } catch {
-    // not Linux, or no cgroup v2
-  }
-  if (best.quotaUs === 0) {
-    try {
-      // cgroup v1
-      const q = Number(fs.readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "utf8"));
-      const per = Number(fs.readFileSync("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "utf8"));
-      if (q > 0 && per > 0) best = { quotaUs: q, periodUs: per };
-    } catch {
-      // none
-    }
-  }
-  return best;
+/** readText reads a small text file (/proc, /sys); throws if missing. */
+function readText(path: string): string {
+  return fs.readFileSync(path, "latin1");
 }
 
 export class NodePlatform implements Platform {
@@ -130,11 +79,11 @@ export class NodePlatform implements Platform {
   }
 
   tryLock(fd: number, range: ByteRange, shared: boolean): boolean {
-    return fsx.tryLock(fd, range.offset, range.length, { shared });
+    return kernelLocks.tryLock(fd, range.offset, range.length, shared);
   }
 
   unlock(fd: number, range: ByteRange): void {
-    fsx.unlock(fd, range.offset, range.length);
+    kernelLocks.unlock(fd, range.offset, range.length);
   }
 
   close(fd: number): void {
@@ -232,7 +181,11 @@ export class NodePlatform implements Platform {
   }
 
   processStartTime(pid: number): number | undefined {
-    return readStartTime(pid);
+    try {
+      return startTimeFrom(readText(`/proc/${pid}/stat`));
+    } catch {
+      return undefined; // no such process
+    }
   }
 
   kill(pid: number, signal: string): void {
@@ -263,6 +216,6 @@ export class NodePlatform implements Platform {
   }
 
   cpuLimits(): { affinity: number; quotaUs: number; periodUs: number } {
-    return { affinity: os.availableParallelism(), ...readCgroupQuota() };
+    return { affinity: os.availableParallelism(), ...readCgroupQuota(readText) };
   }
 }

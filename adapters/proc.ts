@@ -1,0 +1,45 @@
+// Linux /proc and /sys parsing shared by the Node and Deno platforms. Each
+// runtime reads the files its own way and passes the text (or a reader) in.
+
+/** startTimeFrom returns field 22 of a /proc/<pid>/stat line (start time in clock ticks since boot). */
+export function startTimeFrom(text: string): number | undefined {
+  // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const start = Number(fields[19]); // field 22 overall = index 19 after "pid (comm)"
+  return Number.isFinite(start) ? start : undefined;
+}
+
+/** readCgroupQuota finds the tightest cgroup v2 cpu.max up to the root, else cgroup v1's quota. */
+export function readCgroupQuota(readText: (path: string) => string): { quotaUs: number; periodUs: number } {
+  let best = { quotaUs: 0, periodUs: 0 };
+  try {
+    const line = readText("/proc/self/cgroup").split("\n").find((l) => l.startsWith("0::"));
+    let dir = line ? line.slice(3).trim() : "/";
+    for (;;) {
+      try {
+        const [quota, period] = readText(`/sys/fs/cgroup${dir === "/" ? "" : dir}/cpu.max`).trim().split(/\s+/);
+        const q = Number(quota);
+        const per = Number(period);
+        if (quota !== "max" && q > 0 && per > 0 && (best.quotaUs === 0 || q / per < best.quotaUs / best.periodUs)) {
+          best = { quotaUs: q, periodUs: per };
+        }
+      } catch {
+        // no cpu controller at this level
+      }
+      if (dir === "/" || dir === "") break;
+      dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+    }
+  } catch {
+    // no cgroup v2
+  }
+  if (best.quotaUs === 0) {
+    try {
+      const q = Number(readText("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"));
+      const per = Number(readText("/sys/fs/cgroup/cpu/cpu.cfs_period_us"));
+      if (q > 0 && per > 0) best = { quotaUs: q, periodUs: per };
+    } catch {
+      // none
+    }
+  }
+  return best;
+}
