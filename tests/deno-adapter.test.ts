@@ -4,7 +4,7 @@
 // not exclude each other. Deno scripts live in tests/deno/.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -200,6 +200,10 @@ describe("Deno and Node exclude each other", () => {
     assert.equal(e.record?.hostname, hostname());
     assert.equal(e.record?.uid, process.getuid?.());
     assert.match(e.record!.command, /deno.* run .*tests\/deno\/hold\.ts /);
+    // The CLI, as a script would run it, shows the same holder.
+    const csv = spawnSync(join(ROOT, "bin/waitlock"), ["--list", "--format", "csv", "--lock-dir", dir], { encoding: "utf8" });
+    assert.equal(csv.status, 0, csv.stderr);
+    assert.ok(csv.stdout.split("\n")[1].startsWith(`pool,${holder.pid},2,active,`), csv.stdout);
     await holder.release();
     assert.deepEqual(await list({ lockDir: dir, all: true }), [], "a clean Deno release removes its file");
   });
