@@ -5,7 +5,7 @@ import { WaitlockError } from "./errors.ts";
 import { FileBackend } from "./file-backend.ts";
 import { resolveLockDir } from "./lock-dir.ts";
 import type { Platform } from "./platform.ts";
-import type { Core } from "./wasm-core.ts";
+import type { Core, LockRecord } from "./wasm-core.ts";
 
 /** The largest semaphore (each slot is a file); matches the core's MAX_HOLDERS. */
 export const MAX_HOLDERS = 4096;
@@ -84,6 +84,11 @@ export class Lock {
    */
   get fds(): readonly number[] {
     return this.#released ? [] : this.#held.fds;
+  }
+
+  /** The record of the dead holder whose stale slot this lock took over (null: unreadable), if any. */
+  get tookOver(): LockRecord | null | undefined {
+    return this.#held.tookOver;
   }
 
   /** The file that holds this holder's record, if the backend uses files. */

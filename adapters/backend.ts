@@ -32,6 +32,11 @@ export interface HeldSlot {
   readonly fds: readonly number[];
   /** The file holding this holder's record (its fd is the last of fds). */
   readonly recordPath?: string;
+  /**
+   * Set when acquiring took over a stale slot: the record its dead holder left,
+   * or null if what it left was not a readable record.
+   */
+  readonly tookOver?: LockRecord | null;
   /** Rewrites the holder's record (e.g. after handing the lock to another process). */
   rewrite(changes: Partial<Pick<SlotRequest, "holderPid" | "ownerPid" | "ownerStart" | "command">>): Awaitable<void>;
   /** Gives the slot up. Idempotent. */
@@ -79,6 +84,9 @@ export interface LockBackend {
   list(filter: ListFilter): Awaitable<SlotInfo[]>;
   /** Sends signal to every verified holder of descriptor; returns the PIDs signalled. */
   signalHolders(descriptor: string, signal: string): Awaitable<number[]>;
-  /** Calls onChange when the locks of descriptor may have changed. Returns an unsubscribe function. */
-  watch(descriptor: string, onChange: () => void): () => void;
+  /**
+   * Calls onChange when the locks of descriptor (of every descriptor, if
+   * undefined) may have changed. Returns an unsubscribe function.
+   */
+  watch(descriptor: string | undefined, onChange: () => void): () => void;
 }

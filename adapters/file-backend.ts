@@ -157,6 +157,8 @@ export class FileBackend implements LockBackend {
 
   #holdExclusive(req: SlotRequest, slot: number, path: string, fd: number, st: FileStat): HeldSlot {
     const p = this.#p;
+    // A file with content whose lock we just got is a leftover: note whose, for the logs.
+    const tookOver = st.size > 0 ? this.#leftover(fd) : undefined;
     try {
       writeRecord(p, fd, this.#record(req, slot), st.size);
     } catch (err) {
@@ -164,7 +166,19 @@ export class FileBackend implements LockBackend {
       releaseSlotFile(p, path, fd, st);
       throw fromSystemError(err, `cannot write the lock record to ${path}`);
     }
-    return new HeldFile(p, slot, fd, path, st, true, (changes) => this.#record({ ...req, ...changes }, slot));
+    const held = new HeldFile(p, slot, fd, path, st, true, (changes) => this.#record({ ...req, ...changes }, slot));
+    held.tookOver = tookOver;
+    return held;
+  }
+
+  /** leftover reads what a stale slot file says before it is overwritten (null: not a record). */
+  #leftover(fd: number): LockRecord | null {
+    try {
+      const bytes = this.#p.readHead(fd, this.#core.recordMaxBytes + 1);
+      return this.#core.decodeStatus(bytes) === DecodeStatus.Ok ? this.#core.decodeRecord(bytes) : null;
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -321,10 +335,11 @@ export class FileBackend implements LockBackend {
     return signalled;
   }
 
-  watch(descriptor: string, onChange: () => void): () => void {
-    const prefix = `${descriptor}.slot`;
+  watch(descriptor: string | undefined, onChange: () => void): () => void {
     return this.#p.watch(this.#dir, (name) => {
-      if (name === undefined || (name.startsWith(prefix) && parseLockFileName(name)?.descriptor === descriptor)) onChange();
+      if (name === undefined) return onChange(); // the runtime could not say which file
+      const parsed = parseLockFileName(name);
+      if (parsed && (descriptor === undefined || parsed.descriptor === descriptor)) onChange();
     });
   }
 }
@@ -370,6 +385,7 @@ function releaseSlotFile(p: Platform, path: string, fd: number, id: FileId): voi
 /** HeldFile is a slot (or reader record) held through an open file. */
 class HeldFile implements HeldSlot {
   readonly slot: number;
+  tookOver?: LockRecord | null;
   readonly fd: number;
   readonly fds: readonly number[];
   readonly recordPath: string;

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Lock } from "../adapters/api.ts";
 import { WaitlockError } from "../adapters/errors.ts";
+import type { SyslogTarget } from "./syslog-target.ts";
 
 const HOLDER = fileURLToPath(new URL("./holder.js", import.meta.url));
 // The holder only waits: a small heap and no JIT keep its memory low.
@@ -14,10 +15,20 @@ export interface Owner {
   start: number;
 }
 
+/** What the holder logs to syslog when it lets go (see cli/syslog-event.ts). */
+export interface ReleaseEvent {
+  facility: string;
+  target: SyslogTarget;
+  /** "DESCRIPTOR slot N" */
+  what: string;
+  acquiredAt: number;
+}
+
 /** handOver starts the holder and returns its PID once it holds the lock. */
-export async function handOver(lock: Lock, owner: Owner): Promise<number> {
+export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseEvent): Promise<number> {
   const fds = lock.fds;
   const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length)];
+  if (releaseEvent) args.push(JSON.stringify(releaseEvent));
   const child = spawn(process.execPath, args, {
     detached: true, // its own session: a terminal's Ctrl-C to the script's group does not reach it
     stdio: ["ignore", "ignore", "ignore", "pipe", ...fds],

@@ -2,22 +2,43 @@
 // owner after `waitlock DESCRIPTOR` has returned. It tells waitlock it is ready
 // on fd 3 and inherits the locked files from fd 4 on (the kernel locks come
 // with them; the last one carries the record), and lets go when the owner exits, when it gets SIGTERM/SIGINT/SIGHUP
-// (`waitlock --done`), or when it dies. It loads nothing but node:fs, to stay small.
+// (`waitlock --done`), or when it dies. It loads nothing but node builtins, to stay small.
 //
-// usage: holder.js OWNER_PID OWNER_START RECORD_PATH LOCK_FD_COUNT
+// usage: holder.js OWNER_PID OWNER_START RECORD_PATH LOCK_FD_COUNT [RELEASE_EVENT_JSON]
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import { startTimeFrom } from "../adapters/proc.ts";
 
 const READY_FD = 3;
 const OWNER_CHECK_MS = 100;
-const [ownerPid, ownerStart, recordPath, fdCount] = process.argv.slice(2);
+const [ownerPid, ownerStart, recordPath, fdCount, releaseEvent] = process.argv.slice(2);
 const RECORD_FD = READY_FD + Number(fdCount);
 
-function startTime(pid: string): string | undefined {
+/** startTime is the owner's start time now, or undefined once it is gone. */
+function startTime(pid: string): number | undefined {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
-    return text.slice(text.lastIndexOf(")") + 2).split(" ")[19];
+    return startTimeFrom(fs.readFileSync(`/proc/${pid}/stat`, "latin1"));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * logRelease hands the "released" syslog line to a separate process
+ * (syslog-event.js), so the holder itself loads no syslog code and exits at once.
+ */
+function logRelease(): void {
+  if (!releaseEvent) return;
+  try {
+    const e = JSON.parse(releaseEvent);
+    const text = `released ${e.what} (held for ${((Date.now() - e.acquiredAt) / 1000).toFixed(3)} s)`;
+    const script = new URL("./syslog-event.js", import.meta.url).pathname;
+    spawn(process.execPath, [script, JSON.stringify({ facility: e.facility, target: e.target, pid: process.pid, severity: "info", text })], {
+      detached: true,
+      stdio: "ignore",
+    }).unref();
+  } catch {
+    // logging must never keep a lock
   }
 }
 
@@ -39,13 +60,15 @@ function release(): never {
   } catch {
     // whatever happens, exiting releases the lock
   }
+  logRelease();
   process.exit(0);
 }
 
 for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, release);
-if (startTime(ownerPid) !== ownerStart) release(); // the owner is already gone
+const ownerAlive = () => startTime(ownerPid) === Number(ownerStart);
+if (!ownerAlive()) release(); // the owner is already gone
 setInterval(() => {
-  if (startTime(ownerPid) !== ownerStart) release();
+  if (!ownerAlive()) release();
 }, OWNER_CHECK_MS);
 fs.writeSync(READY_FD, "ready\n");
 fs.closeSync(READY_FD);

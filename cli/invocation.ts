@@ -3,6 +3,7 @@
 import { WaitlockError } from "../adapters/errors.ts";
 import type { Waitlock } from "../adapters/api.ts";
 import { FACILITIES, FORMATS } from "./options.ts";
+import { DEFAULT_TARGET, parseSyslogTarget, type SyslogTarget } from "./syslog-target.ts";
 
 export type Mode = "acquire" | "exec" | "check" | "done" | "list";
 export type Format = (typeof FORMATS)[number];
@@ -22,9 +23,11 @@ export interface Invocation {
   verbose: boolean;
   syslog: boolean;
   facility: string;
+  syslogTarget: SyslogTarget;
   format: Format;
   all: boolean;
   staleOnly: boolean;
+  watch: boolean;
   command: string[];
 }
 
@@ -38,6 +41,7 @@ export interface RawFlags {
   list?: boolean;
   all?: boolean;
   "stale-only"?: boolean;
+  watch?: boolean;
   format?: string;
   "lock-dir"?: string;
   shared?: boolean;
@@ -47,6 +51,7 @@ export interface RawFlags {
   verbose?: boolean;
   syslog?: boolean;
   "syslog-facility"?: string;
+  "syslog-target"?: string;
 }
 
 const usage = (message: string) => new WaitlockError("EUSAGE", message);
@@ -91,8 +96,12 @@ export function buildInvocation(
   if (!(FACILITIES as readonly string[]).includes(facility)) {
     throw usage(`unknown syslog facility ${JSON.stringify(flags["syslog-facility"])}; use daemon, user, local0..local7 or another standard name`);
   }
+  let syslogTarget = DEFAULT_TARGET;
+  if (flags["syslog-target"] !== undefined) syslogTarget = parseSyslogTarget(flags["syslog-target"]);
+  else if (flags.syslog && env("WAITLOCK_SYSLOG")) syslogTarget = parseSyslogTarget(env("WAITLOCK_SYSLOG")!);
+
   if (mode !== "list") {
-    for (const f of ["all", "stale-only", "format"] as const) if (flags[f] !== undefined && flags[f] !== false) throw usage(`--${f} only applies to --list`);
+    for (const f of ["all", "stale-only", "format", "watch"] as const) if (flags[f] !== undefined && flags[f] !== false) throw usage(`--${f} only applies to --list`);
   }
   if (flags.all && flags["stale-only"]) throw usage("--all and --stale-only cannot be combined");
   if (flags.allowMultiple !== undefined && flags.onePerCPU) throw usage("--allowMultiple and --onePerCPU cannot be combined");
@@ -134,7 +143,7 @@ export function buildInvocation(
   return {
     mode, descriptor: descriptor ?? "", maxHolders, timeoutMs, preferredSlot,
     lockDir: flags["lock-dir"], shared: !!flags.shared, owner, printSlot: !!flags["print-slot"],
-    quiet: !!flags.quiet, verbose: !!flags.verbose || isDebugEnv(env), syslog: !!flags.syslog, facility,
-    format, all: !!flags.all, staleOnly: !!flags["stale-only"], command: command ?? [],
+    quiet: !!flags.quiet, verbose: !!flags.verbose || isDebugEnv(env), syslog: !!flags.syslog, facility, syslogTarget,
+    format, all: !!flags.all, staleOnly: !!flags["stale-only"], watch: !!flags.watch, command: command ?? [],
   };
 }

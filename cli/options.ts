@@ -1,6 +1,6 @@
 // The main command's options, declared once: oclif parses them, --help shows
 // them, and scripts/manpage.mjs renders waitlock.1 from the same table.
-import { Flags } from "@oclif/core";
+import * as Flags from "@oclif/core/flags";
 
 export const FORMATS = ["human", "csv", "null", "json"] as const;
 export const FACILITIES = [
@@ -19,6 +19,7 @@ export const mainFlags = {
   list: Flags.boolean({ char: "l", description: "list held locks" }),
   all: Flags.boolean({ char: "a", description: "with --list: include stale and corrupt lock files" }),
   "stale-only": Flags.boolean({ description: "with --list: only stale and corrupt lock files" }),
+  watch: Flags.boolean({ char: "w", description: "with --list: keep listing as locks come and go (redrawn on a terminal; Ctrl-C ends)" }),
   format: Flags.string({ char: "f", helpValue: "FMT", description: `with --list: ${FORMATS.join(", ")} (default human)` }),
   "lock-dir": Flags.string({ char: "d", helpValue: "DIR", description: "lock directory (env WAITLOCK_DIR; default /var/lock/waitlock, /tmp/waitlock, ~/.waitlock)" }),
   shared: Flags.boolean({ description: "a shared (read) lock: many shared holders, or one exclusive holder" }),
@@ -27,6 +28,7 @@ export const mainFlags = {
   quiet: Flags.boolean({ char: "q", description: "print nothing on failure, and no status line while waiting" }),
   verbose: Flags.boolean({ char: "v", description: "explain each step on stderr (env WAITLOCK_DEBUG=1)" }),
   syslog: Flags.boolean({ description: "log acquired/released/timeout/conflict to syslog" }),
+  "syslog-target": Flags.string({ helpValue: "URL", description: "where --syslog sends: udp://HOST:PORT, tcp://HOST:PORT or unix:///PATH (env WAITLOCK_SYSLOG; default the local syslog, /dev/log)" }),
   "syslog-facility": Flags.string({ helpValue: "FAC", description: "syslog facility (default daemon; user, local0..local7, …)" }),
   version: Flags.boolean({ char: "V", description: "print the version" }),
   help: Flags.boolean({ char: "h", description: "show this help" }),

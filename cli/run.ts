@@ -1,24 +1,49 @@
-// Entry point of bin/waitlock. A first argument that names a command (built
-// in or from a plugin, e.g. `doctor`) runs that command; anything else is the
-// main command, so `waitlock backup` locks "backup". `waitlock -- doctor` locks
-// a descriptor that happens to be a command's name.
-import { Config, flush, handle } from "@oclif/core";
+// Entry point of bin/waitlock. A first argument that names a command (built in
+// or from a plugin, e.g. `doctor`) runs that command through oclif; anything
+// else is the main command, so `waitlock backup` locks "backup", and
+// `waitlock -- doctor` locks a descriptor that happens to be a command's name.
+//
+// The main command's common paths (acquire, exec, check, done, list) skip
+// loading oclif's plugin machinery: only when the first word could be a command
+// (one of the command IDs recorded at build time, or any word once the user has
+// installed plugins of their own) or help is asked for is the full CLI loaded.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { MAIN_ID } from "./commands/main.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+const VERSION: string = JSON.parse(readFileSync(`${root}package.json`, "utf8")).version;
 
-async function main(argv: string[]): Promise<void> {
-  const config = await Config.load(root);
-  const first = argv[0];
-  if (first !== undefined && !first.startsWith("-") && first !== MAIN_ID && config.findCommand(first)) {
-    await config.runCommand(first, argv.slice(1));
-  } else {
-    await config.runCommand(MAIN_ID, argv);
+/** userPluginsInstalled: oclif keeps plugins a user adds in its data directory. */
+function userPluginsInstalled(): boolean {
+  const data = process.env.XDG_DATA_HOME || `${homedir()}/.local/share`;
+  return existsSync(`${data}/waitlock/package.json`);
+}
+
+function builtInCommandIds(): string[] {
+  try {
+    return JSON.parse(readFileSync(`${root}dist/cli/command-ids.json`, "utf8"));
+  } catch {
+    return []; // not built yet: the full CLI decides
   }
 }
 
-main(process.argv.slice(2)).then(() => flush(), async (err) => {
-  // Commands print their own one-line errors; this only catches plugin failures.
-  await handle(err);
-});
+/** needsFullCli tells whether argv may be anything but the main command's fast path. */
+function needsFullCli(argv: string[]): boolean {
+  for (const a of argv) {
+    if (a === "--" || a === "-e" || a === "--exec" || a.startsWith("--exec=")) break;
+    if (a === "-h" || a === "--help") return true;
+  }
+  const first = argv[0];
+  if (first === undefined || first.startsWith("-")) return false;
+  return userPluginsInstalled() || builtInCommandIds().includes(first) || !/^[A-Za-z0-9._-]+$/.test(first);
+}
+
+const argv = process.argv.slice(2);
+if (needsFullCli(argv)) {
+  const { runFullCli } = await import("./full-cli.ts");
+  await runFullCli(root, argv);
+} else {
+  const { MainRun } = await import("./main.ts");
+  process.exitCode = await new MainRun(VERSION).main(argv);
+}

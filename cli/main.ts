@@ -1,0 +1,230 @@
+// The main command's behaviour: waitlock [options] DESCRIPTOR [--exec CMD...],
+// --check, --done, --list. It maps flags to the library and errors to exit
+// codes, nothing more. It parses with oclif's parser alone, so the common paths
+// (acquire, exec, check, done) start without loading oclif's plugin machinery;
+// help and plugin commands go through the full oclif CLI (cli/run.ts).
+import { parse } from "@oclif/core/parser";
+import { readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { waitlock as wl } from "../adapters/node/index.ts";
+import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
+import type { LockRecord } from "../adapters/wasm-core.ts";
+import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
+import { mainFlags } from "./options.ts";
+import { runHolding } from "./exec.ts";
+import { handOver } from "./foreground.ts";
+import type { EventLog } from "./syslog.ts";
+
+/** splitExec separates waitlock's own arguments from the command after -e/--exec. */
+export function splitExec(argv: string[]): { own: string[]; command?: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") return { own: argv };
+    if (a === "-e" || a === "--exec") return { own: argv.slice(0, i), command: argv.slice(i + 1) };
+    if (a.startsWith("--exec=")) return { own: argv.slice(0, i), command: [a.slice(7), ...argv.slice(i + 1)] };
+  }
+  return { own: argv };
+}
+
+function readStdinDescriptor(): string | undefined {
+  if (process.stdin.isTTY) return undefined;
+  try {
+    const text = readFileSync(0, "utf8");
+    const line = text.split("\n", 1)[0].trim();
+    return line === "" ? undefined : line;
+  } catch {
+    return undefined;
+  }
+}
+
+/** MainRun runs one invocation of the main command and returns its exit code. */
+export class MainRun {
+  readonly #version: string;
+
+  constructor(version: string) {
+    this.#version = version;
+  }
+
+  async main(argv: string[]): Promise<number> {
+    const { own, command } = splitExec(argv);
+    if (own.includes("-V") || own.includes("--version")) {
+      process.stdout.write(`waitlock ${this.#version}\n`);
+      return 0;
+    }
+    let inv: Invocation;
+    try {
+      const { flags, argv: rest } = await parse(own, { flags: mainFlags, strict: false, "--": true });
+      this.#quiet = !!flags.quiet;
+      this.#verbose ||= !!flags.verbose;
+      if (rest.length > 1) throw new WaitlockError("EUSAGE", `unexpected argument ${JSON.stringify(rest[1])} (one DESCRIPTOR; put the command after --exec)`);
+      const positional = rest[0] as string | undefined;
+      const descriptor = positional ?? (flags.list ? undefined : readStdinDescriptor());
+      inv = buildInvocation(wl, flags as RawFlags, descriptor, command);
+    } catch (err) {
+      const e = err instanceof WaitlockError ? err : new WaitlockError("EUSAGE", `${String((err as Error).message ?? err).split("\n")[0]} (see waitlock --help)`);
+      return this.#fail(e);
+    }
+    try {
+      switch (inv.mode) {
+        case "list":
+          return await this.#list(inv);
+        case "check":
+          return await this.#check(inv);
+        case "done":
+          return await this.#done(inv);
+        default:
+          return await this.#acquire(inv);
+      }
+    } catch (err) {
+      return this.#fail(err);
+    } finally {
+      await this.#events?.flush();
+    }
+  }
+
+  #verbose = isDebugEnv((n) => process.env[n]);
+  #quiet = false;
+  #events?: EventLog;
+
+  #trace(message: string): void {
+    if (this.#verbose) process.stderr.write(`waitlock: ${message}\n`);
+  }
+
+  #fail(err: unknown): number {
+    const e = err instanceof WaitlockError ? err : new WaitlockError("ESYSTEM", `internal error: ${(err as Error)?.message ?? err}`);
+    if (!this.#quiet) process.stderr.write(`waitlock: ${e.message}\n`);
+    if (this.#verbose && !(err instanceof WaitlockError)) process.stderr.write(`${(err as Error)?.stack}\n`);
+    return EXIT_CODES[e.code];
+  }
+
+  async #list(inv: Invocation): Promise<number> {
+    const { render, toRows } = await import("./listing.ts");
+    const { userName } = await import("./users.ts");
+    const text = async () => {
+      const entries = await wl.list({ lockDir: inv.lockDir, all: inv.all, staleOnly: inv.staleOnly });
+      return render(toRows(entries, Date.now(), userName), inv.format, inv.all || inv.staleOnly);
+    };
+    if (!inv.watch) {
+      process.stdout.write(await text());
+      return 0;
+    }
+    const { watchListing } = await import("./watch.ts");
+    return watchListing(wl.backend(inv.lockDir), text, process.stdout);
+  }
+
+  async #check(inv: Invocation): Promise<number> {
+    const free = await wl.check(inv.descriptor, { lockDir: inv.lockDir, maxHolders: inv.maxHolders, shared: inv.shared });
+    this.#trace(`${inv.descriptor} is ${free ? "free" : "busy"}`);
+    return free ? 0 : 1;
+  }
+
+  async #done(inv: Invocation): Promise<number> {
+    const pids = await wl.signalHolders(inv.descriptor, "SIGTERM", { lockDir: inv.lockDir });
+    if (pids.length === 0) {
+      if (!this.#quiet) process.stderr.write(`waitlock: nothing holds ${inv.descriptor}\n`);
+      return 1;
+    }
+    this.#trace(`sent SIGTERM to ${pids.join(", ")}`);
+    return 0;
+  }
+
+  async #acquire(inv: Invocation): Promise<number> {
+    const foreground = inv.mode === "acquire";
+    const owner = foreground ? inv.owner ?? wl.platform.ppid : wl.platform.pid;
+    const ownerStart = wl.platform.processStartTime(owner);
+    if (ownerStart === undefined) throw new WaitlockError("EUSAGE", `owner PID ${owner} is not running`);
+
+    // Ctrl-C or SIGTERM while waiting: stop waiting, hold nothing, exit 128+N.
+    const abort = new AbortController();
+    let caught: NodeJS.Signals | undefined;
+    const onSignal = (s: NodeJS.Signals) => {
+      caught = s;
+      abort.abort();
+    };
+    const waitSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+    for (const s of waitSignals) process.on(s, onSignal);
+    const stopStatus = inv.timeoutMs > 0 && !inv.quiet && process.stderr.isTTY
+      ? (await import("./status-line.ts")).showWaiting(wl, inv.descriptor, inv.lockDir, process.stderr) : () => undefined;
+    if (inv.syslog) {
+      const { EventLog } = await import("./syslog.ts");
+      this.#events = new EventLog({ facility: inv.facility, target: inv.syslogTarget, quiet: inv.quiet });
+    }
+    const events = this.#events;
+    this.#trace(`acquiring ${inv.descriptor} (${inv.maxHolders > 1 ? `${inv.maxHolders} slots` : inv.shared ? "shared" : "mutex"}, timeout ${inv.timeoutMs / 1000} s)`);
+    let lock;
+    try {
+      lock = await wl.acquire(inv.descriptor, {
+        lockDir: inv.lockDir, maxHolders: inv.maxHolders, preferredSlot: inv.preferredSlot, shared: inv.shared,
+        timeout: inv.timeoutMs, signal: abort.signal, owner: foreground ? owner : undefined,
+        command: foreground ? commandOf(owner) : inv.command.join(" "),
+      });
+    } catch (err) {
+      if (caught) return 128 + constants.signals[caught];
+      if (err instanceof WaitlockError && (err.code === "EBUSY" || err.code === "ETIMEDOUT")) {
+        const h = await this.#holderOf(inv);
+        const by = h ? ` (held by PID ${h.holderPid}: ${h.command.slice(0, 200)})` : "";
+        if (err.code === "ETIMEDOUT") events?.warning(`timeout waiting for ${inv.descriptor} after ${inv.timeoutMs / 1000} s${by}`);
+        else events?.warning(`conflict on ${inv.descriptor}${by}`);
+        if (err.code === "EBUSY") throw new WaitlockError("EBUSY", busyMessage(inv, h));
+      }
+      throw err;
+    } finally {
+      stopStatus();
+      for (const s of waitSignals) process.off(s, onSignal);
+    }
+    this.#trace(`acquired ${inv.descriptor} slot ${lock.slot} in ${lock.location}`);
+    if (inv.printSlot) process.stdout.write(`${lock.slot}\n`);
+    const acquiredAt = Date.now();
+    const what = `${inv.descriptor} slot ${lock.slot}`;
+    events?.info(`acquired ${what} (command: ${(foreground ? commandOf(owner) : inv.command.join(" ")).slice(0, 200)})`);
+    if (lock.tookOver !== undefined) {
+      const left = lock.tookOver ? `left by PID ${lock.tookOver.holderPid}: ${lock.tookOver.command.slice(0, 200)}` : "unreadable record";
+      events?.info(`stale lock ${what} taken over (${left})`);
+      this.#trace(`took over a stale lock file (${left})`);
+    }
+
+    if (foreground) {
+      const releaseEvent = inv.syslog
+        ? { facility: inv.facility, target: inv.syslogTarget, what, acquiredAt }
+        : undefined;
+      const pid = await handOver(lock, { pid: owner, start: ownerStart }, releaseEvent);
+      this.#trace(`holder PID ${pid} keeps ${inv.descriptor} until PID ${owner} exits`);
+      return 0; // exit without releasing: the holder has the lock now
+    }
+    try {
+      const result = await runHolding(lock, inv.command, (pid) => this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`));
+      if (result.error && !this.#quiet) process.stderr.write(`waitlock: ${result.error}\n`);
+      this.#trace(`command exited with status ${result.status}`);
+      return result.status;
+    } finally {
+      await lock.release();
+      events?.info(`released ${what} (held for ${((Date.now() - acquiredAt) / 1000).toFixed(3)} s)`);
+      this.#trace(`released ${inv.descriptor}`);
+    }
+  }
+
+  /** holderOf returns the record of one current holder of the descriptor, if any can be read. */
+  async #holderOf(inv: Invocation): Promise<LockRecord | undefined> {
+    try {
+      return (await wl.list({ descriptor: inv.descriptor, lockDir: inv.lockDir })).find((e) => e.record)?.record;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function busyMessage(inv: Invocation, h: LockRecord | undefined): string {
+  const what = inv.maxHolders > 1 ? `all ${inv.maxHolders} slots of ${inv.descriptor} are held` : `${inv.descriptor} is held`;
+  return h
+    ? `${what} by PID ${h.holderPid} (${h.command.slice(0, 60)}); another instance is already running`
+    : `${what}; another instance is already running`;
+}
+
+/** commandOf names the owner in listings: its command line from /proc, else its PID. */
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") || `pid ${pid}`;
+  } catch {
+    return `pid ${pid}`;
+  }
+}
