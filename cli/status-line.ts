@@ -18,13 +18,15 @@ export function showWaiting(wl: Waitlock, descriptor: string, lockDir: string | 
       const h = holders[0]?.record;
       if (h) {
         const more = holders.length > 1 ? ` and ${holders.length - 1} more` : "";
-        who = `: held by PID ${h.holderPid} (${h.command.slice(0, 40)}) for ${age(Date.now() - h.acquiredAt)}${more}`;
+        // The command goes last: a narrow terminal cuts it, not the facts before it.
+        who = `: held by PID ${h.holderPid}${more} for ${age(Date.now() - h.acquiredAt)} (${h.command})`;
       }
     } catch {
       // the line is a courtesy; never let it fail the wait
     }
-    const line = `waitlock: waiting for ${descriptor}${who} [${age(Date.now() - started)}]`;
-    stream.write(`\r\x1b[K${line.slice(0, Math.max(20, (stream.columns ?? 80) - 1))}`);
+    const line = `waitlock: waiting for ${descriptor} [${age(Date.now() - started)}]${who}`;
+    const width = stream.columns || 80; // 0 when the terminal reports no size
+    stream.write(`\r\x1b[K${line.slice(0, Math.max(20, width - 1))}`);
   };
   void draw();
   const timer = setInterval(draw, REFRESH_MS);

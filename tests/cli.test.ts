@@ -348,3 +348,33 @@ describe("help and man page", () => {
     assert.equal(run(dir, ["-V"]).stdout, `waitlock ${JSON.parse(spawnSync("cat", [join(ROOT, "package.json")], { encoding: "utf8" }).stdout).version}\n`);
   });
 });
+
+describe("shared locks and the waiting status line", () => {
+  test("--shared admits readers together and keeps a writer out", async (t) => {
+    const dir = tempDir(t);
+    const reader = start(dir, ["--shared", "cfg", "--exec", "sh", "-c", "echo ready; sleep 30"]);
+    t.after(() => reader.kill("SIGKILL"));
+    assert.equal(await firstLine(reader), "ready");
+    assert.equal(run(dir, ["--shared", "cfg", "--exec", "true"]).code, 0, "a second reader gets in");
+    assert.equal(run(dir, ["cfg", "--exec", "true"]).code, 1, "a writer is refused");
+    assert.equal(run(dir, ["--check", "--shared", "cfg"]).code, 0);
+    assert.equal(run(dir, ["--check", "cfg"]).code, 1);
+    reader.kill("SIGTERM");
+    await exited(reader);
+    assert.equal(run(dir, ["cfg", "--exec", "true"]).code, 0, "the writer gets in once the readers are gone");
+  });
+
+  test("on a terminal a waiting waitlock shows who holds the lock; not in a pipe, not with -q", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "busy");
+    const env = { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" };
+    // script(1) gives waitlock a pseudo-terminal, as an interactive shell would.
+    const onTty = spawnSync("script", ["-qfec", `${WAITLOCK} -t 1.2 busy --exec true`, "/dev/null"], { env, encoding: "utf8" });
+    assert.match(onTty.stdout, new RegExp(`waitlock: waiting for busy \\[\\d+s\\]: held by PID ${holder.pid} for \\d+s \\(`));
+    const quiet = spawnSync("script", ["-qfec", `${WAITLOCK} -q -t 0.3 busy --exec true`, "/dev/null"], { env, encoding: "utf8" });
+    assert.doesNotMatch(quiet.stdout, /waitlock: waiting for/);
+    const piped = run(dir, ["-t", "0.3", "busy", "--exec", "true"]);
+    assert.doesNotMatch(piped.stderr, /waitlock: waiting for/);
+    await holder.release();
+  });
+});
