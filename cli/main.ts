@@ -15,11 +15,18 @@ import { runHolding } from "./exec.ts";
 import { handOver } from "./foreground.ts";
 import type { EventLog } from "./syslog.ts";
 
-/** splitExec separates waitlock's own arguments from the command after -e/--exec. */
+/**
+ * splitExec separates waitlock's own arguments from the command after -e/--exec.
+ * "--" makes the next word the descriptor even if it looks like an option or a
+ * command name (`waitlock -- doctor --exec ./check.sh`).
+ */
 export function splitExec(argv: string[]): { own: string[]; command?: string[] } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--") return { own: argv };
+    if (a === "--") {
+      i++; // the descriptor
+      continue;
+    }
     if (a === "-e" || a === "--exec") return { own: argv.slice(0, i), command: argv.slice(i + 1) };
     if (a.startsWith("--exec=")) return { own: argv.slice(0, i), command: [a.slice(7), ...argv.slice(i + 1)] };
   }
@@ -40,6 +47,9 @@ function readStdinDescriptor(): string | undefined {
 /** MainRun runs one invocation of the main command and returns its exit code. */
 export class MainRun {
   readonly #version: string;
+  #verbose = isDebugEnv((n) => process.env[n]);
+  #quiet = false;
+  #events?: EventLog;
 
   constructor(version: string) {
     this.#version = version;
@@ -81,10 +91,6 @@ export class MainRun {
       await this.#events?.flush();
     }
   }
-
-  #verbose = isDebugEnv((n) => process.env[n]);
-  #quiet = false;
-  #events?: EventLog;
 
   #trace(message: string): void {
     if (this.#verbose) process.stderr.write(`waitlock: ${message}\n`);

@@ -238,6 +238,10 @@ describe("check, list and descriptors", () => {
     assert.equal((await list({ lockDir: dir }))[0].descriptor, "doctor");
     assert.equal(run(dir, ["--check", "--", "doctor"]).code, 1);
     script.stdin!.end("\n");
+    await exited(script);
+    await eventually(() => check("doctor", { lockDir: dir }), "released");
+    const exec = run(dir, ["--", "doctor", "--exec", "sh", "-c", "echo $WAITLOCK_DESCRIPTOR"]);
+    assert.equal(exec.stdout, "doctor\n", exec.stderr);
   });
 
   test("--list in human, csv, null and json; corrupt files shown with --all", async (t) => {
