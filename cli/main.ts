@@ -4,7 +4,7 @@
 // (acquire, exec, check, done) start without loading oclif's plugin machinery;
 // help and plugin commands go through the full oclif CLI (cli/run.ts).
 import { parse } from "@oclif/core/parser";
-import { readFileSync } from "node:fs";
+import { readFileSync, readSync } from "node:fs";
 import { constants } from "node:os";
 import { waitlock as wl } from "../adapters/node/index.ts";
 import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
@@ -33,15 +33,27 @@ export function splitExec(argv: string[]): { own: string[]; command?: string[] }
   return { own: argv };
 }
 
+/**
+ * readStdinDescriptor reads the first line of stdin (trimmed). It stops at the
+ * first newline, so a producer that keeps writing (or never closes) after the
+ * descriptor line does not hold waitlock up.
+ */
 function readStdinDescriptor(): string | undefined {
   if (process.stdin.isTTY) return undefined;
+  const chunk = Buffer.alloc(4096);
+  let text = "";
   try {
-    const text = readFileSync(0, "utf8");
-    const line = text.split("\n", 1)[0].trim();
-    return line === "" ? undefined : line;
+    for (;;) {
+      const n = readSync(0, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      text += chunk.toString("utf8", 0, n);
+      if (text.includes("\n") || text.length > 4096) break;
+    }
   } catch {
-    return undefined;
+    // EAGAIN (non-blocking stdin), EOF or a closed descriptor: use what arrived
   }
+  const line = text.split("\n", 1)[0].trim();
+  return line === "" ? undefined : line;
 }
 
 /** MainRun runs one invocation of the main command and returns its exit code. */

@@ -220,6 +220,11 @@ describe("check, list and descriptors", () => {
     await lock.release();
     assert.equal(run(dir, ["--check"], { input: "c\n" }).code, 0);
     assert.equal(run(dir, ["-e", "true"], { input: "from-stdin\n" }).code, 0);
+    // Only the first line is read: a producer that keeps its end open does not hold waitlock up.
+    const open = start(dir, ["--check"], { stdio: ["pipe", "pipe", "pipe"] });
+    open.stdin!.write("c\nmore to come");
+    assert.equal((await exited(open)).code, 0);
+    open.stdin!.end();
   });
 
   test("descriptors are exact: a held app2 does not make app busy", async (t) => {
