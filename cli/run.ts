@@ -16,15 +16,16 @@ const VERSION: string = JSON.parse(readFileSync(`${root}package.json`, "utf8")).
 
 /** userPluginsInstalled: oclif keeps plugins a user adds in its data directory. */
 function userPluginsInstalled(): boolean {
-  const data = process.env.XDG_DATA_HOME || `${homedir()}/.local/share`;
-  return existsSync(`${data}/waitlock/package.json`);
+  const data = process.env.WAITLOCK_DATA_DIR || `${process.env.XDG_DATA_HOME || `${homedir()}/.local/share`}/waitlock`;
+  return existsSync(`${data}/package.json`);
 }
 
-function builtInCommandIds(): string[] {
+/** builtInCommandIds: recorded at build time; undefined if missing, and then the full CLI decides. */
+function builtInCommandIds(): string[] | undefined {
   try {
     return JSON.parse(readFileSync(`${root}dist/cli/command-ids.json`, "utf8"));
   } catch {
-    return []; // not built yet: the full CLI decides
+    return undefined;
   }
 }
 
@@ -36,7 +37,7 @@ function needsFullCli(argv: string[]): boolean {
   }
   const first = argv[0];
   if (first === undefined || first.startsWith("-")) return false;
-  return userPluginsInstalled() || builtInCommandIds().includes(first) || !/^[A-Za-z0-9._-]+$/.test(first);
+  return userPluginsInstalled() || (builtInCommandIds()?.includes(first) ?? true) || !/^[A-Za-z0-9._-]+$/.test(first);
 }
 
 const argv = process.argv.slice(2);

@@ -5,8 +5,9 @@
 // dist/ is built aside and swapped in at the end, so a test or a holder
 // running from dist/ never sees it half-written.
 import { execFileSync } from "node:child_process";
-import { renameSync, rmSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
+import { lazyOclif } from "./lazy-oclif.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => `${root}node_modules/.bin/${name}`;
@@ -33,13 +34,44 @@ const common = {
   banner: { js: 'import { createRequire as __wlCreateRequire } from "node:module"; const require = __wlCreateRequire(import.meta.url);' },
 };
 
+// The doctor plugin is its own package (plugins/doctor, an npm workspace listed
+// in oclif.plugins). Its bundle carries the library code it reuses; @oclif/core
+// comes from node_modules, like any plugin's. Its manifest lets oclif list the
+// command without loading it. Both are built aside and renamed into place.
+const doctorRoot = `${root}plugins/doctor/`;
+async function buildDoctorPlugin() {
+  const { Plugin } = await import("@oclif/core");
+  await build({
+    ...common, banner: undefined, external: [...common.external, "@oclif/core"],
+    entryPoints: ["plugins/doctor/src/commands.ts"], outdir: `plugins/doctor/${next}`, splitting: true, chunkNames: "chunk-[hash]",
+  });
+  const pjson = JSON.parse(readFileSync(`${doctorRoot}package.json`, "utf8"));
+  const commands = { ...pjson.oclif.commands, target: `./${next}/commands.js` };
+  const plugin = new Plugin({ root: doctorRoot, pjson: { ...pjson, oclif: { ...pjson.oclif, commands } }, isRoot: true, ignoreManifest: true, errorOnManifestCreate: true });
+  await plugin.load();
+  writeFileSync(`${doctorRoot}oclif.manifest.json.tmp-${process.pid}`, JSON.stringify(plugin.manifest, null, 2) + "\n");
+  const old = `${doctorRoot}dist.old-${process.pid}`;
+  try {
+    renameSync(`${doctorRoot}dist`, old);
+  } catch {
+    // first build: no dist yet
+  }
+  renameSync(`${doctorRoot}${next}`, `${doctorRoot}dist`);
+  renameSync(`${doctorRoot}oclif.manifest.json.tmp-${process.pid}`, `${doctorRoot}oclif.manifest.json`);
+  rmSync(old, { recursive: true, force: true });
+}
+
 try {
+  // The doctor plugin (plugins/doctor), first: listing the CLI's commands loads it.
+  await buildDoctorPlugin();
   // Type declarations for library users (the bundle itself carries none).
   run(bin("tsc"), ["-p", "tsconfig.build.json", "--outDir", `${next}/types`]);
   // The library.
   await build({ ...common, entryPoints: ["adapters/node/index.ts"], outfile: `${next}/node/index.js` });
   // The CLI: the entry and oclif's command table share chunks, so oclif sees one Command class.
-  await build({ ...common, entryPoints: ["cli/run.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]" });
+  await build({ ...common, entryPoints: ["cli/run.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]", plugins: [lazyOclif] });
+  // One syslog line from a separate process (the foreground holder's "released").
+  await build({ ...common, entryPoints: ["cli/syslog-event.ts"], outfile: `${next}/cli/syslog-event.js` });
   // The foreground holder stays a separate, dependency-free file: it must be small in memory.
   await build({ ...common, banner: undefined, entryPoints: ["cli/holder.ts"], outfile: `${next}/cli/holder.js`, sourcemap: false });
   // Deno will not load TypeScript from node_modules: an npm install gets a JS bundle
@@ -56,6 +88,11 @@ try {
   }
   renameSync(`${root}${next}`, `${root}dist`);
   rmSync(`${root}${old}`, { recursive: true, force: true });
+  // Which first words are commands (doctor, plugins, autocomplete…), so bin/waitlock
+  // can dispatch without loading oclif. It loads the installed CLI: after the swap.
+  run(process.execPath, ["scripts/command-ids.mjs", "dist"]);
 } finally {
   rmSync(`${root}${next}`, { recursive: true, force: true });
+  rmSync(`${doctorRoot}${next}`, { recursive: true, force: true });
+  rmSync(`${doctorRoot}oclif.manifest.json.tmp-${process.pid}`, { force: true });
 }
