@@ -80,3 +80,19 @@ export async function rejectsWith(promise: Promise<unknown>, code: string): Prom
   }
   throw new Error(`expected ${code}, but it succeeded`);
 }
+
+/**
+ * falseBusies takes and drops descriptor `attempts` times without waiting while
+ * nobody else holds it, and counts the attempts that were refused: each one is a
+ * false "busy" (caused, in the tests, by a concurrent prober).
+ */
+export async function falseBusies(lockDir: string, descriptor: string, attempts = 3000): Promise<number> {
+  const { tryAcquire } = await import("../adapters/node/index.ts");
+  let refused = 0;
+  for (let i = 0; i < attempts; i++) {
+    const lock = await tryAcquire(descriptor, { lockDir });
+    if (!lock) refused++;
+    else await lock.release();
+  }
+  return refused;
+}
