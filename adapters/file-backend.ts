@@ -111,6 +111,19 @@ export class FileBackend implements LockBackend {
       if (errno === "ELOOP" || errno === "EISDIR" || errno === "ENXIO") {
         throw new WaitlockError("ENODIR", `${path} is not a regular file (${errno === "ELOOP" ? "a symbolic link, never followed" : errno}); remove it`, { cause: err });
       }
+      // Permission is checked before the file's type: a socket or FIFO another user
+      // planted is refused with EACCES, but what is wrong is what it is, not who we are.
+      if (errno === "EACCES" || errno === "EPERM") {
+        let kind: string | undefined;
+        try {
+          kind = this.#p.lstat(path)?.kind;
+        } catch {
+          // cannot tell: report the permission problem
+        }
+        if (kind !== undefined && kind !== "file") {
+          throw new WaitlockError("ENODIR", `${path} is not a regular file (${kind === "symlink" ? "a symbolic link, never followed" : kind === "directory" ? "a directory" : "a socket, FIFO or device"}); remove it`, { cause: err });
+        }
+      }
       throw fromSystemError(err, `cannot open ${path}`);
     }
   }
@@ -162,8 +175,10 @@ export class FileBackend implements LockBackend {
     try {
       writeRecord(p, fd, this.#record(req, slot), st.size);
     } catch (err) {
-      // Leave nothing half-written behind: the file goes (or is emptied) before the lock does.
-      releaseSlotFile(p, path, fd, st);
+      // Leave nothing half-written behind: the file goes (or is emptied) before the lock
+      // does. The lock goes when #trySlot closes fd (closing it here too would make that
+      // second close fail with EBADF and hide this error, or close someone else's file).
+      discardSlotFile(p, path, fd, st);
       throw fromSystemError(err, `cannot write the lock record to ${path}`);
     }
     const held = new HeldFile(p, slot, fd, path, st, true, (changes) => this.#record({ ...req, ...changes }, slot));
@@ -290,6 +305,10 @@ export class FileBackend implements LockBackend {
       const parsed = parseLockFileName(name);
       if (!parsed) continue;
       if (filter.descriptor !== undefined && parsed.descriptor !== filter.descriptor) continue;
+      // A name whose "descriptor" no waitlock could lock is not a lock file, whatever
+      // it contains; listing it would also carry its bytes (escape sequences, say,
+      // planted by any user of a shared directory) to the reader's terminal.
+      if (filter.descriptor === undefined && this.#core.descriptorProblem(parsed.descriptor) !== undefined) continue;
       const location = this.#path(name);
       const probe = this.#probe(location);
       if (!probe) continue;
@@ -359,6 +378,22 @@ function decodeProblem(core: Core, bytes: Uint8Array): string {
  * sticky directory, another user's file), then drop the locks.
  */
 function releaseSlotFile(p: Platform, path: string, fd: number, id: FileId): void {
+  discardSlotFile(p, path, fd, id);
+  try {
+    p.unlock(fd, HELD);
+    p.unlock(fd, GATE);
+  } finally {
+    p.close(fd);
+  }
+}
+
+/**
+ * discardSlotFile removes a slot file this process still holds locked (or
+ * empties it where unlinking is refused), so no record outlives the hold. It
+ * leaves fd open and locked, and never throws: the unlock that follows is what
+ * matters, and a leftover file is merely stale.
+ */
+function discardSlotFile(p: Platform, path: string, fd: number, id: FileId): void {
   try {
     let unlinked = false;
     if (sameFile(id, p.lstat(path))) {
@@ -371,14 +406,7 @@ function releaseSlotFile(p: Platform, path: string, fd: number, id: FileId): voi
     }
     if (!unlinked) p.truncate(fd, 0);
   } catch {
-    // The unlock below is what matters; a leftover file is merely stale.
-  } finally {
-    try {
-      p.unlock(fd, HELD);
-      p.unlock(fd, GATE);
-    } finally {
-      p.close(fd);
-    }
+    // see above
   }
 }
 

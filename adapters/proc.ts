@@ -1,12 +1,22 @@
 // Linux /proc and /sys parsing shared by the Node and Deno platforms. Each
 // runtime reads the files its own way and passes the text (or a reader) in.
 
-/** startTimeFrom returns field 22 of a /proc/<pid>/stat line (start time in clock ticks since boot). */
-export function startTimeFrom(text: string): number | undefined {
+/** statField returns field n (1-based, as in proc(5)) of a /proc/<pid>/stat line, as a number. */
+function statField(text: string, n: number): number | undefined {
   // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  const start = Number(fields[19]); // field 22 overall = index 19 after "pid (comm)"
-  return Number.isFinite(start) ? start : undefined;
+  const value = Number(fields[n - 3]); // fields[0] is field 3
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** startTimeFrom returns field 22 of a /proc/<pid>/stat line (start time in clock ticks since boot). */
+export function startTimeFrom(text: string): number | undefined {
+  return statField(text, 22);
+}
+
+/** sessionFrom returns field 6 of a /proc/<pid>/stat line (the session ID). */
+export function sessionFrom(text: string): number | undefined {
+  return statField(text, 6);
 }
 
 /** readCgroupQuota finds the tightest cgroup v2 cpu.max up to the root, else cgroup v1's quota. */

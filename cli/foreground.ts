@@ -33,14 +33,19 @@ export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseE
     detached: true, // its own session: a terminal's Ctrl-C to the script's group does not reach it
     stdio: ["ignore", "ignore", "ignore", "pipe", ...fds],
   });
-  const ready = await new Promise<boolean>((resolve) => {
+  const answer = await new Promise<string>((resolve) => {
     let text = "";
     const pipe = child.stdio[3]!;
     pipe.on("data", (d) => (text += d));
-    pipe.on("end", () => resolve(text.startsWith("ready")));
-    pipe.on("error", () => resolve(false));
-    child.once("error", () => resolve(false));
+    pipe.on("end", () => resolve(text));
+    pipe.on("error", () => resolve(""));
+    child.once("error", () => resolve(""));
   });
+  if (answer.startsWith("owner-gone")) {
+    await lock.release(); // (the holder has let go already)
+    throw new WaitlockError("EUSAGE", `owner PID ${owner.pid} exited before waitlock could hand ${lock.descriptor} over to it; released`);
+  }
+  const ready = answer.startsWith("ready");
   if (!ready || child.pid === undefined) {
     child.kill("SIGKILL");
     throw new WaitlockError("ESYSTEM", "the foreground holder process did not start; try --exec instead");

@@ -66,7 +66,16 @@ function release(): never {
 
 for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, release);
 const ownerAlive = () => startTime(ownerPid) === Number(ownerStart);
-if (!ownerAlive()) release(); // the owner is already gone
+if (!ownerAlive()) {
+  // The owner is already gone (it exited while waitlock waited): say so instead of
+  // "ready", so waitlock reports that rather than a holder that failed to start.
+  try {
+    fs.writeSync(READY_FD, "owner-gone\n");
+  } catch {
+    // waitlock is gone too
+  }
+  release();
+}
 setInterval(() => {
   if (!ownerAlive()) release();
 }, OWNER_CHECK_MS);

@@ -4,13 +4,14 @@
 // (acquire, exec, check, done) start without loading oclif's plugin machinery;
 // help and plugin commands go through the full oclif CLI (cli/run.ts).
 import { parse } from "@oclif/core/parser";
-import { readFileSync, readSync } from "node:fs";
+import { readFileSync, readSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { waitlock as wl } from "../adapters/node/index.ts";
 import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
 import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
+import { sessionFrom } from "../adapters/proc.ts";
 import { runHolding } from "./exec.ts";
 import { handOver } from "./foreground.ts";
 import type { EventLog } from "./syslog.ts";
@@ -151,6 +152,11 @@ export class MainRun {
     const owner = foreground ? inv.owner ?? wl.platform.ppid : wl.platform.pid;
     const ownerStart = wl.platform.processStartTime(owner);
     if (ownerStart === undefined) throw new WaitlockError("EUSAGE", `owner PID ${owner} is not running`);
+    if (foreground && inv.owner === undefined && adoptedParent(owner)) {
+      // Binding the lock to an adopter (init, a subreaper) would hold it for that
+      // process's life: until reboot, for init.
+      throw new WaitlockError("EUSAGE", `the calling process exited before waitlock started (PID ${owner} adopted it); not taking ${inv.descriptor} for nobody (use --owner PID)`);
+    }
 
     // Ctrl-C or SIGTERM while waiting: stop waiting, hold nothing, exit 128+N.
     const abort = new AbortController();
@@ -191,7 +197,10 @@ export class MainRun {
       for (const s of waitSignals) process.off(s, onSignal);
     }
     this.#trace(`acquired ${inv.descriptor} slot ${lock.slot} in ${lock.location}`);
-    if (inv.printSlot) process.stdout.write(`${lock.slot}\n`);
+    if (inv.printSlot && !printSlot(lock.slot)) {
+      await lock.release(); // nobody can learn which slot is held: do not hold it
+      throw new WaitlockError("ESYSTEM", "cannot print the slot: standard output is closed; released");
+    }
     const acquiredAt = Date.now();
     const what = `${inv.descriptor} slot ${lock.slot}`;
     events?.info(`acquired ${what} (command: ${(foreground ? commandOf(owner) : inv.command.join(" ")).slice(0, 200)})`);
@@ -231,11 +240,38 @@ export class MainRun {
   }
 }
 
+/** printSlot writes the slot to stdout synchronously; false if stdout is closed (EPIPE, EBADF). */
+function printSlot(slot: number): boolean {
+  try {
+    writeSync(1, `${slot}\n`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function busyMessage(inv: Invocation, h: LockRecord | undefined): string {
   const what = inv.maxHolders > 1 ? `all ${inv.maxHolders} slots of ${inv.descriptor} are held` : `${inv.descriptor} is held`;
   return h
     ? `${what} by PID ${h.holderPid} (${h.command.slice(0, 60)}); another instance is already running`
     : `${what}; another instance is already running`;
+}
+
+/**
+ * adoptedParent tells whether our parent is not the caller but whoever adopted
+ * waitlock after the caller died before waitlock could read its parent (init
+ * or a subreaper). A calling shell and the commands it runs share a session;
+ * an adopter is in another one. (A caller that starts waitlock in a session of
+ * its own, with setsid, names itself with --owner.)
+ */
+function adoptedParent(parent: number): boolean {
+  try {
+    const mine = sessionFrom(readFileSync("/proc/self/stat", "latin1"));
+    const theirs = sessionFrom(readFileSync(`/proc/${parent}/stat`, "latin1"));
+    return mine !== undefined && theirs !== undefined && mine !== theirs;
+  } catch {
+    return false; // no /proc: nothing to tell by
+  }
 }
 
 /** commandOf names the owner in listings: its command line from /proc, else its PID. */

@@ -67,6 +67,19 @@ describe("the foreground idiom in a real sh script", () => {
     await eventually(() => check("pool", { lockDir: dir, maxHolders: 4 }).then(async () => (await list({ lockDir: dir })).length === 0), "released");
   });
 
+  test("-p into a pipe nobody reads fails in one line and holds nothing", async (t) => {
+    const dir = tempDir(t);
+    const owner = spawn("sleep", ["30"]);
+    t.after(() => owner.kill("SIGKILL"));
+    const child = start(dir, ["-p", "--owner", String(owner.pid), "closed"]);
+    child.stdout!.destroy(); // the reader is gone before waitlock prints: EPIPE
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    assert.equal((await exited(child)).code, 4, err);
+    assert.match(err, /^waitlock: cannot print the slot: standard output is closed; released\n$/);
+    assert.equal(await check("closed", { lockDir: dir }), true);
+  });
+
   test("--done ends a foreground holder", async (t) => {
     const dir = tempDir(t);
     const script = sh("waitlock svc || exit 1; echo locked; read line", { WAITLOCK_DIR: dir });
