@@ -24,27 +24,31 @@ export function argvFor(command: string[]): string[] {
  */
 export function runHolding(lock: Lock, command: string[], onStart: (pid: number) => void): Promise<ExecResult> {
   const [file, ...args] = argvFor(command);
-  const child = spawn(file, args, {
+  // Listen before spawning: a signal that lands between the spawn and a later
+  // listener would meet the default disposition and kill waitlock, orphaning the
+  // command. One that arrives before the child exists is passed on right after.
+  let child: ReturnType<typeof spawn> | undefined;
+  const early: NodeJS.Signals[] = [];
+  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (child ? child.kill(s) : early.push(s))] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  child = spawn(file, args, {
     stdio: ["inherit", "inherit", "inherit", ...lock.fds],
     env: { ...process.env, WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor },
   });
-  const forward = (signal: NodeJS.Signals) => () => {
-    child.kill(signal);
-  };
-  const handlers = FORWARDED_SIGNALS.map((s) => [s, forward(s)] as const);
-  for (const [s, h] of handlers) process.on(s, h);
+  for (const s of early) child.kill(s);
   if (child.pid !== undefined) onStart(child.pid);
+  const started = child;
   return new Promise((resolve) => {
     const done = (r: ExecResult) => {
       for (const [s, h] of handlers) process.off(s, h);
       resolve(r);
     };
-    child.once("error", (err: NodeJS.ErrnoException) => {
+    started.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") done({ status: 127, error: `${file}: command not found` });
       else if (err.code === "EACCES" || err.code === "ENOEXEC" || err.code === "EISDIR") done({ status: 126, error: `${file}: not executable (${err.code})` });
       else done({ status: 126, error: `${file}: cannot run (${err.code ?? err.message})` });
     });
-    child.once("exit", (code, signal) => {
+    started.once("exit", (code, signal) => {
       if (signal) done({ status: 128 + (constants.signals[signal] ?? 0) });
       else done({ status: code ?? 0 });
     });

@@ -13,7 +13,8 @@ import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./i
 import { mainFlags } from "./options.ts";
 import { sessionFrom } from "../adapters/proc.ts";
 import { runHolding } from "./exec.ts";
-import { handOver } from "./foreground.ts";
+import { handOver, type Owner } from "./foreground.ts";
+import type { Lock } from "../adapters/api.ts";
 import type { EventLog } from "./syslog.ts";
 
 /**
@@ -167,6 +168,12 @@ export class MainRun {
     };
     const waitSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
     for (const s of waitSignals) process.on(s, onSignal);
+    // These listeners stay until the next phase has its own: with none, a signal
+    // meets the default disposition and kills waitlock half-way (say, with the
+    // command started and nobody left to forward to it or release after it).
+    const stopWaitSignals = () => {
+      for (const s of waitSignals) process.off(s, onSignal);
+    };
     const stopStatus = inv.timeoutMs > 0 && !inv.quiet && process.stderr.isTTY
       ? (await import("./status-line.ts")).showWaiting(wl, inv.descriptor, inv.lockDir, process.stderr) : () => undefined;
     if (inv.syslog) {
@@ -183,6 +190,7 @@ export class MainRun {
         command: foreground ? commandOf(owner) : inv.command.join(" "),
       });
     } catch (err) {
+      stopWaitSignals();
       if (caught) return 128 + constants.signals[caught];
       if (err instanceof WaitlockError && (err.code === "EBUSY" || err.code === "ETIMEDOUT")) {
         const h = await this.#holderOf(inv);
@@ -194,8 +202,17 @@ export class MainRun {
       throw err;
     } finally {
       stopStatus();
-      for (const s of waitSignals) process.off(s, onSignal);
     }
+    try {
+      return await this.#hold(inv, lock, foreground, { pid: owner, start: ownerStart }, stopWaitSignals);
+    } finally {
+      stopWaitSignals();
+    }
+  }
+
+  /** hold does what was asked with an acquired lock: hand it to the foreground holder, or run the command. */
+  async #hold(inv: Invocation, lock: Lock, foreground: boolean, owner: Owner, stopWaitSignals: () => void): Promise<number> {
+    const events = this.#events;
     this.#trace(`acquired ${inv.descriptor} slot ${lock.slot} in ${lock.location}`);
     if (inv.printSlot && !printSlot(lock.slot)) {
       await lock.release(); // nobody can learn which slot is held: do not hold it
@@ -203,7 +220,7 @@ export class MainRun {
     }
     const acquiredAt = Date.now();
     const what = `${inv.descriptor} slot ${lock.slot}`;
-    events?.info(`acquired ${what} (command: ${(foreground ? commandOf(owner) : inv.command.join(" ")).slice(0, 200)})`);
+    events?.info(`acquired ${what} (command: ${(foreground ? commandOf(owner.pid) : inv.command.join(" ")).slice(0, 200)})`);
     if (lock.tookOver !== undefined) {
       const left = lock.tookOver ? `left by PID ${lock.tookOver.holderPid}: ${lock.tookOver.command.slice(0, 200)}` : "unreadable record";
       events?.info(`stale lock ${what} taken over (${left})`);
@@ -214,12 +231,15 @@ export class MainRun {
       const releaseEvent = inv.syslog
         ? { facility: inv.facility, target: inv.syslogTarget, what, acquiredAt }
         : undefined;
-      const pid = await handOver(lock, { pid: owner, start: ownerStart }, releaseEvent);
-      this.#trace(`holder PID ${pid} keeps ${inv.descriptor} until PID ${owner} exits`);
+      const pid = await handOver(lock, owner, releaseEvent);
+      this.#trace(`holder PID ${pid} keeps ${inv.descriptor} until PID ${owner.pid} exits`);
       return 0; // exit without releasing: the holder has the lock now
     }
     try {
-      const result = await runHolding(lock, inv.command, (pid) => this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`));
+      const result = await runHolding(lock, inv.command, (pid) => {
+        stopWaitSignals(); // runHolding forwards signals from here on
+        this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`);
+      });
       if (result.error && !this.#quiet) process.stderr.write(`waitlock: ${result.error}\n`);
       this.#trace(`command exited with status ${result.status}`);
       return result.status;
