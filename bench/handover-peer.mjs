@@ -1,18 +1,28 @@
-// One side of the hand-over benchmark: repeatedly wait for the lock, note when
-// it was acquired, hold it briefly, note when it was released. Times are
-// process.hrtime (CLOCK_MONOTONIC), comparable across processes on one machine.
-// usage: handover-peer.mjs LOCKDIR DESCRIPTOR MAXHOLDERS ROUNDS HOLD_MS
+// One library peer of the hand-over benchmark: after "go" on stdin, repeatedly
+// wait for the lock, hold it HOLD_MS, release it, pause PAUSE_MS (so waiting
+// peers, not this one, take the slot next). Prints one JSON array of
+// [slot, waitStart, acquired, released] per round, times in ms of
+// CLOCK_MONOTONIC (process.hrtime), comparable across processes.
+// usage: handover-peer.mjs LOCKDIR DESCRIPTOR MAXHOLDERS ROUNDS HOLD_MS PAUSE_MS
 import { acquire } from "../dist/node/index.js";
 
-const [lockDir, descriptor, max, rounds, holdMs] = process.argv.slice(2);
-const events = [];
+const [lockDir, descriptor, max, rounds, holdMs, pauseMs] = process.argv.slice(2);
+const now = () => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const warm = await acquire(`warm-${process.pid}`, { lockDir }); // load and JIT the code paths first
+await warm.release();
+process.stdout.write("ready\n");
+await new Promise((resolve) => process.stdin.once("data", resolve));
+process.stdin.destroy();
+const rows = [];
 for (let i = 0; i < Number(rounds); i++) {
+  const w = now();
   const lock = await acquire(descriptor, { lockDir, maxHolders: Number(max) });
-  events.push(["a", Number(process.hrtime.bigint()) / 1e6]);
+  const a = now();
   await sleep(Number(holdMs));
-  events.push(["r", Number(process.hrtime.bigint()) / 1e6]);
+  const r = now();
   await lock.release();
-  await sleep(Number(holdMs) / 2); // let the waiting peer win the next round
+  rows.push([lock.slot, w, a, r]);
+  await sleep(Number(pauseMs));
 }
-console.log(JSON.stringify(events));
+process.stdout.write(`${JSON.stringify(rows)}\n`);

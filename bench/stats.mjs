@@ -6,4 +6,10 @@ export function quantile(values, q) {
   return s[i];
 }
 export const median = (v) => quantile(v, 0.5);
+export const max = (v) => (v.length ? Math.max(...v) : NaN);
 export const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+/** summary: the numbers the tables print for a sample of latencies or waits. */
+export function summary(values) {
+  return { n: values.length, p50: quantile(values, 0.5), p99: quantile(values, 0.99), max: max(values) };
+}
