@@ -3,7 +3,7 @@
 // read what the kernel and the user wrote, on fixed inputs.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -68,6 +68,15 @@ describe("waitlock doctor through bin/waitlock", () => {
     assert.match(find(report, "WASM core").finding, /CRC-32 vector ok, record format v\d+ round trip ok/);
     assert.match(find(report, "CPUs for --onePerCPU").finding, /^\d+ \(affinity \d+ of \d+ online CPUs/);
     assert.deepEqual(readdirSync(dir), [], "the kernel-lock scratch file was removed");
+  });
+
+  test("an unprivileged user whose HOME it cannot read still gets a report", { skip: process.getuid?.() !== 0 && "needs root to switch user" }, async (t) => {
+    const dir = tempDir(t);
+    chmodSync(dir, 0o1777);
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("WAITLOCK_")));
+    const r = spawnSync(WAITLOCK, ["doctor", "-d", dir], { env: { ...base, HOME: "/root" }, uid: 65534, gid: 65534, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(find(lines(r.stdout), "exists").status, "OK");
   });
 
   test("--lock-dir wins over WAITLOCK_DIR and is named as the reason", async (t) => {

@@ -35,7 +35,15 @@ export function lockDirectory(p: Platform, flag: string | undefined): LockDirRes
   const fromEnv = p.env("WAITLOCK_DIR");
   const explicit = flag ? { path: flag, why: "from --lock-dir" } : fromEnv ? { path: fromEnv, why: "from WAITLOCK_DIR" } : undefined;
   const candidates = autoCandidates(p);
-  const before = new Map(candidates.map((c) => [c.path, p.lstat(c.path)]));
+  // A candidate this user may not even look at (another user's home) is simply not there for it.
+  const lstatOrNothing = (path: string) => {
+    try {
+      return p.lstat(path);
+    } catch {
+      return undefined;
+    }
+  };
+  const before = new Map(candidates.map((c) => [c.path, lstatOrNothing(c.path)]));
 
   let dir: LockDir;
   try {

@@ -7,24 +7,21 @@ import { statSync } from "node:fs";
 import { lookup } from "node:dns/promises";
 import { connect } from "node:net";
 import { errorText, ok, warn, type Finding } from "../finding.ts";
+import { parseSyslogTarget, type SyslogTarget } from "../../../../cli/syslog-target.ts";
 
 const CHECK = "syslog";
 const CONNECT_TIMEOUT_MS = 2000;
 const FORMS = "udp://host:port, tcp://host:port or unix:///path/to/socket";
 
-export type Target =
-  | { kind: "udp" | "tcp"; host: string; port: number }
-  | { kind: "unix"; path: string };
+export type Target = SyslogTarget;
 
-/** parseTarget reads WAITLOCK_SYSLOG; undefined when it is none of the accepted forms. */
+/** parseTarget reads WAITLOCK_SYSLOG exactly as waitlock does; undefined when waitlock would refuse it. */
 export function parseTarget(text: string): Target | undefined {
-  const unix = /^unix:\/\/(\/.*)$/.exec(text);
-  if (unix) return { kind: "unix", path: unix[1] };
-  const net = /^(udp|tcp):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})\/?$/.exec(text);
-  if (!net) return undefined;
-  const port = Number(net[3]);
-  if (port < 1 || port > 65535) return undefined;
-  return { kind: net[1] as "udp" | "tcp", host: net[2].replace(/^\[|\]$/g, ""), port };
+  try {
+    return parseSyslogTarget(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function isSocket(path: string): boolean | undefined {
