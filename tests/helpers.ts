@@ -45,16 +45,20 @@ export interface Holder {
   kill(): Promise<void>;
 }
 
-/** spawnHolder starts a separate Node process holding descriptor (tests/fixtures/hold.mjs). */
+/**
+ * spawnHolder starts a separate Node process holding descriptor
+ * (tests/fixtures/hold.mjs), as another user if `as` says so.
+ */
 export async function spawnHolder(
   t: { after(fn: () => void): void }, lockDir: string, descriptor: string, options: object = {},
+  as?: { uid: number; gid: number },
 ): Promise<Holder> {
   const child = spawn(process.execPath, [join(FIXTURES, "hold.mjs"), lockDir, descriptor, JSON.stringify(options)], {
-    stdio: ["pipe", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"], uid: as?.uid, gid: as?.gid,
   });
   t.after(() => child.kill("SIGKILL"));
   const info = JSON.parse(await firstLine(child));
-  if (info.error) throw new Error(`holder failed: ${info.error} ${info.message}`);
+  if (info.error) throw new Error(`holder${as ? ` as uid ${as.uid}` : ""} failed: ${info.error} ${info.message}`);
   return {
     pid: child.pid!,
     slot: info.slot,

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { check, list } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, spawnHolder, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 const USER = "waitlock-test";
@@ -47,25 +47,8 @@ function oneLine(r: Result, pattern: RegExp): void {
 
 /** holdAs starts tests/fixtures/hold.mjs as a user and waits until it holds the lock. */
 async function holdAs(t: { after(fn: () => void): void }, as: As, dir: string, descriptor: string, options: object = {}) {
-  const child = spawn(process.execPath, [join(FIXTURES, "hold.mjs"), dir, descriptor, JSON.stringify(options)], {
-    uid: as.uid, gid: as.gid, stdio: ["pipe", "pipe", "pipe"],
-  });
-  t.after(() => child.kill("SIGKILL"));
-  const info = JSON.parse(await firstLine(child));
-  if (info.error) throw new Error(`holder as uid ${as.uid} failed: ${info.error} ${info.message}`);
-  return {
-    child,
-    pid: child.pid!,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    async release() {
-      child.stdin!.end();
-      await exited(child);
-    },
-    async kill() {
-      child.kill("SIGKILL");
-      await exited(child);
-    },
-  };
+  const holder = await spawnHolder(t, dir, descriptor, options, as);
+  return { ...holder, alive: () => holder.child.exitCode === null && holder.child.signalCode === null };
 }
 
 /** sharedDir: a 1777 directory every user can reach, like /tmp/waitlock. */
