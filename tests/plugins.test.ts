@@ -21,6 +21,8 @@ function sandbox(t: { after(fn: () => void): void }) {
     ...process.env,
     XDG_DATA_HOME: join(dir, "data"), XDG_CACHE_HOME: join(dir, "cache"), XDG_CONFIG_HOME: join(dir, "config"),
     WAITLOCK_DIR: join(dir, "locks"), WAITLOCK_DATA_DIR: "", WAITLOCK_CACHE_DIR: "", WAITLOCK_CONFIG_DIR: "",
+    // oclif colours its output when it sees CI=true (as in .ci/run); these tests read the words.
+    NO_COLOR: "1", FORCE_COLOR: "0",
   };
   mkdirSync(env.WAITLOCK_DIR);
   const run = (args: string[], opts: { cwd?: string } = {}): Result => {
