@@ -326,32 +326,42 @@ export class FileBackend implements LockBackend {
 
   signalHolders(descriptor: string, signal: string): number[] {
     const p = this.#p;
-    const signalled: number[] = [];
+    const signalled = new Set<number>();
     let refused: string | undefined;
+    const send = (pid: number) => {
+      if (pid === p.pid || signalled.has(pid)) return;
+      try {
+        p.kill(pid, signal);
+        signalled.add(pid);
+      } catch (err) {
+        if (errnoOf(err) === "ESRCH") return; // exited meanwhile: nothing to end
+        if (errnoOf(err) === "EPERM") refused = `not permitted to signal PID ${pid}`;
+        else throw fromSystemError(err, `cannot signal PID ${pid}`);
+      }
+    };
     for (const info of this.list({ descriptor })) {
       const r = info.record;
-      if (info.status !== "active" || !r || r.hostname !== p.hostname()) continue;
+      if (info.status !== "active") continue;
       const probe = this.#probe(info.location);
       if (!probe?.id) continue;
-      // Never trust a record for something dangerous: signal the PID only if that
-      // process really has this very file open.
-      const holds = p.holdsOpen(r.holderPid, probe.id);
-      if (holds === "unknown") {
-        refused = `cannot verify PID ${r.holderPid} (another user's process) holds ${info.location}`;
+      // Never trust a record for something dangerous: signal the PID it names only
+      // if that process really has this very file open.
+      const holds = r ? p.holdsOpen(r.holderPid, probe.id) : false;
+      if (holds === true) {
+        send(r!.holderPid);
         continue;
       }
-      if (!holds) continue;
-      try {
-        p.kill(r.holderPid, signal);
-        signalled.push(r.holderPid);
-      } catch (err) {
-        if (errnoOf(err) === "ESRCH") continue; // exited meanwhile: nothing to end
-        if (errnoOf(err) === "EPERM") refused = `not permitted to signal PID ${r.holderPid}`;
-        else throw fromSystemError(err, `cannot signal PID ${r.holderPid}`);
+      // The named process does not hold it (say, an exec'ing waitlock was SIGKILLed and
+      // its command kept the lock), or there is no readable record: ask the kernel
+      // which processes hold the lock itself.
+      const found = p.lockHolders?.(probe.id);
+      for (const pid of found?.pids ?? []) send(pid);
+      if (holds === "unknown" || (found && found.pids.length === 0 && found.hidden > 0)) {
+        refused ??= `cannot verify who holds ${info.location} (another user's process); not permitted to signal it`;
       }
     }
-    if (refused && signalled.length === 0) throw new WaitlockError("EPERM", refused);
-    return signalled;
+    if (refused && signalled.size === 0) throw new WaitlockError("EPERM", refused);
+    return [...signalled];
   }
 
   watch(descriptor: string | undefined, onChange: () => void): () => void {

@@ -96,6 +96,13 @@ export interface Platform {
    * "unknown" when this process may not look (another user's process).
    */
   holdsOpen(pid: number, id: FileId): boolean | "unknown";
+  /**
+   * The processes whose open file on `id` carries a kernel lock on its first
+   * byte (the GATE every holder keeps), found without trusting any record
+   * (Linux: /proc/<pid>/fdinfo). `hidden` counts processes this one may not look at.
+   * Optional: a platform without such a view leaves it out.
+   */
+  lockHolders?(id: FileId): { pids: number[]; hidden: number };
   /** Lets the process exit even though timer (from setTimeout/setInterval) is pending. */
   unrefTimer(timer: unknown): void;
   /** CPU count from the affinity mask, and the cgroup CPU quota (0 = none). */

@@ -170,6 +170,21 @@ describe("exec mode", () => {
     await eventually(() => check("survive", { lockDir: dir }), "released when the command exited");
   });
 
+  test("--done reaches the command that kept the lock after waitlock was SIGKILLed", async (t) => {
+    const dir = tempDir(t);
+    const child = start(dir, ["orphan", "--exec", "sh", "-c", "trap 'echo got-term >&2; exit 0' TERM; echo ready; while :; do sleep 0.02; done"]);
+    t.after(() => child.kill("SIGKILL"));
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    assert.equal(await firstLine(child), "ready");
+    child.kill("SIGKILL"); // the command (sh) keeps the locked file; the record names a dead PID
+    await exited(child);
+    assert.equal(await check("orphan", { lockDir: dir }), false);
+    const done = run(dir, ["--done", "orphan"]);
+    assert.equal(done.code, 0, done.stderr);
+    await eventually(() => check("orphan", { lockDir: dir }), "released once the command ended");
+  });
+
   test("--done ends an exec holder through waitlock", async (t) => {
     const dir = tempDir(t);
     const child = start(dir, ["job", "--exec", "sh", "-c", "echo ready; while :; do sleep 0.05; done"]);

@@ -52,6 +52,15 @@ class DirectoryWatchers {
   }
 }
 
+/**
+ * holdsGate tells whether an fdinfo text shows an OFD lock that covers byte 0:
+ * "lock:\t1: OFDLCK ADVISORY  WRITE -1 fe:00:2179186 0 1" (start 0, end 1).
+ * Probes lock byte 1 only, so a prober is never taken for a holder.
+ */
+function holdsGate(fdinfo: string): boolean {
+  return /^lock:\s+\d+:\s+OFDLCK\s+\S+\s+(?:READ|WRITE)\s+\S+\s+\S+\s+0\s/m.test(fdinfo);
+}
+
 /** readText reads a small text file (/proc, /sys); throws if missing. */
 function readText(path: string): string {
   return fs.readFileSync(path, "latin1");
@@ -209,6 +218,34 @@ export class NodePlatform implements Platform {
       }
     }
     return false;
+  }
+
+  lockHolders(id: FileId): { pids: number[]; hidden: number } {
+    const pids: number[] = [];
+    let hidden = 0;
+    for (const entry of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      let fds: string[];
+      try {
+        fds = fs.readdirSync(`/proc/${entry}/fd`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EACCES") hidden++;
+        continue; // gone, or not ours to look at
+      }
+      for (const n of fds) {
+        try {
+          const st = fs.statSync(`/proc/${entry}/fd/${n}`, { bigint: true, throwIfNoEntry: false });
+          if (!st || st.dev !== id.dev || st.ino !== id.ino) continue;
+          if (holdsGate(fs.readFileSync(`/proc/${entry}/fdinfo/${n}`, "latin1"))) {
+            pids.push(Number(entry));
+            break;
+          }
+        } catch {
+          // closed meanwhile
+        }
+      }
+    }
+    return { pids, hidden };
   }
 
   unrefTimer(timer: unknown): void {
