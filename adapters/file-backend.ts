@@ -45,6 +45,17 @@ function writeRecord(p: Platform, fd: number, bytes: Uint8Array, oldSize: number
   if (oldSize > bytes.length) p.truncate(fd, bytes.length);
 }
 
+const NOT_REGULAR: Record<Exclude<FileStat["kind"], "file">, string> = {
+  symlink: "a symbolic link, never followed",
+  directory: "a directory",
+  other: "a socket, FIFO or device",
+};
+
+/** notARegularFile: something planted at a slot path that waitlock will not use (exit 6). */
+function notARegularFile(path: string, kind: Exclude<FileStat["kind"], "file">, cause?: unknown): WaitlockError {
+  return new WaitlockError("ENODIR", `${path} is not a regular file (${NOT_REGULAR[kind]}); remove it`, { cause });
+}
+
 function sameFile(a: FileId, b: FileId | undefined): boolean {
   return b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
@@ -108,21 +119,19 @@ export class FileBackend implements LockBackend {
       return this.#p.openSlot(path);
     } catch (err) {
       const errno = errnoOf(err);
-      if (errno === "ELOOP" || errno === "EISDIR" || errno === "ENXIO") {
-        throw new WaitlockError("ENODIR", `${path} is not a regular file (${errno === "ELOOP" ? "a symbolic link, never followed" : errno}); remove it`, { cause: err });
-      }
+      if (errno === "ELOOP") throw notARegularFile(path, "symlink", err);
+      if (errno === "EISDIR") throw notARegularFile(path, "directory", err);
+      if (errno === "ENXIO") throw notARegularFile(path, "other", err);
       // Permission is checked before the file's type: a socket or FIFO another user
       // planted is refused with EACCES, but what is wrong is what it is, not who we are.
       if (errno === "EACCES" || errno === "EPERM") {
-        let kind: string | undefined;
+        let kind: FileStat["kind"] | undefined;
         try {
           kind = this.#p.lstat(path)?.kind;
         } catch {
           // cannot tell: report the permission problem
         }
-        if (kind !== undefined && kind !== "file") {
-          throw new WaitlockError("ENODIR", `${path} is not a regular file (${kind === "symlink" ? "a symbolic link, never followed" : kind === "directory" ? "a directory" : "a socket, FIFO or device"}); remove it`, { cause: err });
-        }
+        if (kind !== undefined && kind !== "file") throw notARegularFile(path, kind, err);
       }
       throw fromSystemError(err, `cannot open ${path}`);
     }
@@ -136,7 +145,7 @@ export class FileBackend implements LockBackend {
       let keep = false;
       try {
         const st = p.fstat(fd);
-        if (st.kind !== "file") throw new WaitlockError("ENODIR", `${path} is not a regular file; remove it`);
+        if (st.kind !== "file") throw notARegularFile(path, st.kind);
         if (!p.tryLock(fd, GATE, req.shared)) return undefined;
         if (!this.#takeHeldByte(fd, req.shared)) return undefined;
         // A releasing holder unlinks the file before unlocking it: if our file is no
