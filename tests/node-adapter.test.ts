@@ -176,11 +176,22 @@ describe("waiting", () => {
   test("a waiter proceeds right after a clean release (file event, not poll)", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "handover");
-    const waiting = acquire("handover", { lockDir: dir, timeout: 10_000, pollInterval: 5_000 });
+    // The safety poll and the deadline are ten minutes away: only the directory
+    // event can wake this waiter within the 5 s this test gives it.
+    const stop = new AbortController();
+    t.after(() => stop.abort()); // never leave the waiter behind, whatever happens
+    const waiting = acquire("handover", { lockDir: dir, timeout: 600_000, pollInterval: 600_000, signal: stop.signal });
+    waiting.catch(() => undefined);
     await new Promise((r) => setTimeout(r, 50));
+    const released = performance.now();
     await holder.release();
-    const lock = await waiting; // with a 5 s poll, only the directory event can be this quick
-    await lock.release();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const notWoken = new Promise<"not woken">((r) => (timer = setTimeout(() => r("not woken"), 5_000)));
+    const lock = await Promise.race([waiting, notWoken]);
+    clearTimeout(timer);
+    assert.notEqual(lock, "not woken", "the release did not wake the waiter");
+    t.diagnostic(`acquired ${(performance.now() - released).toFixed(1)} ms after the holder began releasing`);
+    await (lock as Awaited<typeof waiting>).release();
   });
 
   test("a timeout ends the wait with ETIMEDOUT", async (t) => {
