@@ -303,13 +303,18 @@ export class FileBackend implements LockBackend {
   }
 
   list(filter: ListFilter): SlotInfo[] {
+    return this.#scan(filter).map((e) => e.info);
+  }
+
+  /** scan probes the lock files filter selects, once each, keeping each file's identity for signalHolders. */
+  #scan(filter: ListFilter): { info: SlotInfo; id?: FileId }[] {
     let names: string[];
     try {
       names = this.#p.readdir(this.#dir);
     } catch (err) {
       throw fromSystemError(err, `cannot read lock directory ${this.#dir}`);
     }
-    const out: SlotInfo[] = [];
+    const out: { info: SlotInfo; id?: FileId }[] = [];
     for (const name of names) {
       const parsed = parseLockFileName(name);
       if (!parsed) continue;
@@ -325,12 +330,13 @@ export class FileBackend implements LockBackend {
       if (parsed.kind === "slot" && probe.held === "shared") continue;
       const leftover = probe.status === "stale" || probe.status === "corrupt";
       if (filter.staleOnly ? !leftover : leftover && !filter.all) continue;
-      out.push({
+      const info: SlotInfo = {
         descriptor: parsed.descriptor, slot: parsed.slot, kind: parsed.kind, status: probe.status,
         held: probe.held, record: probe.record, problem: probe.problem, location,
-      });
+      };
+      out.push({ info, id: probe.id });
     }
-    return out.sort((a, b) => (a.descriptor < b.descriptor ? -1 : a.descriptor > b.descriptor ? 1 : a.slot - b.slot));
+    return out.sort(({ info: a }, { info: b }) => (a.descriptor < b.descriptor ? -1 : a.descriptor > b.descriptor ? 1 : a.slot - b.slot));
   }
 
   signalHolders(descriptor: string, signal: string): number[] {
@@ -348,14 +354,12 @@ export class FileBackend implements LockBackend {
         else throw fromSystemError(err, `cannot signal PID ${pid}`);
       }
     };
-    for (const info of this.list({ descriptor })) {
+    for (const { info, id } of this.#scan({ descriptor })) {
       const r = info.record;
-      if (info.status !== "active") continue;
-      const probe = this.#probe(info.location);
-      if (!probe?.id) continue;
+      if (info.status !== "active" || !id) continue;
       // Never trust a record for something dangerous: signal the PID it names only
       // if that process really has this very file open.
-      const holds = r ? p.holdsOpen(r.holderPid, probe.id) : false;
+      const holds = r ? p.holdsOpen(r.holderPid, id) : false;
       if (holds === true) {
         send(r!.holderPid);
         continue;
@@ -363,7 +367,7 @@ export class FileBackend implements LockBackend {
       // The named process does not hold it (say, an exec'ing waitlock was SIGKILLed and
       // its command kept the lock), or there is no readable record: ask the kernel
       // which processes hold the lock itself.
-      const found = p.lockHolders?.(probe.id);
+      const found = p.lockHolders?.(id);
       for (const pid of found?.pids ?? []) send(pid);
       if (holds === "unknown" || (found && found.pids.length === 0 && found.hidden > 0)) {
         refused ??= `cannot verify who holds ${info.location} (another user's process); not permitted to signal it`;
