@@ -60,19 +60,20 @@ function readStdinDescriptor(): string | undefined {
 
 /** MainRun runs one invocation of the main command and returns its exit code. */
 export class MainRun {
-  readonly #version: string;
+  readonly #version: () => string;
   #verbose = isDebugEnv((n) => process.env[n]);
   #quiet = false;
   #events?: EventLog;
 
-  constructor(version: string) {
+  /** version is asked for only by -V, so the common paths read nothing for it. */
+  constructor(version: () => string) {
     this.#version = version;
   }
 
   async main(argv: string[]): Promise<number> {
     const { own, command } = splitExec(argv);
     if (own.includes("-V") || own.includes("--version")) {
-      process.stdout.write(`waitlock ${this.#version}\n`);
+      process.stdout.write(`waitlock ${this.#version()}\n`);
       return 0;
     }
     let inv: Invocation;
@@ -182,12 +183,14 @@ export class MainRun {
     }
     const events = this.#events;
     this.#trace(`acquiring ${inv.descriptor} (${inv.maxHolders > 1 ? `${inv.maxHolders} slots` : inv.shared ? "shared" : "mutex"}, timeout ${inv.timeoutMs / 1000} s)`);
+    // What listings and syslog show as the holder's command: the owner's, in foreground mode.
+    const command = foreground ? commandOf(owner) : inv.command.join(" ");
     let lock;
     try {
       lock = await wl.acquire(inv.descriptor, {
         lockDir: inv.lockDir, maxHolders: inv.maxHolders, preferredSlot: inv.preferredSlot, shared: inv.shared,
         timeout: inv.timeoutMs, signal: abort.signal, owner: foreground ? owner : undefined,
-        command: foreground ? commandOf(owner) : inv.command.join(" "),
+        command,
       });
     } catch (err) {
       stopWaitSignals();
@@ -204,14 +207,14 @@ export class MainRun {
       stopStatus();
     }
     try {
-      return await this.#hold(inv, lock, foreground, { pid: owner, start: ownerStart }, stopWaitSignals);
+      return await this.#hold(inv, lock, foreground, { pid: owner, start: ownerStart }, command, stopWaitSignals);
     } finally {
       stopWaitSignals();
     }
   }
 
   /** hold does what was asked with an acquired lock: hand it to the foreground holder, or run the command. */
-  async #hold(inv: Invocation, lock: Lock, foreground: boolean, owner: Owner, stopWaitSignals: () => void): Promise<number> {
+  async #hold(inv: Invocation, lock: Lock, foreground: boolean, owner: Owner, command: string, stopWaitSignals: () => void): Promise<number> {
     const events = this.#events;
     this.#trace(`acquired ${inv.descriptor} slot ${lock.slot} in ${lock.location}`);
     if (inv.printSlot && !printSlot(lock.slot)) {
@@ -220,7 +223,7 @@ export class MainRun {
     }
     const acquiredAt = Date.now();
     const what = `${inv.descriptor} slot ${lock.slot}`;
-    events?.info(`acquired ${what} (command: ${(foreground ? commandOf(owner.pid) : inv.command.join(" ")).slice(0, 200)})`);
+    events?.info(`acquired ${what} (command: ${command.slice(0, 200)})`);
     if (lock.tookOver !== undefined) {
       const left = lock.tookOver ? `left by PID ${lock.tookOver.holderPid}: ${lock.tookOver.command.slice(0, 200)}` : "unreadable record";
       events?.info(`stale lock ${what} taken over (${left})`);

@@ -12,7 +12,7 @@ import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const VERSION: string = JSON.parse(readFileSync(`${root}package.json`, "utf8")).version;
+const version = (): string => JSON.parse(readFileSync(`${root}package.json`, "utf8")).version;
 
 /** userPluginsInstalled: oclif keeps plugins a user adds in its data directory. */
 function userPluginsInstalled(): boolean {
@@ -46,5 +46,5 @@ if (needsFullCli(argv)) {
   await runFullCli(root, argv);
 } else {
   const { MainRun } = await import("./main.ts");
-  process.exitCode = await new MainRun(VERSION).main(argv);
+  process.exitCode = await new MainRun(version).main(argv);
 }

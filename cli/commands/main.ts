@@ -38,7 +38,7 @@ A descriptor that is also a command name (e.g. doctor) is locked with: waitlock 
       process.stdout.write(helpText(this.config) + "\n");
       return;
     }
-    process.exitCode = await new MainRun(this.config.version).main(this.argv);
+    process.exitCode = await new MainRun(() => this.config.version).main(this.argv);
   }
 }
 
