@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, list } from "../adapters/node/index.ts";
 import { ROOT, exited, firstLine, spawnHolder, tempDir } from "./helpers.ts";
@@ -102,13 +102,16 @@ describe("the foreground idiom in a real sh script", () => {
     assert.equal(run(dir, ["--owner", "999999999", "x"]).code, 3);
   });
 
-  test("the foreground holder is small", async (t) => {
+  test("the foreground holder is the small holder process, not the whole CLI (its RSS is reported)", async (t) => {
     const dir = tempDir(t);
     const script = sh("waitlock mem || exit 1; echo locked; read line", { WAITLOCK_DIR: dir });
     t.after(() => script.kill("SIGKILL"));
     await firstLine(script);
     const [entry] = await list({ lockDir: dir });
-    const status = spawnSync("cat", [`/proc/${entry.record!.holderPid}/status`], { encoding: "utf8" }).stdout;
+    const cmdline = readFileSync(`/proc/${entry.record!.holderPid}/cmdline`, "utf8").split("\0");
+    assert.ok(cmdline.some((a) => a.endsWith("dist/cli/holder.js")), `the holder runs dist/cli/holder.js: ${cmdline.join(" ")}`);
+    assert.ok(!cmdline.some((a) => a.endsWith("run.js") || a.endsWith("bin/waitlock")), "not the oclif CLI");
+    const status = readFileSync(`/proc/${entry.record!.holderPid}/status`, "utf8");
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
     t.diagnostic(`foreground holder RSS: ${(rssKb / 1024).toFixed(1)} MiB`);
     assert.ok(rssKb > 0);
@@ -378,11 +381,11 @@ describe("help and man page", () => {
     const help = run(dir, ["--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^USAGE\n  \$ waitlock \[options\] DESCRIPTOR\n/);
-    const man = spawnSync("cat", [join(ROOT, "dist/man/waitlock.1")], { encoding: "utf8" }).stdout.replace(/\\-/g, "-");
+    const man = readFileSync(join(ROOT, "dist/man/waitlock.1"), "utf8").replace(/\\-/g, "-");
     const options = [...help.stdout.matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]);
     assert.ok(options.length >= 20, `found ${options.length} options in --help`);
     for (const o of options) assert.ok(man.includes(o), `${o} missing from waitlock.1`);
-    assert.equal(run(dir, ["-V"]).stdout, `waitlock ${JSON.parse(spawnSync("cat", [join(ROOT, "package.json")], { encoding: "utf8" }).stdout).version}\n`);
+    assert.equal(run(dir, ["-V"]).stdout, `waitlock ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}\n`);
   });
 });
 
