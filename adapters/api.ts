@@ -6,9 +6,11 @@ import { FileBackend } from "./file-backend.ts";
 import { resolveLockDir } from "./lock-dir.ts";
 import type { Platform } from "./platform.ts";
 import type { Core, LockRecord } from "./wasm-core.ts";
+import { MAX_HOLDERS } from "../assembly/codes.ts";
 
-/** The largest semaphore (each slot is a file); matches the core's MAX_HOLDERS. */
-export const MAX_HOLDERS = 4096;
+/** The largest semaphore (each slot is a file), the same number the core enforces. */
+export { MAX_HOLDERS };
+
 /** Mean interval of the safety poll that notices holders killed without a trace. */
 export const DEFAULT_POLL_MS = 50;
 /** How often a lock bound to another process checks that the owner still lives. */

@@ -2,6 +2,9 @@
 // This file is valid in both languages on purpose: the adapters import it
 // directly, so a code can never mean one thing in WASM and another in JS.
 
+/** The largest semaphore this build accepts (each slot is a file). */
+export const MAX_HOLDERS = 4096;
+
 /** Why a byte string is not a lock record (0 = it is one). */
 export const enum DecodeStatus {
   Ok = 0,

@@ -1,8 +1,8 @@
 // Which slot to try first, and how many slots --onePerCPU means.
 import { INPUT, OUTPUT } from "./scratch";
+import { MAX_HOLDERS } from "./codes";
 
-/** The largest semaphore this build accepts (each slot is a file). */
-export const MAX_HOLDERS: i32 = 4096;
+export { MAX_HOLDERS };
 
 /**
  * slotOrder writes the order in which to try the slots of a semaphore of maxHolders

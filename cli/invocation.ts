@@ -1,7 +1,7 @@
 // Turns parsed flags, arguments and environment into one validated Invocation.
 // Every mistake is a usage error (exit 3) raised before anything is created.
 import { WaitlockError } from "../adapters/errors.ts";
-import type { Waitlock } from "../adapters/api.ts";
+import { MAX_HOLDERS, type Waitlock } from "../adapters/api.ts";
 import { FACILITIES, FORMATS } from "./options.ts";
 import { DEFAULT_TARGET, parseSyslogTarget, type SyslogTarget } from "./syslog-target.ts";
 
@@ -108,9 +108,9 @@ export function buildInvocation(
   if (flags.excludeCPUs !== undefined && !flags.onePerCPU) throw usage("--excludeCPUs needs --onePerCPU");
 
   let maxHolders = 1;
-  if (flags.allowMultiple !== undefined) maxHolders = wholeNumber(flags.allowMultiple, "--allowMultiple", 1, 4096);
+  if (flags.allowMultiple !== undefined) maxHolders = wholeNumber(flags.allowMultiple, "--allowMultiple", 1, MAX_HOLDERS);
   if (flags.onePerCPU) {
-    const exclude = flags.excludeCPUs === undefined ? 0 : wholeNumber(flags.excludeCPUs, "--excludeCPUs", 0, 4096);
+    const exclude = flags.excludeCPUs === undefined ? 0 : wholeNumber(flags.excludeCPUs, "--excludeCPUs", 0, MAX_HOLDERS);
     const { affinity, quotaUs, periodUs } = wl.platform.cpuLimits();
     maxHolders = wl.core.holdersForCpus(wl.core.effectiveCpus(affinity, quotaUs, periodUs), exclude);
   }
