@@ -14,9 +14,24 @@ export function startTimeFrom(text: string): number | undefined {
   return statField(text, 22);
 }
 
-/** sessionFrom returns field 6 of a /proc/<pid>/stat line (the session ID). */
-export function sessionFrom(text: string): number | undefined {
-  return statField(text, 6);
+/**
+ * wasAdopted tells, from our own and our parent's /proc/<pid>/stat lines, whether
+ * the parent is not the process that started us but one that adopted us after our
+ * caller exited (init, or a subreaper in another session). Linux keeps no record of
+ * the original parent, so this reads what a fork leaves behind:
+ * - a child starts in its parent's session, unless it called setsid itself
+ *   (`setsid waitlock ...`: then it leads its own session and its parent is real);
+ * - init leads no session its callers run in, except as a container's entry point
+ *   (then it leads ours). An init that does not (session 0, as under process
+ *   supervisors and in PID namespaces) adopted us.
+ * A subreaper inside our own session is the one adopter this cannot tell apart.
+ */
+export function wasAdopted(self: { pid: number; stat: string }, parent: { pid: number; stat: string }): boolean {
+  const mySession = statField(self.stat, 6);
+  const theirSession = statField(parent.stat, 6);
+  if (mySession === undefined || theirSession === undefined || mySession === self.pid) return false;
+  if (mySession !== theirSession) return true;
+  return parent.pid === 1 && mySession !== 1;
 }
 
 /** readCgroupQuota finds the tightest cgroup v2 cpu.max up to the root, else cgroup v1's quota. */

@@ -11,7 +11,7 @@ import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
 import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
-import { sessionFrom } from "../adapters/proc.ts";
+import { wasAdopted } from "../adapters/proc.ts";
 import { runHolding } from "./exec.ts";
 import { handOver, type Owner } from "./foreground.ts";
 import type { Lock } from "../adapters/api.ts";
@@ -282,16 +282,15 @@ function busyMessage(inv: Invocation, h: LockRecord | undefined): string {
 
 /**
  * adoptedParent tells whether our parent is not the caller but whoever adopted
- * waitlock after the caller died before waitlock could read its parent (init
- * or a subreaper). A calling shell and the commands it runs share a session;
- * an adopter is in another one. (A caller that starts waitlock in a session of
- * its own, with setsid, names itself with --owner.)
+ * waitlock after the caller died before waitlock could read its parent (see
+ * wasAdopted for how).
  */
 function adoptedParent(parent: number): boolean {
   try {
-    const mine = sessionFrom(readFileSync("/proc/self/stat", "latin1"));
-    const theirs = sessionFrom(readFileSync(`/proc/${parent}/stat`, "latin1"));
-    return mine !== undefined && theirs !== undefined && mine !== theirs;
+    return wasAdopted(
+      { pid: process.pid, stat: readFileSync("/proc/self/stat", "latin1") },
+      { pid: parent, stat: readFileSync(`/proc/${parent}/stat`, "latin1") },
+    );
   } catch {
     return false; // no /proc: nothing to tell by
   }

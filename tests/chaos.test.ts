@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { check, list, tryAcquire } from "../adapters/node/index.ts";
@@ -406,21 +406,39 @@ test("SIGINT/SIGTERM to waiting CLIs under load: prompt 128+N, nothing held; an 
   assert.deepEqual(left.filter((e) => e.kind !== "slot" || e.status !== "stale" || e.record), [], "nothing held, no record left behind");
 });
 
-test("a foreground waitlock whose caller died before it started holds nothing (found by the chaos run)", { timeout: 60_000 }, async (t) => {
-  // The caller exits at once, so waitlock starts re-parented to init (or a subreaper):
-  // its "parent" is then not its caller, and must not become the lock's owner.
-  const dir = tempDir(t, "waitlock-orphan-");
-  const err = join(tempDir(t), "stderr");
-  const sh = spawn("/bin/sh", ["-c", `"$0" -d "$1" orphaned 2>"$2" & exit 0`, WAITLOCK, dir, err], { stdio: "ignore" });
-  await exited(sh);
-  t.after(() => {
-    for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
+// The caller exits at once, so waitlock starts re-parented to an adopter: its
+// "parent" is then not its caller, and must not become the lock's owner. Where
+// the adopter is init leading no session (session 0, as under process
+// supervisors and CI runners), only init's PID tells it apart: a PID namespace
+// of our own reproduces that here.
+const ADOPTERS = [
+  { where: "adopted by whatever adopts orphans here", wrap: [] as string[] },
+  {
+    where: "adopted by an init that leads no session (a PID namespace of its own)",
+    wrap: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", 'sh -c "$CALLER"; exec sleep 120'],
+    skip: process.getuid?.() !== 0 && "unshare needs root",
+  },
+];
+for (const { where, wrap, skip } of ADOPTERS) {
+  test(`a foreground waitlock whose caller died before it started holds nothing: ${where} (found by the chaos run)`, { timeout: 60_000, skip }, async (t) => {
+    const dir = tempDir(t, "waitlock-orphan-");
+    const err = join(tempDir(t), "stderr");
+    const CALLER = '"$WL" -d "$DIR" orphaned 2>"$ERR" & exit 0';
+    const env = { ...process.env, WL: WAITLOCK, DIR: dir, ERR: err, CALLER };
+    const [cmd, ...args] = wrap.length ? wrap : ["sh", "-c", CALLER];
+    const root = spawn(cmd, args, { env, stdio: "ignore" });
+    t.after(() => {
+      root.kill("SIGKILL");
+      for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
+    });
+    if (!wrap.length) await exited(root);
+    await eventually(() => pidsMentioning(dir).length > 0 || existsSync(err), "waitlock started", 30_000);
+    await eventually(() => pidsMentioning(dir).length === 0, "waitlock finished", 30_000);
+    assert.match(readFileSync(err, "utf8"), /^waitlock: the calling process exited before waitlock started .*\n$/);
+    assert.equal(await check("orphaned", { lockDir: dir }), true, "not held for the adopter");
+    assert.deepEqual(readdirSync(dir), [], "released properly");
   });
-  await eventually(() => pidsMentioning(dir).length === 0, "waitlock finished", 30_000);
-  assert.match(readFileSync(err, "utf8"), /^waitlock: the calling process exited before waitlock started .*\n$/);
-  assert.equal(await check("orphaned", { lockDir: dir }), true, "not held for init");
-  assert.deepEqual(readdirSync(dir), [], "released properly");
-});
+}
 
 test("a foreground owner that exits while waitlock waits: exit 3 naming it, nothing held", { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t, "waitlock-owner-gone-");

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, list } from "../adapters/node/index.ts";
+import { wasAdopted } from "../adapters/proc.ts";
 import { ROOT, exited, firstLine, spawnHolder, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
@@ -52,6 +53,41 @@ describe("the foreground idiom in a real sh script", () => {
     script.stdin!.end("go\n");
     await exited(script);
     await eventually(() => check("job", { lockDir: dir }), "released after the script exited");
+  });
+
+  // The owner is the caller, never an adopter (wasAdopted): these callers are real
+  // even though they do not share a session with their child, or are PID 1.
+  const realCallers = [
+    { who: "a caller that runs waitlock in a session of its own (setsid)", cmd: ["sh", "-c", "setsid waitlock job || exit 1; echo locked; read line"] },
+    {
+      who: "a container's entry point (PID 1, leading its session)",
+      cmd: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "setsid", "sh", "-c", "waitlock job || exit 1; echo locked; read line"],
+      skip: process.getuid?.() !== 0 && "unshare needs root",
+    },
+  ];
+  for (const { who, cmd, skip } of realCallers) {
+    test(`${who} owns the lock it takes`, { skip }, async (t) => {
+      const dir = tempDir(t);
+      const script = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, PATH: `${join(ROOT, "bin")}:${process.env.PATH}`, WAITLOCK_DIR: dir }, stdio: ["pipe", "pipe", "inherit"] });
+      t.after(() => script.kill("SIGKILL"));
+      assert.equal(await firstLine(script), "locked");
+      assert.equal(await check("job", { lockDir: dir }), false, "held after waitlock returned");
+      script.stdin!.end("go\n");
+      await exited(script);
+      await eventually(() => check("job", { lockDir: dir }), "released after the caller exited");
+    });
+  }
+
+  test("an adopted waitlock is told from a real caller by session and by init's PID", () => {
+    // /proc/<pid>/stat: pid (comm) state ppid pgrp session ...
+    const stat = (pid: number, ppid: number, session: number) => ({ pid, stat: `${pid} (a (b) c) S ${ppid} ${pid} ${session} 0 -1 4194560` });
+    assert.equal(wasAdopted(stat(50, 40, 30), stat(40, 30, 30)), false, "same session: the caller");
+    assert.equal(wasAdopted(stat(50, 40, 50), stat(40, 30, 30)), false, "we lead our own session (setsid): the caller");
+    assert.equal(wasAdopted(stat(50, 1, 30), stat(1, 0, 1)), true, "init in another session adopted us");
+    assert.equal(wasAdopted(stat(50, 7, 30), stat(7, 1, 7)), true, "a subreaper in another session adopted us");
+    assert.equal(wasAdopted(stat(50, 1, 0), stat(1, 0, 0)), true, "init leading no session adopted us");
+    assert.equal(wasAdopted(stat(50, 1, 1), stat(1, 0, 1)), false, "init leading our session is a container's entry point: the caller");
+    assert.equal(wasAdopted(stat(50, 40, 30), { pid: 40, stat: "" }), false, "unreadable: nothing to tell by");
   });
 
   test("slot=$(waitlock -p -m 4 pool) returns the slot without hanging on the pipe", async (t) => {
