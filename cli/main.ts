@@ -12,8 +12,7 @@ import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { runHolding } from "./exec.ts";
-import { handOver, type Owner } from "./foreground.ts";
+import type { Owner } from "./foreground.ts";
 import type { Lock } from "../adapters/api.ts";
 import type { EventLog } from "./syslog.ts";
 
@@ -207,14 +206,18 @@ export class MainRun {
       stopStatus();
     }
     try {
-      return await this.#hold(inv, lock, foreground, { pid: owner, start: ownerStart }, command, stopWaitSignals);
+      return await this.#hold(inv, lock, foreground, { pid: owner, start: ownerStart }, command, stopWaitSignals, () => caught);
     } finally {
       stopWaitSignals();
     }
   }
 
-  /** hold does what was asked with an acquired lock: hand it to the foreground holder, or run the command. */
-  async #hold(inv: Invocation, lock: Lock, foreground: boolean, owner: Owner, command: string, stopWaitSignals: () => void): Promise<number> {
+  /**
+   * hold does what was asked with an acquired lock: hand it to the foreground
+   * holder, or run the command. A signal caught since the wait (interrupted)
+   * cancels that: the lock is released and nothing is started.
+   */
+  async #hold(inv: Invocation, lock: Lock, foreground: boolean, owner: Owner, command: string, stopWaitSignals: () => void, interrupted: () => NodeJS.Signals | undefined): Promise<number> {
     const events = this.#events;
     this.#trace(`acquired ${inv.descriptor} slot ${lock.slot} in ${lock.location}`);
     if (inv.printSlot && !printSlot(lock.slot)) {
@@ -230,7 +233,19 @@ export class MainRun {
       this.#trace(`took over a stale lock file (${left})`);
     }
 
+    // foreground.ts and exec.ts are loaded only here, so --check, --done and
+    // --list never load child_process (~5 ms).
+    const cancelledBy = () => {
+      const signal = interrupted();
+      return signal && 128 + constants.signals[signal];
+    };
     if (foreground) {
+      const { handOver } = await import("./foreground.ts");
+      const cancelled = cancelledBy();
+      if (cancelled) {
+        await lock.release();
+        return cancelled;
+      }
       const releaseEvent = inv.syslog
         ? { facility: inv.facility, target: inv.syslogTarget, what, acquiredAt }
         : undefined;
@@ -239,6 +254,9 @@ export class MainRun {
       return 0; // exit without releasing: the holder has the lock now
     }
     try {
+      const { runHolding } = await import("./exec.ts");
+      const cancelled = cancelledBy();
+      if (cancelled) return cancelled; // released below
       const result = await runHolding(lock, inv.command, (pid) => {
         stopWaitSignals(); // runHolding forwards signals from here on
         this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`);

@@ -1,12 +1,15 @@
-// Entry point of bin/waitlock. A first argument that names a command (built in
-// or from a plugin, e.g. `doctor`) runs that command through oclif; anything
-// else is the main command, so `waitlock backup` locks "backup", and
+// The fast path of bin/waitlock, bundled as CommonJS (dist/cli/run.cjs) and run
+// from V8's code cache by bin/waitlock. A first argument that names a command
+// (built in or from a plugin, e.g. `doctor`) runs that command through oclif;
+// anything else is the main command, so `waitlock backup` locks "backup", and
 // `waitlock -- doctor` locks a descriptor that happens to be a command's name.
 //
 // The main command's common paths (acquire, exec, check, done, list) skip
 // loading oclif's plugin machinery: only when the first word could be a command
 // (one of the command IDs recorded at build time, or any word once the user has
 // installed plugins of their own) or help is asked for is the full CLI loaded.
+// The full CLI is ESM (dist/cli/full-cli.js); bin/waitlock imports it for us,
+// since code run from a cache by node:vm cannot import().
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -40,11 +43,13 @@ function needsFullCli(argv: string[]): boolean {
   return userPluginsInstalled() || (builtInCommandIds()?.includes(first) ?? true) || !/^[A-Za-z0-9._-]+$/.test(first);
 }
 
-const argv = process.argv.slice(2);
-if (needsFullCli(argv)) {
-  const { runFullCli } = await import("./full-cli.ts");
-  await runFullCli(root, argv);
-} else {
-  const { MainRun } = await import("./main.ts");
-  process.exitCode = await new MainRun(version).main(argv);
+/** run runs one invocation; loadFullCli imports dist/cli/full-cli.js. */
+export async function run(argv: string[], loadFullCli: () => Promise<typeof import("./full-cli.ts")>): Promise<void> {
+  if (needsFullCli(argv)) {
+    const { runFullCli } = await loadFullCli();
+    await runFullCli(root, argv);
+  } else {
+    const { MainRun } = await import("./main.ts");
+    process.exitCode = await new MainRun(version).main(argv);
+  }
 }

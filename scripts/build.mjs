@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
-import { lazyOclif } from "./lazy-oclif.mjs";
+import { OCLIF_REQUIRE_BANNER, lazyOclif, lazyOclifFromNodeModules } from "./lazy-oclif.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => `${root}node_modules/.bin/${name}`;
@@ -68,8 +68,17 @@ try {
   run(bin("tsc"), ["-p", "tsconfig.build.json", "--outDir", `${next}/types`]);
   // The library.
   await build({ ...common, entryPoints: ["adapters/node/index.ts"], outfile: `${next}/node/index.js` });
-  // The CLI: the entry and oclif's command table share chunks, so oclif sees one Command class.
-  await build({ ...common, entryPoints: ["cli/run.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]", plugins: [lazyOclif] });
+  // The CLI's fast path (bin/waitlock runs it): one CommonJS file, so Node's ESM
+  // loader never starts, holding only what the main command needs; what oclif
+  // needs for errors and help stays in node_modules until used (lazy-oclif.mjs).
+  await build({
+    ...common, format: "cjs", entryPoints: ["cli/run.ts"], outfile: `${next}/cli/run.cjs`, plugins: [lazyOclifFromNodeModules],
+    minifyWhitespace: true, minifySyntax: true,
+    define: { "import.meta.url": "__wlImportMetaUrl" },
+    banner: { js: `const __wlImportMetaUrl = require("node:url").pathToFileURL(__filename).href; ${OCLIF_REQUIRE_BANNER}` },
+  });
+  // The full CLI (help, plugins, other commands) and oclif's command table share chunks, so oclif sees one Command class.
+  await build({ ...common, entryPoints: ["cli/full-cli.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]", plugins: [lazyOclif] });
   // One syslog line from a separate process (the foreground holder's "released").
   await build({ ...common, entryPoints: ["cli/syslog-event.ts"], outfile: `${next}/cli/syslog-event.js` });
   // The foreground holder stays a separate, dependency-free file: it must be small in memory.
@@ -91,6 +100,8 @@ try {
   // Which first words are commands (doctor, plugins, autocomplete…), so bin/waitlock
   // can dispatch without loading oclif. It loads the installed CLI: after the swap.
   run(process.execPath, ["scripts/command-ids.mjs", "dist"]);
+  // V8's code cache for the fast path, from one real `waitlock X --exec true`.
+  run(process.execPath, ["scripts/code-cache.mjs", "dist"]);
 } finally {
   rmSync(`${root}${next}`, { recursive: true, force: true });
   rmSync(`${doctorRoot}${next}`, { recursive: true, force: true });
