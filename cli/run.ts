@@ -50,6 +50,11 @@ export async function run(argv: string[], loadFullCli: () => Promise<typeof impo
     await runFullCli(root, argv);
   } else {
     const { MainRun } = await import("./main.ts");
-    process.exitCode = await new MainRun(version).main(argv);
+    const code = await new MainRun(version).main(argv);
+    // Everything the main command does is awaited by now (stdout and stderr
+    // writes are synchronous on Linux). Exiting here, rather than when the event
+    // loop runs dry, skips waiting for V8's background work, such as optimising
+    // the WASM core, which nobody will use: ~5 ms of `--exec true` (A/B, 100 runs).
+    process.exit(code);
   }
 }
