@@ -1,10 +1,11 @@
 // CLI round trip: one whole invocation, start to exit, measured by hyperfine
-// without a shell. `node -e 0` is the start-up floor of any Node CLI; flock(1)
-// is the C tool doing the same job. The foreground case (`waitlock X`, which
+// without a shell. `node -e 0` is the start-up floor of any Node CLI, and
+// spawn-true.cjs that of any Node CLI that runs a command; flock(1) is the C
+// tool doing the same job. The foreground case (`waitlock X`, which
 // hands the lock to a detached holder and exits) is ended by `waitlock --done`
 // in hyperfine's --prepare step, outside the timed part.
 import { existsSync } from "node:fs";
-import { NODE, WAITLOCK, removeDir, run as runCommand, tempDir, until } from "./harness.mjs";
+import { BENCH, NODE, WAITLOCK, removeDir, run as runCommand, tempDir, until } from "./harness.mjs";
 import { measure } from "./hyperfine.mjs";
 import { num, ratio } from "./table.mjs";
 
@@ -17,6 +18,7 @@ export async function run({ quick }) {
   const resetFg = sh(`${WAITLOCK} -d ${dir} -q --done fg; i=0; while [ -e ${fgFile} ] && [ $i -lt 1000 ]; do sleep 0.005; i=$((i+1)); done; exit 0`);
   const commands = [
     { name: "node -e 0", cmd: `${NODE} -e 0` },
+    { name: "node: spawn true", cmd: `${NODE} ${BENCH}spawn-true.cjs` },
     { name: "flock FILE true", cmd: `flock ${dir}/flock.lock true` },
     { name: "waitlock X --exec true", cmd: `${WAITLOCK} -d ${dir} rt --exec true` },
     { name: "waitlock --check X", cmd: `${WAITLOCK} -d ${dir} --check chk` },
@@ -41,8 +43,8 @@ export async function run({ quick }) {
       head: ["command", "median", "p90", "min", "÷ node -e 0", "÷ flock"],
       rows: commands.map(({ name }) => {
         const r = res[name];
-        const isWl = name.startsWith("waitlock");
-        return [name, num(r.median), num(r.p90), num(r.min), isWl ? ratio(r.median, node) : "", isWl ? ratio(r.median, flock) : ""];
+        const vsPeers = name.startsWith("waitlock") || name === "node: spawn true";
+        return [name, num(r.median), num(r.p90), num(r.min), vsPeers ? ratio(r.median, node) : "", vsPeers ? ratio(r.median, flock) : ""];
       }),
     },
   ];
