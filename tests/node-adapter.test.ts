@@ -28,14 +28,21 @@ describe("mutual exclusion under contention (real processes)", () => {
     assert.equal(results.reduce((s, r) => s + r.acquired, 0), 1000);
   });
 
-  test("4 processes x 250 acquisitions of a semaphore of 3: never 4 holders, all slots used", async (t) => {
+  test("4 processes x 250 acquisitions of a semaphore of 3: never 4 holders, exact total", async (t) => {
     const dir = tempDir(t);
     const markers = tempDir(t);
     const results = await runWorkers(dir, markers, "sem", 3, 4, 250);
     assert.equal(results.reduce((s, r) => s + r.violations, 0), 0, JSON.stringify(results));
     assert.equal(results.reduce((s, r) => s + r.acquired, 0), 1000);
     const used = new Set(results.flatMap((r) => Object.keys(r.slots)));
-    assert.deepEqual([...used].sort(), ["0", "1", "2"]);
+    assert.ok([...used].every((s) => ["0", "1", "2"].includes(s)), `slots used: ${[...used]}`);
+    // How far holders overlapped depends on scheduling (slot 2 is taken only while 0
+    // and 1 are both held): reported, not asserted. "naming and slots" shows three
+    // holders at once deterministically.
+    t.diagnostic(`acquisitions per slot: ${JSON.stringify(results.reduce((acc, r) => {
+      for (const [slot, n] of Object.entries(r.slots)) acc[slot] = (acc[slot] ?? 0) + n;
+      return acc;
+    }, {} as Record<string, number>))}`);
   });
 });
 
