@@ -80,8 +80,8 @@ async function foreground(dir) {
     if (code !== 0) throw new Error(`foreground waitlock exited ${code}: ${t.err.trim().slice(-300)}`);
     const entry = (await list({ lockDir: dir, descriptor: "memfg" })).find((e) => e.record);
     holderPid = entry?.record.holderPid;
-    if (!holderPid || !cmdline(holderPid).includes("holder.js")) throw new Error(`no foreground holder process found (record: ${JSON.stringify(entry?.record)})`);
-    adoptStray(holderPid, "holder.js");
+    if (!holderPid || !cmdline(holderPid).includes("holder.cjs")) throw new Error(`no foreground holder process found (record: ${JSON.stringify(entry?.record)})`);
+    adoptStray(holderPid, "holder.cjs");
     await sleep(1000);
     const s = procStatus(holderPid);
     owner.kill("SIGKILL"); // the holder notices within ~100 ms and lets go
@@ -89,7 +89,7 @@ async function foreground(dir) {
     return { waitlockPeakKiB: maxRssKiB(t.err), holderRssKiB: s.rssKiB, holderHwmKiB: s.hwmKiB };
   } finally {
     owner.kill("SIGKILL");
-    if (holderPid && alive(holderPid)) endStray(holderPid, "holder.js");
+    if (holderPid && alive(holderPid)) endStray(holderPid, "holder.cjs");
   }
 }
 

@@ -6,7 +6,7 @@ import type { Lock } from "../adapters/api.ts";
 import { WaitlockError } from "../adapters/errors.ts";
 import type { SyslogTarget } from "./syslog-target.ts";
 
-const HOLDER = fileURLToPath(new URL("./holder.js", import.meta.url));
+const HOLDER = fileURLToPath(new URL("./holder.cjs", import.meta.url));
 // The holder only waits: a small heap and no JIT keep its memory low.
 const HOLDER_NODE_FLAGS = ["--max-old-space-size=16", "--max-semi-space-size=1", "--jitless"];
 

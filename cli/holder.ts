@@ -4,7 +4,7 @@
 // with them; the last one carries the record), and lets go when the owner exits, when it gets SIGTERM/SIGINT/SIGHUP
 // (`waitlock --done`), or when it dies. It loads nothing but node builtins, to stay small.
 //
-// usage: holder.js OWNER_PID OWNER_START RECORD_PATH LOCK_FD_COUNT [RELEASE_EVENT_JSON]
+// usage: holder.cjs OWNER_PID OWNER_START RECORD_PATH LOCK_FD_COUNT [RELEASE_EVENT_JSON]
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { startTimeFrom } from "../adapters/proc.ts";
@@ -25,14 +25,14 @@ function startTime(pid: string): number | undefined {
 
 /**
  * logRelease hands the "released" syslog line to a separate process
- * (syslog-event.js), so the holder itself loads no syslog code and exits at once.
+ * (syslog-event.cjs), so the holder itself loads no syslog code and exits at once.
  */
 function logRelease(): void {
   if (!releaseEvent) return;
   try {
     const e = JSON.parse(releaseEvent);
     const text = `released ${e.what} (held for ${((Date.now() - e.acquiredAt) / 1000).toFixed(3)} s)`;
-    const script = new URL("./syslog-event.js", import.meta.url).pathname;
+    const script = new URL("./syslog-event.cjs", import.meta.url).pathname;
     spawn(process.execPath, [script, JSON.stringify({ facility: e.facility, target: e.target, pid: process.pid, severity: "info", text })], {
       detached: true,
       stdio: "ignore",

@@ -34,6 +34,15 @@ const common = {
   banner: { js: 'import { createRequire as __wlCreateRequire } from "node:module"; const require = __wlCreateRequire(import.meta.url);' },
 };
 
+// CommonJS for the files Node runs as programs (bin/waitlock's fast path, the
+// foreground holder, the syslog line): an ESM entry costs each start ~15 ms of
+// loader set-up. import.meta.url is given its CommonJS meaning.
+const cjs = {
+  format: "cjs",
+  define: { "import.meta.url": "__wlImportMetaUrl" },
+  banner: { js: 'const __wlImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+};
+
 // The doctor plugin is its own package (plugins/doctor, an npm workspace listed
 // in oclif.plugins). Its bundle carries the library code it reuses; @oclif/core
 // comes from node_modules, like any plugin's. Its manifest lets oclif list the
@@ -72,17 +81,16 @@ try {
   // loader never starts, holding only what the main command needs; what oclif
   // needs for errors and help stays in node_modules until used (lazy-oclif.mjs).
   await build({
-    ...common, format: "cjs", entryPoints: ["cli/run.ts"], outfile: `${next}/cli/run.cjs`, plugins: [lazyOclifFromNodeModules],
+    ...common, ...cjs, entryPoints: ["cli/run.ts"], outfile: `${next}/cli/run.cjs`, plugins: [lazyOclifFromNodeModules],
     minifyWhitespace: true, minifySyntax: true,
-    define: { "import.meta.url": "__wlImportMetaUrl" },
-    banner: { js: `const __wlImportMetaUrl = require("node:url").pathToFileURL(__filename).href; ${OCLIF_REQUIRE_BANNER}` },
+    banner: { js: `${cjs.banner.js} ${OCLIF_REQUIRE_BANNER}` },
   });
   // The full CLI (help, plugins, other commands) and oclif's command table share chunks, so oclif sees one Command class.
   await build({ ...common, entryPoints: ["cli/full-cli.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]", plugins: [lazyOclif] });
   // One syslog line from a separate process (the foreground holder's "released").
-  await build({ ...common, entryPoints: ["cli/syslog-event.ts"], outfile: `${next}/cli/syslog-event.js` });
+  await build({ ...common, ...cjs, entryPoints: ["cli/syslog-event.ts"], outfile: `${next}/cli/syslog-event.cjs` });
   // The foreground holder stays a separate, dependency-free file: it must be small in memory.
-  await build({ ...common, banner: undefined, entryPoints: ["cli/holder.ts"], outfile: `${next}/cli/holder.js`, sourcemap: false });
+  await build({ ...common, ...cjs, entryPoints: ["cli/holder.ts"], outfile: `${next}/cli/holder.cjs`, sourcemap: false });
   // Deno will not load TypeScript from node_modules: an npm install gets a JS bundle
   // of the Deno entry (runtime-neutral, no Node banner), next to the Node one.
   await build({ absWorkingDir: root, entryPoints: ["adapters/deno/mod.ts"], outfile: `${next}/deno/mod.js`, bundle: true, format: "esm", platform: "neutral", target: "es2022", logLevel: "warning" });

@@ -145,7 +145,7 @@ describe("the foreground idiom in a real sh script", () => {
     await firstLine(script);
     const [entry] = await list({ lockDir: dir });
     const cmdline = readFileSync(`/proc/${entry.record!.holderPid}/cmdline`, "utf8").split("\0");
-    assert.ok(cmdline.some((a) => a.endsWith("dist/cli/holder.js")), `the holder runs dist/cli/holder.js: ${cmdline.join(" ")}`);
+    assert.ok(cmdline.some((a) => a.endsWith("dist/cli/holder.cjs")), `the holder runs dist/cli/holder.cjs: ${cmdline.join(" ")}`);
     assert.ok(!cmdline.some((a) => a.endsWith("run.js") || a.endsWith("bin/waitlock")), "not the oclif CLI");
     const status = readFileSync(`/proc/${entry.record!.holderPid}/status`, "utf8");
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
