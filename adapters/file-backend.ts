@@ -80,6 +80,8 @@ export class FileBackend implements LockBackend {
   readonly #core: Core;
   readonly #dir: string;
   #readerSeq = 0;
+  /** Descriptors whose dead readers' files this process has swept (once each: it costs a readdir). */
+  readonly #sweptReaders = new Set<string>();
 
   constructor(platform: Platform, core: Core, dir: LockDir) {
     this.#p = platform;
@@ -220,9 +222,11 @@ export class FileBackend implements LockBackend {
       const readerPath = this.#path(readerFileName(req.descriptor, slot, p.pid, ++this.#readerSeq));
       const rfd = this.#openSlotFile(readerPath);
       const rst = p.fstat(rfd);
-      if (rst.kind !== "file" || !p.tryLock(rfd, HELD, false)) {
+      // Locked, and still the file at that path: a sweep (sweepDeadReaders) may have
+      // just removed a leftover of an earlier process with our PID under this name.
+      if (rst.kind !== "file" || !p.tryLock(rfd, HELD, false) || !sameFile(rst, p.lstat(readerPath))) {
         p.close(rfd);
-        continue; // not ours to use (a leftover of a PID's earlier life still held?): next sequence number
+        continue; // not ours to use: next sequence number
       }
       try {
         writeRecord(p, rfd, this.#record(req, slot), rst.size);
@@ -231,9 +235,52 @@ export class FileBackend implements LockBackend {
         throw fromSystemError(err, `cannot write the lock record to ${readerPath}`);
       }
       const reader = new HeldFile(p, slot, rfd, readerPath, rst, true, (changes) => this.#record({ ...req, ...changes }, slot));
+      if (!this.#sweptReaders.has(req.descriptor)) {
+        this.#sweptReaders.add(req.descriptor);
+        this.#sweepDeadReaders(req.descriptor, slot, readerPath);
+      }
       return new HeldFile(p, slot, fd, this.#path(slotFileName(req.descriptor, slot)), st, false, () => undefined, reader);
     }
     throw new WaitlockError("EAGAIN", `cannot create a reader record for ${req.descriptor}; try again`);
+  }
+
+  /**
+   * sweepDeadReaders removes the reader files of (descriptor, slot) whose holder
+   * has died: a reader's record is unlinked only by the reader itself, so one
+   * killed with SIGKILL would leave it for good. A live reader holds its file's
+   * HELD, so a file is removed only while we hold that lock and it is still the
+   * file at its path (and a new reader checks the same after locking its own).
+   * Best effort: a file we may not remove (another user's, in a sticky
+   * directory) stays, listed as stale, and nothing here fails an acquisition.
+   */
+  #sweepDeadReaders(descriptor: string, slot: number, ownPath: string): void {
+    const p = this.#p;
+    let names: string[];
+    try {
+      names = p.readdir(this.#dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const parsed = parseLockFileName(name);
+      if (parsed?.kind !== "reader" || parsed.descriptor !== descriptor || parsed.slot !== slot) continue;
+      const path = this.#path(name);
+      if (path === ownPath) continue;
+      let opened;
+      try {
+        opened = p.openExisting(path);
+      } catch {
+        continue; // gone, or not ours to open
+      }
+      try {
+        const st = p.fstat(opened.fd);
+        if (opened.writable && st.kind === "file" && p.tryLock(opened.fd, HELD, false) && sameFile(st, p.lstat(path))) p.unlink(path);
+      } catch {
+        // best effort: see above
+      } finally {
+        p.close(opened.fd); // drops the lock, after the unlink
+      }
+    }
   }
 
   /** probe looks at one file without disturbing anyone (it only ever tries HELD). */

@@ -177,6 +177,22 @@ describe("shared (read) locks", () => {
     await w.release();
     assert.deepEqual(await list({ lockDir: dir, all: true }).then((l) => l.filter((e) => e.kind === "reader")), []);
   });
+
+  test("the records of readers killed with SIGKILL are swept by the next reader; live ones stay", async (t) => {
+    const dir = tempDir(t);
+    const live = await spawnHolder(t, dir, "docs", { shared: true });
+    const dead = [await spawnHolder(t, dir, "docs", { shared: true }), await spawnHolder(t, dir, "docs", { shared: true })];
+    for (const d of dead) await d.kill();
+    const readers = async () =>
+      (await list({ lockDir: dir, all: true, descriptor: "docs" })).filter((e) => e.kind === "reader").map((e) => [e.record?.holderPid, e.status]).sort();
+    assert.deepEqual(await readers(), [[live.pid, "active"], ...dead.map((d) => [d.pid, "stale"])].sort(), "the dead readers' records are left behind");
+    const me = await tryAcquire("docs", { lockDir: dir, shared: true });
+    assert.ok(me);
+    assert.deepEqual(await readers(), [[live.pid, "active"], [process.pid, "active"]].sort(), "swept, and only those");
+    await me.release();
+    await live.release();
+    assert.deepEqual(await readers(), []);
+  });
 });
 
 describe("waiting", () => {
