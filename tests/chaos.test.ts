@@ -432,7 +432,8 @@ for (const { where, wrap, skip } of ADOPTERS) {
       for (const pid of pidsMentioning(dir)) process.kill(pid, "SIGKILL");
     });
     if (!wrap.length) await exited(root);
-    await eventually(() => pidsMentioning(dir).length > 0 || existsSync(err), "waitlock started", 30_000);
+    // A waitlock that wrongly took the lock would say nothing and hold it.
+    await eventually(() => existsSync(err) && readFileSync(err, "utf8").endsWith("\n"), "waitlock said why it refused", 30_000);
     await eventually(() => pidsMentioning(dir).length === 0, "waitlock finished", 30_000);
     assert.match(readFileSync(err, "utf8"), /^waitlock: the calling process exited before waitlock started .*\n$/);
     assert.equal(await check("orphaned", { lockDir: dir }), true, "not held for the adopter");
