@@ -87,7 +87,7 @@ export interface Platform {
   env(name: string): string | undefined;
   /** A per-user home directory, if known. */
   homeDir(): string | undefined;
-  /** A token that changes when pid is reused (Linux: /proc/<pid>/stat starttime); undefined if pid does not exist. */
+  /** A token that changes when pid is reused (Linux: /proc/<pid>/stat starttime); undefined if pid does not exist or has exited (a zombie). */
   processStartTime(pid: number): number | undefined;
   /** Sends signal to pid; throws SystemError (ESRCH, EPERM). */
   kill(pid: number, signal: string): void;

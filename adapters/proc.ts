@@ -9,8 +9,16 @@ function statField(text: string, n: number): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/** startTimeFrom returns field 22 of a /proc/<pid>/stat line (start time in clock ticks since boot). */
+/**
+ * startTimeFrom returns field 22 of a /proc/<pid>/stat line (start time in clock
+ * ticks since boot), or undefined for a process that has exited: a zombie (state
+ * Z, or X while it is being reaped) keeps its /proc entry until its parent
+ * reaps it, which a parent may put off for as long as it likes, and a lock
+ * bound to an owner must not outlive the owner that long.
+ */
 export function startTimeFrom(text: string): number | undefined {
+  const state = text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3);
+  if (state === "Z" || state === "X") return undefined;
   return statField(text, 22);
 }
 

@@ -78,6 +78,18 @@ describe("the foreground idiom in a real sh script", () => {
     });
   }
 
+  test("an owner that exits releases the lock even if nobody reaps it (a zombie)", async (t) => {
+    const dir = tempDir(t);
+    // The subshell owns the lock and exits; its parent then is sleep, which never
+    // waits for children, so the owner stays a zombie for 60 s.
+    const script = sh("(waitlock zombie || exit 1; echo locked) & exec sleep 60", { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    assert.equal(await firstLine(script), "locked");
+    const [entry] = await list({ lockDir: dir });
+    await eventually(() => readFileSync(`/proc/${entry.record!.ownerPid}/stat`, "latin1").split(") ")[1]?.startsWith("Z"), "the owner is a zombie");
+    await eventually(() => check("zombie", { lockDir: dir }), "released although the owner was not reaped");
+  });
+
   test("an adopted waitlock is told from a real caller by session and by init's PID", () => {
     // /proc/<pid>/stat: pid (comm) state ppid pgrp session ...
     const stat = (pid: number, ppid: number, session: number) => ({ pid, stat: `${pid} (a (b) c) S ${ppid} ${pid} ${session} 0 -1 4194560` });
