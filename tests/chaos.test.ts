@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { check, list, tryAcquire } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, spawnHolder, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, noPidNamespace, spawnHolder, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 /** How long the killer runs (override with WAITLOCK_CHAOS_MS for a longer soak). */
@@ -416,7 +416,7 @@ const ADOPTERS = [
   {
     where: "adopted by an init that leads no session (a PID namespace of its own)",
     wrap: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", 'sh -c "$CALLER"; exec sleep 120'],
-    skip: process.getuid?.() !== 0 && "unshare needs root",
+    skip: noPidNamespace(),
   },
 ];
 for (const { where, wrap, skip } of ADOPTERS) {

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { acquire, check, list } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { ROOT, exited, firstLine, spawnHolder, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, noPidNamespace, spawnHolder, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 
@@ -62,7 +62,7 @@ describe("the foreground idiom in a real sh script", () => {
     {
       who: "a container's entry point (PID 1, leading its session)",
       cmd: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "setsid", "sh", "-c", "waitlock job || exit 1; echo locked; read line"],
-      skip: process.getuid?.() !== 0 && "unshare needs root",
+      skip: noPidNamespace(),
     },
   ];
   for (const { who, cmd, skip } of realCallers) {

@@ -1,5 +1,5 @@
 // Helpers for tests that use real processes.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,4 +99,15 @@ export async function falseBusies(lockDir: string, descriptor: string, attempts 
     else await lock.release();
   }
   return refused;
+}
+
+/**
+ * noPidNamespace tells why a PID namespace of our own cannot be made here
+ * (unshare needs root, or the sandbox forbids it), or false when it can: tests
+ * that need one skip with that reason.
+ */
+export function noPidNamespace(): string | false {
+  if (process.getuid?.() !== 0) return "unshare needs root";
+  const r = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"], { stdio: "ignore", timeout: 10_000 });
+  return r.status === 0 ? false : `unshare --pid cannot run here (${r.error?.message ?? `exit ${r.status}`})`;
 }
