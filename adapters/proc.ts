@@ -17,7 +17,7 @@ function statField(text: string, n: number): number | undefined {
  * bound to an owner must not outlive the owner that long.
  */
 export function startTimeFrom(text: string): number | undefined {
-  const state = text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3);
+  const state = text[text.lastIndexOf(")") + 2]; // field 3, after "(comm) "
   if (state === "Z" || state === "X") return undefined;
   return statField(text, 22);
 }
