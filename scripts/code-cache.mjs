@@ -13,7 +13,9 @@ const target = `${root}${dist}/cli/run.cjs.cache`;
 const scratch = mkdtempSync(join(tmpdir(), "waitlock-code-cache-"));
 try {
   const env = { ...process.env, WAITLOCK_WRITE_CODE_CACHE: `${target}.tmp-${process.pid}` };
-  for (const name of ["WAITLOCK_DIR", "WAITLOCK_TIMEOUT", "WAITLOCK_DEBUG", "WAITLOCK_SLOT", "WAITLOCK_SYSLOG"]) delete env[name];
+  // V8 refuses a cache made under other V8 flags (even --max-old-space-size), so
+  // the cache is made as users run waitlock: without NODE_OPTIONS.
+  for (const name of ["NODE_OPTIONS", "WAITLOCK_DIR", "WAITLOCK_TIMEOUT", "WAITLOCK_DEBUG", "WAITLOCK_SLOT", "WAITLOCK_SYSLOG"]) delete env[name];
   execFileSync(`${root}bin/waitlock`, ["-d", scratch, "code-cache", "--exec", "true"], { env, stdio: "inherit" });
   renameSync(`${target}.tmp-${process.pid}`, target);
 } finally {

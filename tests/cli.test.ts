@@ -4,6 +4,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { acquire, check, list } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
@@ -420,6 +421,32 @@ describe("unusable lock directories", () => {
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, /not writable by this user/);
     assert.ok(!existsSync(join(dir, "x.slot0.lock")));
+  });
+});
+
+describe("the fast path as built (dist/cli/run.cjs)", () => {
+  const RUN_CJS = join(ROOT, "dist/cli/run.cjs");
+
+  test("V8 accepts the code cache the build wrote, in a Node started as bin/waitlock starts it", () => {
+    // Compiled exactly as bin/waitlock compiles it; any V8 flag (NODE_OPTIONS included)
+    // makes V8 refuse a cache, so the child gets none.
+    const probe = `const fs = require("node:fs"), { wrap } = require("node:module"), { Script } = require("node:vm");
+      const f = process.argv[1];
+      const s = new Script(wrap(fs.readFileSync(f, "utf8")), { filename: f, cachedData: fs.readFileSync(f + ".cache") });
+      process.stdout.write(String(s.cachedDataRejected));`;
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const r = spawnSync(process.execPath, ["-e", probe, RUN_CJS], { env, encoding: "utf8" });
+    assert.equal(r.stdout, "false", r.stderr);
+  });
+
+  test("every oclif module it defers to node_modules resolves there", () => {
+    // Error rendering and help are required from the installed @oclif/core on first
+    // use (scripts/lazy-oclif.mjs): one that moved would crash a bad-input run.
+    const specs = [...new Set([...readFileSync(RUN_CJS, "utf8").matchAll(/__wlOclifRequire\("([^"]+)"\)/g)].map((m) => m[1]))];
+    assert.ok(specs.length >= 5, `found ${specs.length} deferred modules`);
+    const oclif = createRequire(createRequire(RUN_CJS).resolve("@oclif/core/package.json"));
+    for (const spec of specs) assert.doesNotThrow(() => oclif.resolve(spec), `${spec} does not resolve`);
   });
 });
 
