@@ -145,6 +145,7 @@ export class EtcdClient {
   #unreachable(last: HttpError): WaitlockError {
     const where = this.target.endpoints.join(", ");
     if (last.code === "ETLS") return new WaitlockError("EPERM", `TLS refused by etcd at ${where}: ${last.message}`, { cause: last });
+    if (last.code === "EPERM") return new WaitlockError("EPERM", `not permitted to reach etcd at ${where}: ${last.message}`, { cause: last });
     return new WaitlockError("EAGAIN", `cannot reach etcd at ${where} (${last.code})`, { cause: last });
   }
 

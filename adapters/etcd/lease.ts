@@ -59,6 +59,17 @@ export class KeptLease {
     return new KeptLease(client, id, ttl, sentAt, unref);
   }
 
+  /**
+   * adopt keeps alive a lease another process granted (the foreground holder
+   * takes over from waitlock), certain to be alive for certainForMs from now,
+   * as that process judged it. It renews at once.
+   */
+  static adopt(client: EtcdClient, id: string, ttlSeconds: number, certainForMs: number, unref: (t: unknown) => void = () => undefined): KeptLease {
+    const lease = new KeptLease(client, id, ttlSeconds, now() + certainForMs - ttlSeconds * 1000, unref);
+    void lease.#renew();
+    return lease;
+  }
+
   /** Aborts (reason: a WaitlockError with code ELOST) when the lease may be gone. */
   get lost(): AbortSignal {
     return this.#lost.signal;

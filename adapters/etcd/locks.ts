@@ -22,6 +22,7 @@ import { KeptLease } from "./lease.ts";
 /** What a holder or waiter says about itself, kept with its keys for listings. */
 export interface HolderInfo {
   host: string;
+  uid: number;
   pid: number;
   ownerPid: number;
   ownerStart: number;

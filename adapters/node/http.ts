@@ -1,6 +1,8 @@
-// HttpTransport on node:http/https with keep-alive connections.
-import http from "node:http";
-import https from "node:https";
+// HttpTransport on node:http/https with keep-alive connections. The modules
+// are loaded when the first network backend is made, so that the lock
+// directory's paths (the common case) do not pay for them at start-up.
+import type http from "node:http";
+import type https from "node:https";
 import { HttpError, splitLines, type HttpOptions, type HttpResponse, type HttpTransport, type TlsFiles } from "../http.ts";
 
 function transportError(err: unknown): HttpError {
@@ -15,13 +17,18 @@ type OnResponse = (res: http.IncomingMessage, done: (err?: unknown) => void) => 
 
 export class NodeHttp implements HttpTransport {
   readonly #agent: http.Agent;
-  readonly #secure: boolean;
+  readonly #module: typeof http | typeof https;
 
   constructor(tls?: TlsFiles) {
-    this.#secure = tls !== undefined;
-    this.#agent = tls
-      ? new https.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key })
-      : new http.Agent({ keepAlive: true });
+    if (tls) {
+      const https_ = process.getBuiltinModule("node:https") as typeof https;
+      this.#module = https_;
+      this.#agent = new https_.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key });
+    } else {
+      const http_ = process.getBuiltinModule("node:http") as typeof http;
+      this.#module = http_;
+      this.#agent = new http_.Agent({ keepAlive: true });
+    }
   }
 
   /**
@@ -33,7 +40,7 @@ export class NodeHttp implements HttpTransport {
     return new Promise<void>((resolve, reject) => {
       let finished = false;
       const url = new URL(path, baseUrl);
-      const req = (this.#secure ? https : http).request(url, {
+      const req = this.#module.request(url, {
         method: "POST", agent: this.#agent,
         headers: { "content-type": "application/json", ...o.headers },
       });
