@@ -60,6 +60,12 @@ export interface SlotInfo {
   problem?: string;
   /** Where this lives (a file path for the file backend). */
   location: string;
+  /**
+   * The processes that really hold the kernel lock, when the record's holder does
+   * not (an --exec waitlock was SIGKILLed and its command, or a child of it, kept
+   * the lock), found through the kernel rather than the record. Absent otherwise.
+   */
+  holders?: number[];
 }
 
 export interface ListFilter {

@@ -23,7 +23,7 @@ export const mainFlags = {
   format: Flags.string({ char: "f", helpValue: "FMT", description: `with --list: ${FORMATS.join(", ")} (default human)` }),
   "lock-dir": Flags.string({ char: "d", helpValue: "DIR", description: "lock directory (env WAITLOCK_DIR; default /var/lock/waitlock, /tmp/waitlock, ~/.waitlock)" }),
   shared: Flags.boolean({ description: "a shared (read) lock: many shared holders, or one exclusive holder" }),
-  owner: Flags.string({ helpValue: "PID", description: "foreground mode: hold the lock until PID exits (default: the calling process)" }),
+  owner: Flags.string({ helpValue: "PID", description: "foreground mode: hold the lock until PID exits (default: the calling process, past wrappers such as timeout, sudo and npx)" }),
   "print-slot": Flags.boolean({ char: "p", description: "print the slot acquired on stdout (for slot=$(waitlock -p -m 4 pool))" }),
   quiet: Flags.boolean({ char: "q", description: "print nothing on failure, and no status line while waiting" }),
   verbose: Flags.boolean({ char: "v", description: "explain each step on stderr (env WAITLOCK_DEBUG=1)" }),
