@@ -96,6 +96,12 @@ export interface SlotInfo {
   location: string;
   /** The holder's fencing token, where the backend has them. */
   fence?: bigint;
+  /**
+   * The processes that really hold the kernel lock, when the record's holder does
+   * not (an --exec waitlock was SIGKILLed and its command, or a child of it, kept
+   * the lock), found through the kernel rather than the record. Absent otherwise.
+   */
+  holders?: number[];
 }
 
 export interface ListFilter {

@@ -361,7 +361,21 @@ export class FileBackend implements LockBackend {
   }
 
   list(filter: ListFilter): SlotInfo[] {
-    return this.#scan(filter).map((e) => e.info);
+    return this.#scan(filter).map(({ info, id }) => (id ? this.#withRealHolders(info, id) : info));
+  }
+
+  /**
+   * withRealHolders adds the processes that hold the lock when the record names
+   * one that does not: a listing should name who keeps a lock, not a dead PID.
+   * Only for records written on this machine (another host's PIDs mean nothing
+   * here), and only after the cheap check of the recorded PID says no.
+   */
+  #withRealHolders(info: SlotInfo, id: FileId): SlotInfo {
+    const p = this.#p;
+    const r = info.record;
+    if (info.status !== "active" || !r || r.hostname !== p.hostname() || p.holdsOpen(r.holderPid, id) !== false) return info;
+    const pids = p.lockHolders?.(id).pids.filter((pid) => pid !== p.pid) ?? [];
+    return pids.length > 0 ? { ...info, holders: pids } : info;
   }
 
   /** scan probes the lock files filter selects, once each, keeping each file's identity for signalHolders. */

@@ -6,7 +6,10 @@ export interface Row {
   descriptor: string;
   slot: number;
   status: string;
+  /** The holder: the record's, or, when that one no longer holds the lock, the first real holder. */
   pid: number | null;
+  /** Every real holder, when the record's holder no longer holds the lock (see SlotInfo.holders). */
+  holders: number[] | null;
   owner: number | null;
   user: string | null;
   uid: number | null;
@@ -27,12 +30,13 @@ export function toRows(entries: LockInfo[], now: number, userName: (uid: number)
     const r = e.record;
     return {
       descriptor: e.descriptor, slot: e.slot, status: e.status,
-      pid: r?.holderPid ?? null, owner: r?.ownerPid ?? null,
+      pid: e.holders?.[0] ?? r?.holderPid ?? null, holders: e.holders ?? null, owner: r?.ownerPid ?? null,
       user: r ? userName(r.uid) : null, uid: r?.uid ?? null, hostname: r?.hostname ?? null,
       acquiredAt: r ? new Date(r.acquiredAt).toISOString() : null,
       heldForMs: r && e.status === "active" ? Math.max(0, now - r.acquiredAt) : null,
       type: r ? TYPES[r.type] ?? null : null, maxHolders: r?.maxHolders ?? null,
-      command: r?.command ?? null, path: e.location, problem: e.problem ?? null,
+      command: r?.command ?? null, path: e.location,
+      problem: e.problem ?? (e.holders && r ? `PID ${r.holderPid} in the record no longer holds it` : null),
     };
   });
 }
@@ -49,7 +53,7 @@ function human(rows: Row[], showStatus: boolean): string {
   if (rows.length === 0) return "";
   const head = ["DESCRIPTOR", "SLOT", "PID", "OWNER", "USER", "ACQUIRED", "HELD", ...(showStatus ? ["STATUS"] : []), "COMMAND"];
   const cells = rows.map((r) => [
-    r.descriptor, String(r.slot), r.pid === null ? "-" : String(r.pid), r.owner === null ? "-" : String(r.owner),
+    r.descriptor, String(r.slot), r.holders ? r.holders.join(",") : r.pid === null ? "-" : String(r.pid), r.owner === null ? "-" : String(r.owner),
     r.user ?? "-", r.acquiredAt ? r.acquiredAt.replace("T", " ").slice(0, 19) : "-",
     r.heldForMs === null ? "-" : duration(r.heldForMs),
     ...(showStatus ? [r.status + (r.problem ? ` (${r.problem})` : "")] : []),

@@ -11,7 +11,8 @@ import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
 import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
-import { wasAdopted } from "../adapters/proc.ts";
+import { chooseOwner } from "../adapters/proc.ts";
+import { readAncestry } from "../adapters/node/ancestry.ts";
 import type { Owner } from "./foreground.ts";
 import type { Lock } from "../adapters/api.ts";
 import type { EventLog } from "./syslog.ts";
@@ -151,14 +152,9 @@ export class MainRun {
 
   async #acquire(inv: Invocation): Promise<number> {
     const foreground = inv.mode === "acquire";
-    const owner = foreground ? inv.owner ?? wl.platform.ppid : wl.platform.pid;
+    const owner = foreground ? inv.owner ?? this.#callerOwner(inv.descriptor) : wl.platform.pid;
     const ownerStart = wl.platform.processStartTime(owner);
     if (ownerStart === undefined) throw new WaitlockError("EUSAGE", `owner PID ${owner} is not running`);
-    if (foreground && inv.owner === undefined && adoptedParent(owner)) {
-      // Binding the lock to an adopter (init, a subreaper) would hold it for that
-      // process's life: until reboot, for init.
-      throw new WaitlockError("EUSAGE", `the calling process exited before waitlock started (PID ${owner} adopted it); not taking ${inv.descriptor} for nobody (use --owner PID)`);
-    }
 
     // Ctrl-C or SIGTERM while waiting: stop waiting, hold nothing, exit 128+N.
     const abort = new AbortController();
@@ -276,6 +272,27 @@ export class MainRun {
     }
   }
 
+  /**
+   * callerOwner finds the process a foreground lock without --owner is bound to:
+   * the caller, past wrappers that exit when waitlock does (chooseOwner).
+   */
+  #callerOwner(descriptor: string): number {
+    const parent = wl.platform.ppid;
+    const ancestry = readAncestry(parent);
+    const choice = ancestry && chooseOwner(ancestry.self, ancestry.ancestors);
+    if (!choice) return parent; // no /proc: nothing to tell by
+    if ("refused" in choice) {
+      // Binding the lock to an adopter (init, a subreaper) would hold it for that
+      // process's life: until reboot, for init. Binding it to a wrapper that exits
+      // with waitlock would hold nothing.
+      throw new WaitlockError("EUSAGE", choice.refused === "adopted"
+        ? `the calling process exited before waitlock started (PID ${choice.pid} adopted it); not taking ${descriptor} for nobody (use --owner PID)`
+        : `waitlock runs under ${choice.name} (PID ${choice.pid}), which exits when waitlock does, and the script that started it cannot be found; not taking ${descriptor} (use --owner PID, or --exec)`);
+    }
+    for (const p of choice.walkedPast) this.#trace(`PID ${p.pid} (${p.argv.join(" ").trim().slice(0, 60)}) exits with waitlock: binding the lock to its caller`);
+    return choice.pid;
+  }
+
   /** holderOf returns the record of one current holder of the descriptor, if any can be read. */
   async #holderOf(inv: Invocation): Promise<LockRecord | undefined> {
     try {
@@ -301,22 +318,6 @@ function busyMessage(inv: Invocation, h: LockRecord | undefined): string {
   return h
     ? `${what} by PID ${h.holderPid} (${h.command.slice(0, 60)}); another instance is already running`
     : `${what}; another instance is already running`;
-}
-
-/**
- * adoptedParent tells whether our parent is not the caller but whoever adopted
- * waitlock after the caller died before waitlock could read its parent (see
- * wasAdopted for how).
- */
-function adoptedParent(parent: number): boolean {
-  try {
-    return wasAdopted(
-      { pid: process.pid, stat: readFileSync("/proc/self/stat", "latin1") },
-      { pid: parent, stat: readFileSync(`/proc/${parent}/stat`, "latin1") },
-    );
-  } catch {
-    return false; // no /proc: nothing to tell by
-  }
 }
 
 /** commandOf names the owner in listings: its command line from /proc, else its PID. */

@@ -26,7 +26,7 @@ export const mainFlags = {
   lease: Flags.string({ helpValue: "SECS", description: "on a server: seconds a lock survives without renewal when its holder is cut off (default 10)" }),
   "lost-signal": Flags.string({ helpValue: "SIG", description: "foreground mode on a server: signal sent to the owner if the lock is lost (default TERM; none: only log it)" }),
   shared: Flags.boolean({ description: "a shared (read) lock: many shared holders, or one exclusive holder" }),
-  owner: Flags.string({ helpValue: "PID", description: "foreground mode: hold the lock until PID exits (default: the calling process)" }),
+  owner: Flags.string({ helpValue: "PID", description: "foreground mode: hold the lock until PID exits (default: the calling process, past wrappers such as timeout, sudo and npx)" }),
   "print-slot": Flags.boolean({ char: "p", description: "print the slot acquired on stdout (for slot=$(waitlock -p -m 4 pool))" }),
   quiet: Flags.boolean({ char: "q", description: "print nothing on failure, and no status line while waiting" }),
   verbose: Flags.boolean({ char: "v", description: "explain each step on stderr (env WAITLOCK_DEBUG=1)" }),

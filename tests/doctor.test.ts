@@ -4,7 +4,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { ROOT, spawnHolder, tempDir } from "./helpers.ts";
@@ -133,6 +133,38 @@ describe("waitlock doctor through bin/waitlock", () => {
     chmodSync(dir, 0o1777);
     mode = find(lines((await doctor([], { WAITLOCK_DIR: dir })).stdout), "mode");
     assert.deepEqual([mode.status, mode.finding], ["OK", "1777 (shared by every user, sticky)"]);
+  });
+
+  test("a lock directory others can rename away: WARN naming the parent that allows it; safe parents: OK", async (t) => {
+    const top = tempDir(t);
+    const parent = join(top, "shared");
+    const dir = join(parent, "locks");
+    mkdirSync(dir, { recursive: true });
+    const parents = async () => find(lines((await doctor([], { WAITLOCK_DIR: dir })).stdout), "parents");
+    let found = await parents();
+    assert.equal(found.status, "OK", found.finding);
+    assert.equal(found.finding, `only root${process.getuid?.() === 0 ? "" : " and this user"} can rename ${dir} or a directory above it`);
+    chmodSync(parent, 0o777); // anyone may rename locks/ out of it, and put another in its place
+    found = await parents();
+    assert.equal(found.status, "WARN");
+    assert.equal(found.finding, `${dir} can be renamed or replaced by every user (${parent} is writable by all and not sticky): a lock directory moved away under held locks lets the next waitlock in — fix: chmod +t ${parent}`);
+    chmodSync(parent, 0o770);
+    assert.match((await parents()).finding, /renamed or replaced by its group \(/);
+    chmodSync(parent, 0o1777); // sticky: only locks/'s owner (this user) may rename it
+    assert.equal((await parents()).status, "OK");
+  });
+
+  test("a lock directory another user owns in a sticky parent: that user can rename it", { skip: process.getuid?.() !== 0 && "needs root to chown" }, async (t) => {
+    const top = tempDir(t);
+    const parent = join(top, "tmp");
+    const dir = join(parent, "waitlock");
+    mkdirSync(dir, { recursive: true, mode: 0o1777 });
+    chmodSync(parent, 0o1777);
+    chmodSync(dir, 0o1777);
+    chownSync(dir, 65534, 65534);
+    const found = find(lines((await doctor([], { WAITLOCK_DIR: dir })).stdout), "parents");
+    assert.equal(found.status, "WARN");
+    assert.match(found.finding, new RegExp(`^${dir} can be renamed or replaced by \\S+ \\(uid 65534\\), who owns it \\(the sticky bit of ${parent} stops only everyone else\\)`));
   });
 
   test("--format json: an array of {check, status, finding, fix} that matches the human report", async (t) => {

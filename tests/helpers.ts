@@ -111,3 +111,12 @@ export function noPidNamespace(): string | false {
   const r = spawnSync("unshare", ["--pid", "--fork", "--mount-proc", "true"], { stdio: "ignore", timeout: 10_000 });
   return r.status === 0 ? false : `unshare --pid cannot run here (${r.error?.message ?? `exit ${r.status}`})`;
 }
+
+/** eventually polls cond (a fact about the world, not a timing) until it holds, or fails after 10 s. */
+export async function eventually(cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -19,7 +19,7 @@ export default class Main extends Command {
     "--done DESCRIPTOR",
     "--list [--format human|csv|null|json] [--all|--stale-only]",
   ];
-  static override description = `Without --exec, waitlock acquires the lock, hands it to a small background holder bound to the calling process (or --owner PID), and exits 0: the script goes on holding the lock until it exits. Without --timeout a busy lock fails at once with exit 1.
+  static override description = `Without --exec, waitlock acquires the lock, hands it to a small background holder bound to the calling process (or --owner PID), and exits 0: the script goes on holding the lock until it exits. Wrappers that exit with waitlock (timeout, sudo, doas, time, flock, setsid -w, npx and npm exec) are walked past to the script that ran them; if a wrapper's caller cannot be found, waitlock takes nothing and exits 3. For any other wrapper use --owner $$ or --exec. Without --timeout a busy lock fails at once with exit 1.
 
 Exit codes: 0 ok, 1 busy, 2 timeout, 3 usage, 4 system error, 5 permission denied, 6 lock directory unusable, 75 temporary failure; with --exec the command's status (128+N if killed by signal N, 126 not executable, 127 not found).
 

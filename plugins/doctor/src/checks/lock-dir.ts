@@ -1,22 +1,18 @@
 // The lock directory: which one, why, and whether it is fit to hold locks
-// (exists, owner, mode, space, inodes). The verdict on usability is the
+// (exists, owner, mode, who can rename it, space, inodes). The verdict on usability is the
 // library's own (resolveLockDir), so doctor and waitlock never disagree.
 import { statfsSync } from "node:fs";
 import { autoCandidates, resolveLockDir, SHARED_DIR_MODE, type LockDir } from "../../../../adapters/lock-dir.ts";
 import { errnoOf, type FileStat, type Platform } from "../../../../adapters/platform.ts";
-import { userName } from "../../../../cli/users.ts";
 import { bytes, errorText, fail, ok, warn, type Finding } from "../finding.ts";
+import { parents } from "./parents.ts";
+import { who } from "./who.ts";
 
 /** Below this much free space or this many free inodes, a directory gets a warning. */
 const LOW_SPACE = 1024 * 1024;
 const LOW_INODES = 1000;
 
 const octal = (mode: number) => mode.toString(8).padStart(4, "0");
-
-function who(uid: number): string {
-  const name = userName(uid);
-  return name === String(uid) ? `uid ${uid}` : `${name} (uid ${uid})`;
-}
 
 /** statOf is the directory itself, following a symlink the user named on purpose. */
 function statOf(p: Platform, path: string): FileStat | undefined {
@@ -81,6 +77,7 @@ export function lockDirectory(p: Platform, flag: string | undefined): LockDirRes
   findings.push(ok("exists", `a directory, writable by ${who(p.uid())}`));
   findings.push(owner(p, st));
   findings.push(mode(dir, st, candidates));
+  findings.push(parents(p, dir.path));
   findings.push(...space(dir.path));
   return { findings, dir };
 }
