@@ -96,6 +96,8 @@ export interface SlotInfo {
   location: string;
   /** The holder's fencing token, where the backend has them. */
   fence?: bigint;
+  /** Milliseconds before the holder's lease runs out unless renewed (network backends). */
+  leaseLeftMs?: number;
   /**
    * The processes that really hold the kernel lock, when the record's holder does
    * not (an --exec waitlock was SIGKILLed and its command, or a child of it, kept

@@ -75,6 +75,7 @@ export class EtcdBackend implements LockBackend {
     const holding = new Set(kvs.filter((kv) => !/\/q\/[0-9]+$/.test(kv.key)).map((kv) => kv.lease));
     const holders: SlotInfo[] = [];
     const waiters: SlotInfo[] = [];
+    const leases = new Map<SlotInfo, string>();
     for (const kv of kvs) {
       const m = /^([A-Za-z0-9._-]{1,255})\/(q|slot|read)\/([0-9]+)$/.exec(kv.key.slice(this.#prefix.length));
       if (!m) continue; // not a waitlock key
@@ -93,7 +94,12 @@ export class EtcdBackend implements LockBackend {
         fence: kind === "q" ? undefined : kv.createRevision,
       };
       (kind === "q" ? waiters : holders).push(info);
+      if (kind !== "q") leases.set(info, kv.lease);
     }
+    await Promise.all([...leases].map(async ([info, lease]) => {
+      const ttl = await this.#client.leaseTimeToLive(lease).catch(() => -1);
+      if (ttl >= 0) info.leaseLeftMs = ttl * 1000;
+    }));
     const order = (a: SlotInfo, b: SlotInfo) => (a.descriptor < b.descriptor ? -1 : a.descriptor > b.descriptor ? 1 : a.slot - b.slot);
     return [...holders.sort(order), ...waiters]; // waiters stay in queue order
   }

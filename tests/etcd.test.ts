@@ -196,6 +196,32 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       assert.equal(run(["--backend", backend, "--check", "job"]).code, 0);
     });
 
+    test("--list shows host, fence, lease left and the queue in arrival order, in every format", async (t) => {
+      const backend = url();
+      const holder = await acquire("listed", { backend, lease: 7 });
+      const waiters = [];
+      for (const who of ["first", "second"]) {
+        const w = start(["--backend", backend, "-t", "30", "listed", "--exec", "echo", who]);
+        t.after(() => w.kill("SIGKILL"));
+        waiters.push(w);
+        await waitUntil(async () => (await list({ backend, descriptor: "listed" })).length === waiters.length + 1, "waiter queued", { timeoutMs: 10_000 });
+      }
+      const human = run(["--backend", backend, "--list"]).stdout.split("\n");
+      assert.match(human[0], /^DESCRIPTOR\s+SLOT\s+STATE\s+HOST\s+PID\s+OWNER\s+USER\s+ACQUIRED\s+HELD\s+FENCE\s+LEASE\s+COMMAND$/);
+      assert.match(human[1], new RegExp(`^listed\\s+0\\s+held\\s+\\S+\\s+${process.pid}\\s.*\\s${holder.fence}\\s+[5-7]s\\s`));
+      assert.match(human[2], /^listed\s+-\s+waiting\s.*echo first$/);
+      assert.match(human[3], /^listed\s+-\s+waiting\s.*echo second$/);
+      const json = JSON.parse(run(["--backend", backend, "--list", "--format", "json"]).stdout);
+      assert.deepEqual(json.map((r: { state: string }) => r.state), ["held", "waiting", "waiting"]);
+      assert.equal(json[0].fence, String(holder.fence));
+      assert.equal(typeof json[0].leaseLeftS, "number");
+      const csv = run(["--backend", backend, "--list", "--format", "csv"]).stdout.split("\n");
+      assert.ok(csv[0].endsWith(",state,fence,lease_left_s"));
+      assert.ok(csv[1].includes(`,held,${holder.fence},`));
+      await holder.release();
+      for (const w of waiters) assert.equal((await exited(w)).code, 0);
+    });
+
     test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
       const backend = url();
       assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);
