@@ -3,7 +3,6 @@
 // client (one per backend URL).
 import type { HeldSlot, LeaseHandle, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
 import type { EtcdTarget } from "./backend-url.ts";
-import { WaitlockError } from "./errors.ts";
 import { EtcdClient } from "./etcd/client.ts";
 import { EtcdLocks, type EtcdHold, type EtcdLockRequest } from "./etcd/locks.ts";
 import type { HttpTransport, TlsFiles } from "./http.ts";
@@ -55,12 +54,33 @@ export class EtcdBackend implements LockBackend {
   }
 
   async tryAcquire(req: SlotRequest): Promise<HeldSlot | undefined> {
-    const hold = await this.#locks.tryAcquire(this.#request(req));
-    return hold && new HeldLease(hold);
+    const r = this.#request(req);
+    const hold = await this.#locks.tryAcquire(r);
+    return hold && this.#held(r, hold);
   }
 
   async acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
-    return new HeldLease(await this.#locks.acquire(this.#request(req), { deadline: wait.deadline, signal: wait.signal }));
+    const r = this.#request(req);
+    return this.#held(r, await this.#locks.acquire(r, { deadline: wait.deadline, signal: wait.signal }));
+  }
+
+  /**
+   * #held wraps a grant and has it answer --done: a request from any host makes
+   * this process (the one keeping the lease) take the signal, as `--done` on
+   * the lock directory signals the verified local holder.
+   */
+  #held(r: EtcdLockRequest, hold: EtcdHold): HeldLease {
+    const held = new HeldLease(hold);
+    const stop = new AbortController();
+    held.onEnd(() => stop.abort());
+    this.#locks.followDone(r.descriptor, hold.lease.id, r.info, hold.fence, stop.signal, (signal) => {
+      try {
+        this.#p.kill(this.#p.pid, signal);
+      } catch {
+        // an unknown signal name: nothing to do
+      }
+    });
+    return held;
   }
 
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Promise<boolean> {
@@ -104,8 +124,10 @@ export class EtcdBackend implements LockBackend {
     return [...holders.sort(order), ...waiters]; // waiters stay in queue order
   }
 
-  signalHolders(descriptor: string): Promise<number[]> {
-    throw new WaitlockError("EUSAGE", `--done is not available on etcd yet (${descriptor} on ${this.location})`);
+  /** Asks the holders on every host to take signal; returns the PIDs that answered (on their own hosts). */
+  async signalHolders(descriptor: string, signal: string): Promise<number[]> {
+    const answered = await this.#locks.requestDone(descriptor, signal, { host: this.#p.hostname(), pid: this.#p.pid });
+    return answered.map((h) => h.pid);
   }
 
   watch(descriptor: string | undefined, onChange: () => void): () => void {
@@ -153,6 +175,14 @@ class HeldLease implements HeldSlot {
     };
   }
 
+  #onEnd: (() => void)[] = [];
+
+  /** Calls fn once the hold ends (released or lost). */
+  onEnd(fn: () => void): void {
+    this.#onEnd.push(fn);
+    this.lost.addEventListener("abort", fn, { once: true });
+  }
+
   rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
     const info: Parameters<EtcdHold["rewrite"]>[0] = {};
     if (changes.holderPid !== undefined) info.pid = changes.holderPid;
@@ -163,6 +193,7 @@ class HeldLease implements HeldSlot {
   }
 
   release(): Promise<void> {
+    for (const fn of this.#onEnd.splice(0)) fn();
     return this.#hold.release();
   }
 }

@@ -7,6 +7,8 @@ export interface HttpOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** A long-lived stream that must not keep the process alive by itself (where the runtime allows). */
+  background?: boolean;
 }
 
 export interface HttpResponse {

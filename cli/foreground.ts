@@ -31,6 +31,8 @@ export interface NetworkHandOff {
   backend: string;
   ttlSeconds: number;
   lostSignal: string;
+  /** The record kept with the grant (the holder answers --done with it). */
+  info: HandOff["info"];
 }
 
 /** spawnHolder starts the holder that fits the lock: inherited files, or a lease to keep alive. */
@@ -44,6 +46,7 @@ function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | unde
       backend: network.backend, leaseId: lease.id, ttlSeconds: network.ttlSeconds,
       certainUntilMono: monoMs + lease.certainForMs(), ownerPid: owner.pid, ownerStart: owner.start,
       lostSignal: network.lostSignal, what: releaseEvent?.what ?? `${lock.descriptor} slot ${lock.slot}`,
+      descriptor: lock.descriptor, fence: String(lock.fence ?? 0n), info: network.info,
       syslog: releaseEvent && { facility: releaseEvent.facility, target: releaseEvent.target },
       acquiredAt: releaseEvent?.acquiredAt ?? Date.now(),
     };

@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { parseBackendUrl, type EtcdTarget } from "../adapters/backend-url.ts";
 import { EtcdClient } from "../adapters/etcd/client.ts";
 import { KeptLease } from "../adapters/etcd/lease.ts";
+import { EtcdLocks, type HolderInfo } from "../adapters/etcd/locks.ts";
 import { NodeHttp } from "../adapters/node/http.ts";
 import { nodeNetwork } from "../adapters/node/network.ts";
 import { startTimeFrom } from "../adapters/proc.ts";
@@ -32,6 +33,11 @@ export interface HandOff {
   lostSignal: string;
   /** "DESCRIPTOR slot N", for the syslog lines. */
   what: string;
+  descriptor: string;
+  /** The grant's revision (its fence): --done requests from then on are for this holder. */
+  fence: string;
+  /** The record kept with the grant, as --done answers carry it. */
+  info: HolderInfo;
   syslog?: { facility: string; target: unknown };
   acquiredAt: number;
 }
@@ -88,6 +94,16 @@ lease.lost.addEventListener("abort", () => {
   process.exit(7);
 });
 for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, () => void release());
+// --done from any host: this process keeps the lease, so it is the one to let go.
+const stopDone = new AbortController();
+lease.lost.addEventListener("abort", () => stopDone.abort(), { once: true });
+new EtcdLocks(client, target.prefix).followDone(h.descriptor, h.leaseId, { ...h.info, pid: process.pid }, BigInt(h.fence), stopDone.signal, (signal) => {
+  try {
+    process.kill(process.pid, signal);
+  } catch {
+    void release();
+  }
+});
 const ownerAlive = () => startTime(h.ownerPid) === h.ownerStart;
 if (!ownerAlive()) {
   try {

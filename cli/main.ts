@@ -247,7 +247,10 @@ export class MainRun {
         ? { facility: inv.facility, target: inv.syslogTarget, what, acquiredAt }
         : undefined;
       const network = lock.lease && inv.where.backend !== undefined
-        ? { backend: inv.where.backend, ttlSeconds: lock.lease.ttlMs / 1000, lostSignal: inv.lostSignal }
+        ? {
+          backend: inv.where.backend, ttlSeconds: lock.lease.ttlMs / 1000, lostSignal: inv.lostSignal,
+          info: { host: wl.platform.hostname(), uid: wl.platform.uid(), pid: 0, ownerPid: owner.pid, ownerStart: owner.start, command },
+        }
         : undefined;
       const pid = await handOver(lock, owner, releaseEvent, network);
       this.#trace(`holder PID ${pid} keeps ${inv.descriptor} until PID ${owner.pid} exits`);

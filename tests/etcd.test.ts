@@ -222,6 +222,29 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       for (const w of waiters) assert.equal((await exited(w)).code, 0);
     });
 
+    test("--done reaches the holders wherever they run: an exec'd command and a foreground holder let go", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const ready = join(dir, "ready");
+      const a = start(["--backend", backend, "d1", "--exec", "sh", "-c", `touch ${ready}; sleep 30 & wait`]);
+      t.after(() => a.kill("SIGKILL"));
+      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "holder running", { timeoutMs: 10_000 });
+      const done = run(["-v", "--backend", backend, "--done", "d1"]);
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stderr, new RegExp(`sent SIGTERM to ${a.pid}`));
+      assert.equal((await exited(a)).code, 143);
+      assert.equal(run(["--backend", backend, "--check", "d1"]).code, 0);
+      assert.equal(run(["--backend", backend, "--done", "d1"]).code, 1, "nothing holds it now");
+
+      const script = join(dir, "fg.sh");
+      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend ${backend} d2 || exit 1\nsleep 30\n`);
+      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
+      t.after(() => owner.kill("SIGKILL"));
+      await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 1, "foreground lock taken", { timeoutMs: 10_000 });
+      assert.equal(run(["--backend", backend, "--done", "d2"]).code, 0);
+      await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });
+    });
+
     test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
       const backend = url();
       assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);

@@ -216,6 +216,11 @@ export class EtcdClient {
     throw this.#unreachable(last!);
   }
 
+  async put(key: string, value: string, lease?: string): Promise<bigint> {
+    const r = await this.call<{ header?: { revision?: string } }>("/v3/kv/put", { key: b64(key), value: b64(value), lease });
+    return BigInt(r.header?.revision ?? 0);
+  }
+
   async grantLease(ttlSeconds: number): Promise<{ id: string; ttl: number }> {
     const r = await this.call<{ ID?: string; TTL?: string; error?: string }>("/v3/lease/grant", { TTL: String(ttlSeconds) });
     if (!r.ID || r.error) throw new WaitlockError("ESYSTEM", `etcd did not grant a lease: ${r.error ?? "no ID"}`);
@@ -299,7 +304,7 @@ export class EtcdClient {
    */
   async watch(
     key: string,
-    o: { prefix?: boolean; startRevision: bigint; noPut?: boolean; signal: AbortSignal; connectTimeoutMs?: number },
+    o: { prefix?: boolean; startRevision: bigint; noPut?: boolean; signal: AbortSignal; connectTimeoutMs?: number; background?: boolean },
     onEvents: (events: WatchEvent[], revision: bigint) => void,
   ): Promise<void> {
     const body = JSON.stringify({
@@ -324,7 +329,7 @@ export class EtcdClient {
     };
     try {
       await this.#http.stream(this.#base(this.#current), "/v3/watch", body, onLine, {
-        timeoutMs: o.connectTimeoutMs ?? this.#timeoutMs, signal: o.signal, headers: this.#headers(),
+        timeoutMs: o.connectTimeoutMs ?? this.#timeoutMs, signal: o.signal, headers: this.#headers(), background: o.background,
       });
     } catch (err) {
       if (err instanceof HttpError) throw this.#unreachable(err);

@@ -6,6 +6,8 @@
 //                       revision orders the queue (first come, first served)
 //   P D/slot/<n>        an exclusive holder's slot, 0 … N−1
 //   P D/read/<lease>    a shared holder's grant
+//   P D/done            the last --done request (on its own short lease)
+//   P D/ack/<id>/<lease> a holder's answer to request <id>
 //
 // all attached to its lease, so that a holder that dies (or loses touch for
 // longer than the lease) leaves nothing behind. A request is granted when,
@@ -63,6 +65,17 @@ export interface EtcdHold {
   /** Ends the hold: revokes the lease, and with it every key of this holder. */
   release(): Promise<void>;
 }
+
+/** A --done request as it travels: which holders (leases) it is for, and the signal they should take. */
+export interface DoneRequest {
+  id: string;
+  signal: string;
+  leases: string[];
+  from: { host: string; pid: number };
+}
+
+/** How long a --done request waits for the holders' answers. */
+const DONE_ANSWER_MS = 3000;
 
 export interface WaitOptions {
   /** performance.now() value after which waiting fails with ETIMEDOUT; Infinity waits forever. */
@@ -287,6 +300,77 @@ export class EtcdLocks {
     });
   }
 
+  /**
+   * requestDone asks every current holder of descriptor, wherever it runs, to
+   * take signal, and returns the holders that answered (each signals only the
+   * process keeping its own lease: no PID from the network is ever trusted).
+   */
+  async requestDone(descriptor: string, signal: string, from: DoneRequest["from"]): Promise<HolderInfo[]> {
+    const base = this.base(descriptor);
+    const held = (await this.#client.range(base, { prefix: true })).kvs.filter((kv) => /\/(slot|read)\/[0-9]+$/.test(kv.key));
+    if (held.length === 0) return [];
+    const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    const request: DoneRequest = { id, signal, leases: [...new Set(held.map((kv) => kv.lease))], from };
+    const lease = await this.#client.grantLease(Math.ceil(DONE_ANSWER_MS / 1000) + 5); // leaves nothing behind
+    try {
+      await this.#client.put(`${base}done`, JSON.stringify(request), lease.id);
+      const answered = new Map<string, HolderInfo>();
+      const deadline = performance.now() + DONE_ANSWER_MS;
+      while (performance.now() < deadline) {
+        const { kvs } = await this.#client.range(`${base}ack/${id}/`, { prefix: true });
+        for (const kv of kvs) {
+          try {
+            answered.set(kv.key, JSON.parse(kv.value) as HolderInfo);
+          } catch {
+            // not an answer
+          }
+        }
+        if (answered.size >= request.leases.length) break;
+        const still = (await this.#client.range(base, { prefix: true })).kvs.filter((kv) => /\/(slot|read)\/[0-9]+$/.test(kv.key) && request.leases.includes(kv.lease));
+        if (still.length === 0) break; // every target let go (say, it had already ended)
+        await sleep(50, new AbortController().signal);
+      }
+      return [...answered.values()];
+    } finally {
+      await this.#client.revokeLease(lease.id).catch(() => undefined);
+    }
+  }
+
+  /**
+   * followDone watches descriptor's --done requests for this holder's lease
+   * and, for each, writes an answer and calls onRequest(signal). It stops when
+   * stop aborts. The connection does not keep the process alive.
+   */
+  followDone(descriptor: string, lease: string, info: HolderInfo, fromRevision: bigint, stop: AbortSignal, onRequest: (signal: string) => void): void {
+    const base = this.base(descriptor);
+    let revision = fromRevision;
+    const onEvents = (events: WatchEvent[], rev: bigint) => {
+      revision = rev;
+      for (const e of events) {
+        if (e.type !== "PUT") continue;
+        let req: DoneRequest;
+        try {
+          req = JSON.parse(e.kv.value) as DoneRequest;
+        } catch {
+          continue;
+        }
+        if (!Array.isArray(req.leases) || !req.leases.includes(lease) || typeof req.signal !== "string") continue;
+        void this.#client.put(`${base}ack/${req.id}/${lease}`, JSON.stringify(info), lease).catch(() => undefined)
+          .finally(() => onRequest(req.signal));
+      }
+    };
+    const follow = async () => {
+      while (!stop.aborted) {
+        try {
+          await this.#client.watch(`${base}done`, { startRevision: revision + 1n, signal: stop, background: true }, onEvents);
+        } catch {
+          await sleep(500, stop, this.#unref); // server away: watch again from the last revision seen
+        }
+      }
+    };
+    void follow();
+  }
+
   /** #grant claims a slot (or a shared grant) while this request's queue entry still exists. */
   async #grant(req: EtcdLockRequest, lease: KeptLease, myRev: bigint, taken: Set<number>): Promise<EtcdHold> {
     const d = req.descriptor;
@@ -322,9 +406,10 @@ export function pickSlot(maxHolders: number, taken: Set<number>, preferred?: num
   return undefined;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal, unref: (t: unknown) => void = () => undefined): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
+    unref(t);
     signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
   });
 }

@@ -18,8 +18,10 @@ type OnResponse = (res: http.IncomingMessage, done: (err?: unknown) => void) => 
 export class NodeHttp implements HttpTransport {
   readonly #agent: http.Agent;
   readonly #module: typeof http | typeof https;
+  readonly #tlsOptions: { ca?: string; cert?: string; key?: string };
 
   constructor(tls?: TlsFiles) {
+    this.#tlsOptions = tls ? { ca: tls.ca, cert: tls.cert, key: tls.key } : {};
     if (tls) {
       const https_ = process.getBuiltinModule("node:https") as typeof https;
       this.#module = https_;
@@ -40,10 +42,13 @@ export class NodeHttp implements HttpTransport {
     return new Promise<void>((resolve, reject) => {
       let finished = false;
       const url = new URL(path, baseUrl);
+      // A background stream gets a connection of its own, unreferenced: pooled sockets serve other requests.
       const req = this.#module.request(url, {
-        method: "POST", agent: this.#agent,
+        method: "POST", agent: o.background ? false : this.#agent,
         headers: { "content-type": "application/json", ...o.headers },
+        ...(o.background ? this.#tlsOptions : {}),
       });
+      if (o.background) req.on("socket", (socket) => socket.unref());
       const done = (err?: unknown) => {
         if (finished) return;
         finished = true;
