@@ -5,11 +5,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
-import { ROOT, exited, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, tempDir } from "./helpers.ts";
 import { startEtcd, startEtcdCluster, type EtcdMember } from "./servers/etcd.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { startTcpProxy } from "./servers/tcp-proxy.ts";
@@ -170,6 +170,36 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       assert.ok(isWaitlockError(err, "ELOST"));
       assert.equal(l.signal.aborted, true);
       await l.release();
+    });
+  });
+
+  describe("Deno beside Node", () => {
+    const deno = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/.bin/deno")].find((p) => existsSync(p))!;
+    const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", join(ROOT, "tests/deno/etcd-hold.ts"), backend, d], {
+      stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
+    });
+
+    test("a Deno holder excludes Node, and hands over to a Node waiter with a greater fence", async (t) => {
+      const backend = url();
+      const child = denoHold(backend, "mixed");
+      t.after(() => child.kill("SIGKILL"));
+      const held = JSON.parse(await firstLine(child));
+      assert.equal(held.slot, 0, JSON.stringify(held));
+      assert.equal(await tryAcquire("mixed", { backend }), undefined);
+      const waiting = acquire("mixed", { backend });
+      child.stdin!.end();
+      const mine = await waiting;
+      assert.ok(mine.fence! > BigInt(held.fence));
+      assert.equal((await exited(child)).code, 0);
+      // And the other way round: Deno waits in the queue behind Node.
+      const next = denoHold(backend, "mixed");
+      t.after(() => next.kill("SIGKILL"));
+      await sleep(300);
+      await mine.release();
+      const got = JSON.parse(await firstLine(next));
+      assert.ok(BigInt(got.fence) > mine.fence!);
+      next.stdin!.end();
+      assert.equal((await exited(next)).code, 0);
     });
   });
 
