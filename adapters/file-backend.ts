@@ -389,7 +389,7 @@ export class FileBackend implements LockBackend {
   signalHolders(descriptor: string, signal: string): number[] {
     const p = this.#p;
     const signalled = new Set<number>();
-    let refused: string | undefined;
+    let refused: WaitlockError | undefined;
     const send = (pid: number) => {
       if (pid === p.pid || signalled.has(pid)) return;
       try {
@@ -397,30 +397,46 @@ export class FileBackend implements LockBackend {
         signalled.add(pid);
       } catch (err) {
         if (errnoOf(err) === "ESRCH") return; // exited meanwhile: nothing to end
-        if (errnoOf(err) === "EPERM") refused = `not permitted to signal PID ${pid}`;
+        if (errnoOf(err) === "EPERM") refused = new WaitlockError("EPERM", `not permitted to signal PID ${pid}`);
         else throw fromSystemError(err, `cannot signal PID ${pid}`);
       }
     };
     for (const { info, id } of this.#scan({ descriptor })) {
       const r = info.record;
       if (info.status !== "active" || !id) continue;
-      // Never trust a record for something dangerous: signal the PID it names only
-      // if that process really has this very file open.
-      const holds = r ? p.holdsOpen(r.holderPid, id) : false;
-      if (holds === true) {
+      const slot = `${descriptor} slot ${info.slot} (${info.location})`;
+      // Never trust a record for something dangerous (any local user can write
+      // one): signal the PID it names only if the kernel says that process holds
+      // this very file's lock. Having the file open is not enough: anyone may.
+      const proof = r ? p.holdsLock(r.holderPid, id) : "gone";
+      if (proof === "holds") {
         send(r!.holderPid);
         continue;
       }
-      // The named process does not hold it (say, an exec'ing waitlock was SIGKILLed and
-      // its command kept the lock), or there is no readable record: ask the kernel
+      if (proof === "does-not-hold") {
+        // A live process that does not hold the lock: the record lies (forged, or
+        // its PID was reused). Refuse the slot and say so, rather than act on a
+        // file someone may have tampered with.
+        refused ??= new WaitlockError("ECORRUPT", `the record of ${slot} names PID ${r!.holderPid}, which does not hold its lock (a forged or outdated record); not signalling anyone for it`);
+        continue;
+      }
+      if (proof === "cannot-see") {
+        refused ??= new WaitlockError("EPERM", `cannot verify that PID ${r!.holderPid} holds ${slot} (another user's process); not permitted to signal it`);
+        continue;
+      }
+      // The named process is gone (say, an exec'ing waitlock was SIGKILLed and its
+      // command kept the lock), or there is no readable record: ask the kernel
       // which processes hold the lock itself.
-      const found = p.lockHolders?.(id);
-      for (const pid of found?.pids ?? []) send(pid);
-      if (holds === "unknown" || (found && found.pids.length === 0 && found.hidden > 0)) {
-        refused ??= `cannot verify who holds ${info.location} (another user's process); not permitted to signal it`;
+      const found = p.lockHolders(id);
+      for (const pid of found.pids) send(pid);
+      if (found.pids.length === 0) {
+        // Held, yet no process we can see holds it: another user's (hidepid), or one
+        // in another PID namespace. Nothing here can be signalled on faith.
+        const why = found.hidden > 0 ? "another user's process" : "a process hidden from this one's /proc";
+        refused ??= new WaitlockError("EPERM", `cannot verify who holds ${slot} (${why}); not permitted to signal it`);
       }
     }
-    if (refused && signalled.size === 0) throw new WaitlockError("EPERM", refused);
+    if (refused && signalled.size === 0) throw refused;
     return [...signalled];
   }
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { acquire, check, list } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { ROOT, exited, firstLine, noPidNamespace, spawnHolder, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, forgeHolderPid, noPidNamespace, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 
@@ -245,6 +245,29 @@ describe("exec mode", () => {
     assert.equal(run(dir, ["--done", "job"]).code, 0);
     assert.equal((await exited(child)).code, 143);
     assert.equal(await check("job", { lockDir: dir }), true);
+  });
+
+  test("--done refuses a record forged to name a process that only has the file open", async (t) => {
+    const dir = tempDir(t);
+    const slotFile = join(dir, "fr.slot0.lock");
+    const holder = start(dir, ["fr", "--exec", "sleep", "100"]);
+    t.after(() => holder.kill("SIGKILL"));
+    await eventually(async () => !(await check("fr", { lockDir: dir })), "fr held");
+    const [{ record }] = await list({ lockDir: dir });
+    const reader = await spawnReader(t, slotFile); // exec 5< fr.slot0.lock; sleep
+    await forgeHolderPid(slotFile, reader.pid!);
+
+    const done = run(dir, ["--done", "fr"]);
+    assert.equal(done.code, 4, done.stderr);
+    assert.match(done.stderr, /^waitlock: the record of fr slot 0 \(.*\) names PID \d+, which does not hold its lock \(a forged or outdated record\); not signalling anyone for it\n$/);
+    assert.equal(await signalSoFar(reader), null, "the innocent reader was not signalled");
+    assert.equal(holder.exitCode, null, "the real holder still runs");
+    assert.equal(await check("fr", { lockDir: dir }), false, "and still holds fr");
+
+    // The holder was left intact: with its true record back, --done ends it.
+    await forgeHolderPid(slotFile, record!.holderPid);
+    assert.equal(run(dir, ["--done", "fr"]).code, 0);
+    assert.equal((await exited(holder)).code, 143);
   });
 });
 

@@ -6,7 +6,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, tryAcquire, check, list, signalHolders, waitlock } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, falseBusies, firstLine, rejectsWith, spawnHolder, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, rejectsWith, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 async function runWorkers(lockDir: string, markers: string, descriptor: string, max: number, procs: number, iterations: number) {
   const children = Array.from({ length: procs }, () =>
@@ -292,17 +292,26 @@ describe("signalHolders", () => {
     assert.equal((await exited(holder.child)).signal, "SIGTERM");
   });
 
-  test("never signals a PID a forged record names", async (t) => {
+  test("never signals a PID a forged record names, even one that has the file open", async (t) => {
     const dir = tempDir(t);
-    const victim = spawn("sleep", ["30"]);
-    t.after(() => victim.kill("SIGKILL"));
     const lock = await acquire("svc", { lockDir: dir });
+    const victim = await spawnReader(t, join(dir, "svc.slot0.lock"));
     await lock.updateRecord({ holderPid: victim.pid! });
     assert.equal((await list({ lockDir: dir }))[0].record?.holderPid, victim.pid);
-    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), []);
-    assert.equal(victim.exitCode, null);
-    assert.equal(victim.signalCode, null);
+    const err = await rejectsWith(signalHolders("svc", "SIGTERM", { lockDir: dir }), "ECORRUPT");
+    assert.match(err.message, new RegExp(`names PID ${victim.pid}, which does not hold its lock`));
+    assert.equal(await signalSoFar(victim), null, "the victim was not signalled");
     await lock.release();
+  });
+
+  test("finds the real holder when the record names a process that is gone", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    const gone = spawn("true");
+    await exited(gone);
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), gone.pid!);
+    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), [holder.pid]);
+    assert.equal((await exited(holder.child)).signal, "SIGTERM");
   });
 });
 
