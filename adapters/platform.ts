@@ -36,6 +36,13 @@ export interface FileStat extends FileId {
   uid: number;
   /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
   mode: number;
+  /**
+   * Hard links to the file. Above 1, the file has a name outside waitlock's
+   * knowledge (a link planted at a slot path): it is never written, truncated or
+   * chmodded. Taken by fstat of the open descriptor, so it describes the very
+   * file about to be written, not whatever the path names a moment later.
+   */
+  nlink: number;
 }
 
 /**

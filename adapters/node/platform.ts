@@ -17,7 +17,9 @@ function kindOf(st: fs.BigIntStats): FileStat["kind"] {
 }
 
 function toStat(st: fs.BigIntStats): FileStat {
-  return { dev: st.dev, ino: st.ino, kind: kindOf(st), size: Number(st.size), uid: Number(st.uid), mode: Number(st.mode & 0o7777n) };
+  return {
+    dev: st.dev, ino: st.ino, kind: kindOf(st), size: Number(st.size), uid: Number(st.uid), mode: Number(st.mode & 0o7777n), nlink: Number(st.nlink),
+  };
 }
 
 /** One inotify watch per directory, shared by every waiter of this process. */
