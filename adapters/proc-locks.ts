@@ -9,6 +9,7 @@
 // locks owned by that open file description (OFD) or by that process through
 // it (POSIX), with the lock's inode and byte range.
 import { errnoOf, type FileId, type LockProof } from "./platform.ts";
+import { startTimeFrom } from "./proc.ts";
 
 /** One `lock:` line of /proc/<pid>/fdinfo/<fd>, in the layout of /proc/locks. */
 export interface FdinfoLock {
@@ -96,7 +97,16 @@ export function proveHolder(proc: ProcReader, pid: number, id: FileId): LockProo
       // closed meanwhile: look at the next one
     }
   }
-  return "does-not-hold";
+  return hasExited(proc, pid) ? "gone" : "does-not-hold";
+}
+
+/** hasExited: pid is a zombie (it has no open files left) or vanished meanwhile. */
+function hasExited(proc: ProcReader, pid: number): boolean {
+  try {
+    return startTimeFrom(proc.readText(`/proc/${pid}/stat`)) === undefined;
+  } catch {
+    return true;
+  }
 }
 
 /**

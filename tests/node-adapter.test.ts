@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, tryAcquire, check, list, signalHolders, waitlock } from "../adapters/node/index.ts";
 import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, rejectsWith, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
@@ -310,6 +310,23 @@ describe("signalHolders", () => {
     const gone = spawn("true");
     await exited(gone);
     await forgeHolderPid(join(dir, "svc.slot0.lock"), gone.pid!);
+    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), [holder.pid]);
+    assert.equal((await exited(holder.child)).signal, "SIGTERM");
+  });
+
+  test("takes a record naming a zombie (exited, not yet reaped) for one naming a process that is gone", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    // `true` exits at once; its parent becomes sleep, which never reaps it.
+    const parent = spawn("/bin/sh", ["-c", "true & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "inherit"] });
+    t.after(() => parent.kill("SIGKILL"));
+    const zombie = Number(await firstLine(parent));
+    const state = () => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]?.[0];
+    for (const until = Date.now() + 10_000; state() !== "Z"; ) {
+      assert.ok(Date.now() < until, "the child never became a zombie");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), zombie);
     assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), [holder.pid]);
     assert.equal((await exited(holder.child)).signal, "SIGTERM");
   });
