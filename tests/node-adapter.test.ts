@@ -317,15 +317,19 @@ describe("signalHolders", () => {
   test("takes a record naming a zombie (exited, not yet reaped) for one naming a process that is gone", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "svc");
-    // `true` exits at once; its parent becomes sleep, which never reaps it.
-    const parent = spawn("/bin/sh", ["-c", "true & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "inherit"] });
+    // The child exits once told to, after its parent has become sleep, which never reaps it.
+    const go = join(dir, "go");
+    const parent = spawn("/bin/sh", ["-c", `sh -c 'while [ ! -e "$1" ]; do sleep 0.01; done' sh "${go}" & echo $!; exec sleep 30`], { stdio: ["ignore", "pipe", "inherit"] });
     t.after(() => parent.kill("SIGKILL"));
     const zombie = Number(await firstLine(parent));
-    const state = () => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]?.[0];
-    for (const until = Date.now() + 10_000; state() !== "Z"; ) {
-      assert.ok(Date.now() < until, "the child never became a zombie");
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const until = async (cond: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
+        assert.ok(Date.now() < deadline, `never happened: ${what}`);
+      }
+    };
+    await until(() => readFileSync(`/proc/${parent.pid}/comm`, "latin1") === "sleep\n", "the parent became sleep");
+    writeFileSync(go, "");
+    await until(() => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]?.[0] === "Z", "the child is a zombie");
     await forgeHolderPid(join(dir, "svc.slot0.lock"), zombie);
     assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), [holder.pid]);
     assert.equal((await exited(holder.child)).signal, "SIGTERM");
