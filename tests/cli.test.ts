@@ -3,12 +3,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { acquire, check, list } from "../adapters/node/index.ts";
+import { acquire, check, list, waitlock } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { ROOT, exited, firstLine, noPidNamespace, spawnHolder, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, forgeHolderPid, noPidNamespace, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 
@@ -246,6 +246,29 @@ describe("exec mode", () => {
     assert.equal((await exited(child)).code, 143);
     assert.equal(await check("job", { lockDir: dir }), true);
   });
+
+  test("--done refuses a record forged to name a process that only has the file open", async (t) => {
+    const dir = tempDir(t);
+    const slotFile = join(dir, "fr.slot0.lock");
+    const holder = start(dir, ["fr", "--exec", "sleep", "100"]);
+    t.after(() => holder.kill("SIGKILL"));
+    await eventually(async () => !(await check("fr", { lockDir: dir })), "fr held");
+    const [{ record }] = await list({ lockDir: dir });
+    const reader = await spawnReader(t, slotFile); // exec 5< fr.slot0.lock; sleep
+    await forgeHolderPid(slotFile, reader.pid!);
+
+    const done = run(dir, ["--done", "fr"]);
+    assert.equal(done.code, 4, done.stderr);
+    assert.match(done.stderr, /^waitlock: the record of fr slot 0 \(.*\) names PID \d+, which does not hold its lock \(a forged or outdated record\); not signalling anyone for it\n$/);
+    assert.equal(await signalSoFar(reader), null, "the innocent reader was not signalled");
+    assert.equal(holder.exitCode, null, "the real holder still runs");
+    assert.equal(await check("fr", { lockDir: dir }), false, "and still holds fr");
+
+    // The holder was left intact: with its true record back, --done ends it.
+    await forgeHolderPid(slotFile, record!.holderPid);
+    assert.equal(run(dir, ["--done", "fr"]).code, 0);
+    assert.equal((await exited(holder)).code, 143);
+  });
 });
 
 describe("timeouts and waiting", () => {
@@ -422,6 +445,61 @@ describe("unusable lock directories", () => {
     assert.match(r.stderr, /not writable by this user/);
     assert.ok(!existsSync(join(dir, "x.slot0.lock")));
   });
+
+  for (const mode of ["exec", "foreground"] as const) {
+    test(`a hard link planted at a slot path is refused in ${mode} mode (exit 6), its target untouched`, (t) => {
+      const dir = tempDir(t);
+      const target = join(tempDir(t), "v");
+      writeFileSync(target, "data\n");
+      chmodSync(target, 0o600);
+      linkSync(target, join(dir, "h.slot0.lock")); // echo data > v; chmod 600 v; ln v $W/h.slot0.lock
+      const owner = spawn("sleep", ["30"]);
+      t.after(() => owner.kill("SIGKILL"));
+      const r = run(dir, mode === "exec" ? ["h", "--exec", "true"] : ["--owner", String(owner.pid), "h"]);
+      assert.equal(r.code, 6, r.stderr);
+      assert.match(r.stderr, /^waitlock: \S+\/h\.slot0\.lock has 2 hard links \(another name for some other file, never written\); remove it\n$/);
+      assert.equal(readFileSync(target, "utf8"), "data\n", "the target's content");
+      assert.equal(statSync(target).mode & 0o777, 0o600, "the target's mode");
+    });
+  }
+
+  // A link made to a held record file, where the release cannot unlink it (the
+  // directory became unwritable): emptying the file instead would empty the other
+  // name too. Root makes the link and the directory change; the holder is nobody.
+  for (const mode of ["exec", "foreground"] as const) {
+    test(`${mode} mode: a record file linked during the hold is not emptied by the release`, { skip: process.getuid?.() !== 0 && "needs root to switch user" }, async (t) => {
+      const base = tempDir(t);
+      chmodSync(base, 0o755);
+      const dir = join(base, "locks");
+      mkdirSync(dir);
+      chownSync(dir, 65534, 65534);
+      const env = { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" };
+      const owner = spawn("sleep", ["30"]);
+      t.after(() => owner.kill("SIGKILL"));
+      let end: () => void;
+      if (mode === "exec") {
+        const command = spawn(WAITLOCK, ["h", "--exec", "sh", "-c", "echo $$; exec sleep 30"], { env, uid: 65534, gid: 65534, stdio: ["ignore", "pipe", "inherit"] });
+        t.after(() => command.kill("SIGKILL"));
+        const pid = Number(await firstLine(command));
+        end = () => process.kill(pid, "SIGKILL"); // waitlock then releases and exits
+      } else {
+        const r = spawnSync(WAITLOCK, ["--owner", String(owner.pid), "h"], { env, uid: 65534, gid: 65534, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        end = () => owner.kill("SIGKILL"); // the holder sees its owner gone
+      }
+      const [{ record: held }] = await list({ lockDir: dir });
+      const other = join(base, "other-name");
+      linkSync(join(dir, "h.slot0.lock"), other);
+      const record = readFileSync(other);
+      assert.ok(record.length > 0);
+      chmodSync(dir, 0o555); // the holder (nobody, the owner) may no longer unlink in it
+      end();
+      // The holder releases (unlink, else empty) before it exits.
+      await eventually(() => waitlock.platform.processStartTime(held!.holderPid) === undefined, "the holder has exited");
+      assert.deepEqual(readFileSync(other), record, "the other name's content");
+      assert.equal(statSync(other).mode & 0o777, 0o666);
+    });
+  }
 });
 
 describe("the fast path as built (dist/cli/run.cjs)", () => {

@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { acquire, check, list, signalHolders, tryAcquire, waitlock, LockType } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, falseBusies, firstLine, spawnHolder, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 type T = { after(fn: () => void): void; diagnostic(message: string): void };
 
@@ -282,6 +282,29 @@ describe("signalHolders across runtimes (the holder's open file verified through
   test("Deno signals a Node holder", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "svc");
+    const signalled = await runDenoJson<number[]>(t, "signal.ts", [dir, "svc"], { flags: [...PERMISSIONS, "--allow-run"] });
+    assert.deepEqual(signalled, [holder.pid]);
+    assert.equal((await exited(holder.child)).signal, "SIGTERM");
+  });
+
+  test("Deno refuses a record forged to name a process that only has the file open", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    const victim = await spawnReader(t, join(dir, "svc.slot0.lock"));
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), victim.pid!);
+    const r = await runDenoJson<{ error?: string; message?: string }>(t, "signal.ts", [dir, "svc"], { flags: [...PERMISSIONS, "--allow-run"] });
+    assert.equal(r.error, "ECORRUPT", JSON.stringify(r));
+    assert.match(r.message!, new RegExp(`names PID ${victim.pid}, which does not hold its lock`));
+    assert.equal(await signalSoFar(victim), null, "the victim was not signalled");
+    assert.equal(await signalSoFar(holder.child), null, "nor the real holder");
+  });
+
+  test("Deno finds the real holder when the record names a process that is gone", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    const gone = spawn("true");
+    await exited(gone);
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), gone.pid!);
     const signalled = await runDenoJson<number[]>(t, "signal.ts", [dir, "svc"], { flags: [...PERMISSIONS, "--allow-run"] });
     assert.deepEqual(signalled, [holder.pid]);
     assert.equal((await exited(holder.child)).signal, "SIGTERM");
