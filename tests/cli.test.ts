@@ -290,6 +290,63 @@ describe("timeouts and waiting", () => {
   });
 });
 
+describe("the descriptor on stdin", () => {
+  /** pipeline runs a sh pipeline that feeds waitlock ("$W"), as a script would. */
+  function pipeline(dir: string, script: string): Result {
+    const r = spawnSync("/bin/sh", ["-c", script], {
+      env: { ...process.env, W: WAITLOCK, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "" },
+      encoding: "utf8", timeout: 30_000,
+    });
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  }
+  const SHOW = `--exec sh -c 'echo "$WAITLOCK_DESCRIPTOR"'`;
+  const hasPerl = spawnSync("perl", ["-e", "0"]).status === 0;
+
+  // The producers' sleeps only make the input late; they cannot make these pass.
+  test("a line that comes late is waited for, up to its newline", (t) => {
+    const dir = tempDir(t);
+    const late = pipeline(dir, `(sleep 0.5; echo late) | "$W" ${SHOW}`);
+    assert.deepEqual([late.code, late.stdout, late.stderr], [0, "late\n", ""]);
+    const split = pipeline(dir, `(printf db-backup; sleep 0.5; printf -- '-prod\\n') | "$W" ${SHOW}`);
+    assert.deepEqual([split.code, split.stdout, split.stderr], [0, "db-backup-prod\n", ""], "not db-backup");
+    const bad = pipeline(dir, `(printf db-backup; sleep 0.5; echo '-- -prod') | "$W" ${SHOW}`);
+    assert.equal(bad.code, 3, "the whole line is the descriptor, and this one is invalid");
+    assert.match(bad.stderr, /^waitlock: invalid descriptor "db-backup-- -prod"/);
+  });
+
+  test("so it is on a stdin that whoever shares it made non-blocking", { skip: !hasPerl && "needs perl to set O_NONBLOCK" }, (t) => {
+    const dir = tempDir(t);
+    const nonBlocking = `perl -MFcntl -e 'fcntl(STDIN, F_SETFL, fcntl(STDIN, F_GETFL, 0) | O_NONBLOCK) or die; exec @ARGV'`;
+    const split = pipeline(dir, `(printf db-backup; sleep 0.5; printf -- '-prod\\n') | ${nonBlocking} "$W" ${SHOW}`);
+    assert.deepEqual([split.code, split.stdout, split.stderr], [0, "db-backup-prod\n", ""]);
+  });
+
+  test("the rest of stdin is left to the --exec command, which reads it as usual", (t) => {
+    const dir = tempDir(t);
+    const rest = pipeline(dir, `printf 'name\\nfirst\\n' | "$W" --exec cat`);
+    assert.deepEqual([rest.code, rest.stdout, rest.stderr], [0, "first\n", ""]);
+    // The command gets a blocking stdin: cat waits for the late line instead of failing with EAGAIN.
+    const later = pipeline(dir, `(echo name; sleep 0.5; echo later) | "$W" --exec cat`);
+    assert.deepEqual([later.code, later.stdout, later.stderr], [0, "later\n", ""]);
+  });
+
+  test("a terminal, a closed or an empty stdin gives no descriptor: exit 3 at once", (t) => {
+    const dir = tempDir(t);
+    const missing = /waitlock: missing DESCRIPTOR \(an argument, or the first line of stdin\)/;
+    // script(1) gives waitlock a terminal for stdin: it must not wait for someone to type.
+    const onTty = spawnSync("script", ["-qfec", `${WAITLOCK} --check`, "/dev/null"], {
+      env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" }, encoding: "utf8", timeout: 10_000,
+    });
+    assert.equal(onTty.status, 3, onTty.stdout);
+    assert.match(onTty.stdout, missing);
+    for (const redirect of ["<&-", "</dev/null"]) {
+      const r = pipeline(dir, `"$W" --check ${redirect}`);
+      assert.equal(r.code, 3, redirect);
+      assert.match(r.stderr, missing);
+    }
+  });
+});
+
 describe("check, list and descriptors", () => {
   test("--check is 0 when free and 1 when held; stdin supplies the descriptor", async (t) => {
     const dir = tempDir(t);
