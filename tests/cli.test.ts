@@ -274,6 +274,27 @@ describe("timeouts and waiting", () => {
     assert.equal((await exited(waiter)).code, 0);
   });
 
+  test("timeouts past setTimeout's limit (~24.9 days) wait, without a warning, until the holder goes", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "long");
+    const waiters = [
+      start(dir, ["-t", "3000000", "long", "--exec", "true"]),
+      start(dir, ["long", "--exec", "true"], { env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_TIMEOUT: "5000000" } }),
+    ];
+    const stderr = ["", ""];
+    waiters.forEach((w, i) => {
+      t.after(() => w.kill("SIGKILL"));
+      w.stderr!.on("data", (d) => (stderr[i] += d));
+    });
+    // An overflowing timer fires after 1 ms: a second and a half leaves no doubt.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(waiters.map((w) => w.exitCode), [null, null], `still waiting; stderr: ${stderr.join(" | ")}`);
+    assert.deepEqual(stderr, ["", ""], "no TimeoutOverflowWarning");
+    await holder.release();
+    // Both get it in turn: each runs true and lets go.
+    assert.deepEqual((await Promise.all(waiters.map(exited))).map((e) => e.code), [0, 0], stderr.join(" | "));
+  });
+
   test("SIGINT or SIGTERM to a waiting waitlock exits 128+N holding nothing", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "held");
