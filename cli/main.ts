@@ -238,7 +238,7 @@ export class MainRun {
       const result = await runHolding(lock, inv.command, (pid) => {
         stopWaitSignals(); // runHolding forwards signals from here on
         this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`);
-      });
+      }, (signal, passedOn) => this.#trace(passedOn ? `passed ${signal} on to the command` : `${signal} was sent to the process group: the command has it already`));
       if (result.error && !this.#quiet) process.stderr.write(`waitlock: ${result.error}\n`);
       this.#trace(`command exited with status ${result.status}`);
       return result.status;

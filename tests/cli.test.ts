@@ -248,6 +248,77 @@ describe("exec mode", () => {
   });
 });
 
+describe("exec mode: each signal reaches the command once", () => {
+  type Counts = { SIGINT: number; SIGTERM: number; SIGUSR1: number };
+  const BLOCKED = (1n << 1n) | (1n << 14n); // SIGINT (2) and SIGTERM (15), as SigBlk shows them
+
+  /** witnessReady: some process of the group blocks SIGINT and SIGTERM (waitlock's witness, cli/group-signals.ts). */
+  function witnessReady(pgid: number): boolean {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+        if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+        const blocked = BigInt(`0x${/^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))![1]}`);
+        if ((blocked & BLOCKED) === BLOCKED) return true;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return false;
+  }
+
+  /**
+   * counting runs `waitlock --exec count-signals.mjs` in a process group of its
+   * own, as a shell runs a job (the group can then be signalled as Ctrl-C
+   * signals it). send(signal, to, expected) signals the group or waitlock
+   * alone, waits until the command has counted the signal `expected` times,
+   * then sends the marker SIGUSR1 to waitlock, which passes it on after any
+   * second copy of the signal, and returns the counts once the marker is in.
+   */
+  async function counting(t: { after(fn: () => void): void }) {
+    const dir = tempDir(t);
+    const out = join(tempDir(t), "counts.json");
+    const child = spawn(WAITLOCK, ["sig", "--exec", process.execPath, join(ROOT, "tests/fixtures/count-signals.mjs"), out], {
+      detached: true, env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    const pid = child.pid!;
+    t.after(() => {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    });
+    assert.equal(await firstLine(child), "ready");
+    await eventually(() => witnessReady(pid), "waitlock's witness has joined the group");
+    const counts = (): Counts => (existsSync(out) ? JSON.parse(readFileSync(out, "utf8")) : { SIGINT: 0, SIGTERM: 0, SIGUSR1: 0 });
+    return async (signal: "SIGINT" | "SIGTERM", to: "group" | "waitlock", expected: number): Promise<number> => {
+      process.kill(to === "group" ? -pid : pid, signal);
+      await eventually(() => counts()[signal] >= expected, `the command got ${signal}`);
+      const marks = counts().SIGUSR1;
+      process.kill(pid, "SIGUSR1");
+      await eventually(() => counts().SIGUSR1 > marks, "the marker reached the command");
+      return counts()[signal];
+    };
+  }
+
+  test("a signal sent to the whole process group (as Ctrl-C sends it) is not passed on again", async (t) => {
+    const send = await counting(t);
+    assert.equal(await send("SIGINT", "group", 1), 1);
+    assert.equal(await send("SIGINT", "waitlock", 2), 2, "to waitlock alone, after one to the group: passed on");
+    assert.equal(await send("SIGINT", "group", 3), 3, "to the group again");
+    assert.equal(await send("SIGTERM", "group", 1), 1);
+    assert.equal(await send("SIGTERM", "waitlock", 2), 2);
+  });
+
+  test("a signal sent to waitlock alone is passed on once", async (t) => {
+    const send = await counting(t);
+    assert.equal(await send("SIGINT", "waitlock", 1), 1);
+    assert.equal(await send("SIGTERM", "waitlock", 1), 1);
+    assert.equal(await send("SIGINT", "waitlock", 2), 2);
+  });
+});
+
 describe("timeouts and waiting", () => {
   test("no timeout fails at once with 1; -t waits then exits 2; -t 0 tries once", async (t) => {
     const dir = tempDir(t);
