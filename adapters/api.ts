@@ -4,6 +4,7 @@ import type { HeldSlot, LockBackend, SlotInfo, SlotRequest } from "./backend.ts"
 import { WaitlockError } from "./errors.ts";
 import { FileBackend } from "./file-backend.ts";
 import { resolveLockDir } from "./lock-dir.ts";
+import { setLongTimeout, type CancelTimer } from "./long-timer.ts";
 import type { Platform } from "./platform.ts";
 import type { Core, LockRecord } from "./wasm-core.ts";
 import { MAX_HOLDERS } from "../assembly/codes.ts";
@@ -217,8 +218,9 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
       let settled = false;
       let running = false;
       let again = false;
-      let pollTimer: ReturnType<typeof setTimeout> | undefined;
-      let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+      // Both delays come from the caller (timeout, pollInterval) and may pass setTimeout's limit.
+      let stopPoll: CancelTimer | undefined;
+      let stopDeadline: CancelTimer | undefined;
       const finish = (err: unknown, held?: HeldSlot) => {
         if (settled) {
           void held?.release();
@@ -226,8 +228,8 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
         }
         settled = true;
         unwatch();
-        clearTimeout(pollTimer);
-        clearTimeout(deadlineTimer);
+        stopPoll?.();
+        stopDeadline?.();
         o.signal?.removeEventListener("abort", onAbort);
         if (held) resolve(held);
         else reject(err);
@@ -252,7 +254,7 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
         }
       };
       const schedulePoll = () => {
-        pollTimer = setTimeout(() => {
+        stopPoll = setLongTimeout(() => {
           void attempt().then(() => {
             if (!settled) schedulePoll();
           });
@@ -263,7 +265,7 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
       const unwatch = b.watch(req.descriptor, () => void attempt());
       o.signal?.addEventListener("abort", onAbort, { once: true });
       if (Number.isFinite(timeout)) {
-        deadlineTimer = setTimeout(() => {
+        stopDeadline = setLongTimeout(() => {
           // One last try: a release may have landed between the last poll and now.
           void attempt().then(() =>
             finish(new WaitlockError("ETIMEDOUT", `timed out after ${timeout / 1000} s waiting for ${req.descriptor}`)),

@@ -390,8 +390,10 @@ export class FileBackend implements LockBackend {
   #withRealHolders(info: SlotInfo, id: FileId): SlotInfo {
     const p = this.#p;
     const r = info.record;
-    if (info.status !== "active" || !r || r.hostname !== p.hostname() || p.holdsOpen(r.holderPid, id) !== false) return info;
-    const pids = p.lockHolders?.(id).pids.filter((pid) => pid !== p.pid) ?? [];
+    if (info.status !== "active" || !r || r.hostname !== p.hostname()) return info;
+    const verdict = p.holdsLock(r.holderPid, id);
+    if (verdict === "holds" || verdict === "cannot-see") return info;
+    const pids = p.lockHolders(id).pids.filter((pid) => pid !== p.pid);
     return pids.length > 0 ? { ...info, holders: pids } : info;
   }
 

@@ -271,6 +271,77 @@ describe("exec mode", () => {
   });
 });
 
+describe("exec mode: each signal reaches the command once", () => {
+  type Counts = { SIGINT: number; SIGTERM: number; SIGUSR1: number };
+  const BLOCKED = (1n << 1n) | (1n << 14n); // SIGINT (2) and SIGTERM (15), as SigBlk shows them
+
+  /** witnessReady: some process of the group blocks SIGINT and SIGTERM (waitlock's witness, cli/group-signals.ts). */
+  function witnessReady(pgid: number): boolean {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+        if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+        const blocked = BigInt(`0x${/^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))![1]}`);
+        if ((blocked & BLOCKED) === BLOCKED) return true;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return false;
+  }
+
+  /**
+   * counting runs `waitlock --exec count-signals.mjs` in a process group of its
+   * own, as a shell runs a job (the group can then be signalled as Ctrl-C
+   * signals it). send(signal, to, expected) signals the group or waitlock
+   * alone, waits until the command has counted the signal `expected` times,
+   * then sends the marker SIGUSR1 to waitlock, which passes it on after any
+   * second copy of the signal, and returns the counts once the marker is in.
+   */
+  async function counting(t: { after(fn: () => void): void }) {
+    const dir = tempDir(t);
+    const out = join(tempDir(t), "counts.json");
+    const child = spawn(WAITLOCK, ["sig", "--exec", process.execPath, join(ROOT, "tests/fixtures/count-signals.mjs"), out], {
+      detached: true, env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    const pid = child.pid!;
+    t.after(() => {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    });
+    assert.equal(await firstLine(child), "ready");
+    await eventually(() => witnessReady(pid), "waitlock's witness has joined the group");
+    const counts = (): Counts => (existsSync(out) ? JSON.parse(readFileSync(out, "utf8")) : { SIGINT: 0, SIGTERM: 0, SIGUSR1: 0 });
+    return async (signal: "SIGINT" | "SIGTERM", to: "group" | "waitlock", expected: number): Promise<number> => {
+      process.kill(to === "group" ? -pid : pid, signal);
+      await eventually(() => counts()[signal] >= expected, `the command got ${signal}`);
+      const marks = counts().SIGUSR1;
+      process.kill(pid, "SIGUSR1");
+      await eventually(() => counts().SIGUSR1 > marks, "the marker reached the command");
+      return counts()[signal];
+    };
+  }
+
+  test("a signal sent to the whole process group (as Ctrl-C sends it) is not passed on again", async (t) => {
+    const send = await counting(t);
+    assert.equal(await send("SIGINT", "group", 1), 1);
+    assert.equal(await send("SIGINT", "waitlock", 2), 2, "to waitlock alone, after one to the group: passed on");
+    assert.equal(await send("SIGINT", "group", 3), 3, "to the group again");
+    assert.equal(await send("SIGTERM", "group", 1), 1);
+    assert.equal(await send("SIGTERM", "waitlock", 2), 2);
+  });
+
+  test("a signal sent to waitlock alone is passed on once", async (t) => {
+    const send = await counting(t);
+    assert.equal(await send("SIGINT", "waitlock", 1), 1);
+    assert.equal(await send("SIGTERM", "waitlock", 1), 1);
+    assert.equal(await send("SIGINT", "waitlock", 2), 2);
+  });
+});
+
 describe("timeouts and waiting", () => {
   test("no timeout fails at once with 1; -t waits then exits 2; -t 0 tries once", async (t) => {
     const dir = tempDir(t);
@@ -297,6 +368,27 @@ describe("timeouts and waiting", () => {
     assert.equal((await exited(waiter)).code, 0);
   });
 
+  test("timeouts past setTimeout's limit (~24.9 days) wait, without a warning, until the holder goes", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "long");
+    const waiters = [
+      start(dir, ["-t", "3000000", "long", "--exec", "true"]),
+      start(dir, ["long", "--exec", "true"], { env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_TIMEOUT: "5000000" } }),
+    ];
+    const stderr = ["", ""];
+    waiters.forEach((w, i) => {
+      t.after(() => w.kill("SIGKILL"));
+      w.stderr!.on("data", (d) => (stderr[i] += d));
+    });
+    // An overflowing timer fires after 1 ms: a second and a half leaves no doubt.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(waiters.map((w) => w.exitCode), [null, null], `still waiting; stderr: ${stderr.join(" | ")}`);
+    assert.deepEqual(stderr, ["", ""], "no TimeoutOverflowWarning");
+    await holder.release();
+    // Both get it in turn: each runs true and lets go.
+    assert.deepEqual((await Promise.all(waiters.map(exited))).map((e) => e.code), [0, 0], stderr.join(" | "));
+  });
+
   test("SIGINT or SIGTERM to a waiting waitlock exits 128+N holding nothing", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "held");
@@ -310,6 +402,63 @@ describe("timeouts and waiting", () => {
     }
     await holder.release();
     assert.equal(await check("held", { lockDir: dir }), true);
+  });
+});
+
+describe("the descriptor on stdin", () => {
+  /** pipeline runs a sh pipeline that feeds waitlock ("$W"), as a script would. */
+  function pipeline(dir: string, script: string): Result {
+    const r = spawnSync("/bin/sh", ["-c", script], {
+      env: { ...process.env, W: WAITLOCK, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "" },
+      encoding: "utf8", timeout: 30_000,
+    });
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  }
+  const SHOW = `--exec sh -c 'echo "$WAITLOCK_DESCRIPTOR"'`;
+  const hasPerl = spawnSync("perl", ["-e", "0"]).status === 0;
+
+  // The producers' sleeps only make the input late; they cannot make these pass.
+  test("a line that comes late is waited for, up to its newline", (t) => {
+    const dir = tempDir(t);
+    const late = pipeline(dir, `(sleep 0.5; echo late) | "$W" ${SHOW}`);
+    assert.deepEqual([late.code, late.stdout, late.stderr], [0, "late\n", ""]);
+    const split = pipeline(dir, `(printf db-backup; sleep 0.5; printf -- '-prod\\n') | "$W" ${SHOW}`);
+    assert.deepEqual([split.code, split.stdout, split.stderr], [0, "db-backup-prod\n", ""], "not db-backup");
+    const bad = pipeline(dir, `(printf db-backup; sleep 0.5; echo '-- -prod') | "$W" ${SHOW}`);
+    assert.equal(bad.code, 3, "the whole line is the descriptor, and this one is invalid");
+    assert.match(bad.stderr, /^waitlock: invalid descriptor "db-backup-- -prod"/);
+  });
+
+  test("so it is on a stdin that whoever shares it made non-blocking", { skip: !hasPerl && "needs perl to set O_NONBLOCK" }, (t) => {
+    const dir = tempDir(t);
+    const nonBlocking = `perl -MFcntl -e 'fcntl(STDIN, F_SETFL, fcntl(STDIN, F_GETFL, 0) | O_NONBLOCK) or die; exec @ARGV'`;
+    const split = pipeline(dir, `(printf db-backup; sleep 0.5; printf -- '-prod\\n') | ${nonBlocking} "$W" ${SHOW}`);
+    assert.deepEqual([split.code, split.stdout, split.stderr], [0, "db-backup-prod\n", ""]);
+  });
+
+  test("the rest of stdin is left to the --exec command, which reads it as usual", (t) => {
+    const dir = tempDir(t);
+    const rest = pipeline(dir, `printf 'name\\nfirst\\n' | "$W" --exec cat`);
+    assert.deepEqual([rest.code, rest.stdout, rest.stderr], [0, "first\n", ""]);
+    // The command gets a blocking stdin: cat waits for the late line instead of failing with EAGAIN.
+    const later = pipeline(dir, `(echo name; sleep 0.5; echo later) | "$W" --exec cat`);
+    assert.deepEqual([later.code, later.stdout, later.stderr], [0, "later\n", ""]);
+  });
+
+  test("a terminal, a closed or an empty stdin gives no descriptor: exit 3 at once", (t) => {
+    const dir = tempDir(t);
+    const missing = /waitlock: missing DESCRIPTOR \(an argument, or the first line of stdin\)/;
+    // script(1) gives waitlock a terminal for stdin: it must not wait for someone to type.
+    const onTty = spawnSync("script", ["-qfec", `${WAITLOCK} --check`, "/dev/null"], {
+      env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" }, encoding: "utf8", timeout: 10_000,
+    });
+    assert.equal(onTty.status, 3, onTty.stdout);
+    assert.match(onTty.stdout, missing);
+    for (const redirect of ["<&-", "</dev/null"]) {
+      const r = pipeline(dir, `"$W" --check ${redirect}`);
+      assert.equal(r.code, 3, redirect);
+      assert.match(r.stderr, missing);
+    }
   });
 });
 

@@ -262,6 +262,29 @@ describe("holders that die, across runtimes", () => {
   });
 });
 
+describe("long timeouts in Deno", () => {
+  test("a timeout past setTimeout's limit (~24.9 days) waits, without a warning, until the lock is free", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "long");
+    const waiter = spawnDeno(t, "wait.ts", [dir, "long", String(3e9)]);
+    let stderr = "";
+    waiter.stderr!.on("data", (d) => (stderr += d));
+    const lines = createInterface({ input: waiter.stdout! })[Symbol.asyncIterator]();
+    assert.deepEqual(JSON.parse((await lines.next()).value), { busy: true });
+    let outcome = "still waiting";
+    const next = lines.next().then((l) => (outcome = l.value ?? "no line"));
+    // An overflowing timer fires after 1 ms: a second and a half leaves no doubt.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(outcome, "still waiting");
+    assert.equal(waiter.exitCode, null);
+    assert.equal(stderr, "", "no TimeoutOverflowWarning");
+    await holder.release();
+    await next;
+    assert.equal(JSON.parse(outcome).slot, 0, outcome);
+    assert.equal((await exited(waiter)).code, 0);
+  });
+});
+
 describe("looking must not disturb, across runtimes", () => {
   test("a Deno process probing as fast as it can never makes a Node fail-fast acquirer see a false busy", async (t) => {
     const dir = tempDir(t);

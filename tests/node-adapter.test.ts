@@ -217,6 +217,28 @@ describe("waiting", () => {
     await (lock as Awaited<typeof waiting>).release();
   });
 
+  test("a timeout past setTimeout's limit (~24.9 days) waits, without a warning, until the lock is free", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "long");
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    t.after(() => process.off("warning", onWarning));
+    const stop = new AbortController();
+    t.after(() => stop.abort());
+    let outcome = "still waiting";
+    const waiting = acquire("long", { lockDir: dir, timeout: 3e9, signal: stop.signal });
+    waiting.then(() => (outcome = "acquired"), (err) => (outcome = `${err.code}: ${err.message}`));
+    // An overflowing timer fires after 1 ms: a second and a half leaves no doubt.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(outcome, "still waiting");
+    assert.deepEqual(warnings, []);
+    await holder.release();
+    const lock = await waiting;
+    assert.equal(lock.slot, 0);
+    await lock.release();
+  });
+
   test("a timeout ends the wait with ETIMEDOUT", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "slow");
