@@ -39,11 +39,15 @@ function sleepSync(ms: number): void {
 
 /**
  * writeRecord replaces a file's content with a record: write first, then cut
- * any longer old content, so there is no moment when the file is empty.
+ * any longer old content, so there is no moment when the file is empty. It
+ * refuses a file with more than one name (see hardLinked), checked on the open
+ * descriptor right before writing.
  */
-function writeRecord(p: Platform, fd: number, bytes: Uint8Array, oldSize: number): void {
+function writeRecord(p: Platform, fd: number, path: string, bytes: Uint8Array): void {
+  const st = p.fstat(fd);
+  if (st.nlink > 1) throw hardLinked(path, st.nlink);
   p.writeHead(fd, bytes);
-  if (oldSize > bytes.length) p.truncate(fd, bytes.length);
+  if (st.size > bytes.length) p.truncate(fd, bytes.length);
 }
 
 const NOT_REGULAR: Record<Exclude<FileStat["kind"], "file">, string> = {
@@ -55,6 +59,17 @@ const NOT_REGULAR: Record<Exclude<FileStat["kind"], "file">, string> = {
 /** notARegularFile: something planted at a slot path that waitlock will not use (exit 6). */
 function notARegularFile(path: string, kind: Exclude<FileStat["kind"], "file">, cause?: unknown): WaitlockError {
   return new WaitlockError("ENODIR", `${path} is not a regular file (${NOT_REGULAR[kind]}); remove it`, { cause });
+}
+
+/**
+ * hardLinked: a file at a slot or record path that has other names. Slot files
+ * are created by waitlock and never linked, so another name means a link was
+ * planted there, perhaps to a file outside the lock directory (say, one of
+ * root's): writing, truncating or chmodding it would change that file.
+ * Refused like a planted symlink (exit 6).
+ */
+function hardLinked(path: string, nlink: number): WaitlockError {
+  return new WaitlockError("ENODIR", `${path} has ${nlink} hard links (another name for some other file, never written); remove it`);
 }
 
 function sameFile(a: FileId, b: FileId | undefined): boolean {
@@ -164,8 +179,12 @@ export class FileBackend implements LockBackend {
         // A releasing holder unlinks the file before unlocking it: if our file is no
         // longer the one at the path, we locked a ghost. Start again on the new file.
         if (!sameFile(st, p.lstat(path))) continue;
-        if (st.uid === p.uid() && (st.mode & 0o777) !== SLOT_FILE_MODE) p.fchmod(fd, SLOT_FILE_MODE);
-        const held = req.shared ? this.#holdShared(req, slot, fd, st) : this.#holdExclusive(req, slot, path, fd, st);
+        // Checked only now that the slot is ours: a held slot file someone linked
+        // elsewhere is still just busy. Nothing below may touch a linked file.
+        const locked = p.fstat(fd);
+        if (locked.nlink > 1) throw hardLinked(path, locked.nlink);
+        if (locked.uid === p.uid() && (locked.mode & 0o777) !== SLOT_FILE_MODE) p.fchmod(fd, SLOT_FILE_MODE);
+        const held = req.shared ? this.#holdShared(req, slot, fd, locked) : this.#holdExclusive(req, slot, path, fd, locked);
         keep = true;
         return held;
       } finally {
@@ -195,7 +214,7 @@ export class FileBackend implements LockBackend {
     // A file with content whose lock we just got is a leftover: note whose, for the logs.
     const tookOver = st.size > 0 ? this.#leftover(fd) : undefined;
     try {
-      writeRecord(p, fd, this.#record(req, slot), st.size);
+      writeRecord(p, fd, path, this.#record(req, slot));
     } catch (err) {
       // Leave nothing half-written behind: the file goes (or is emptied) before the lock
       // does. The lock goes when #trySlot closes fd (closing it here too would make that
@@ -239,8 +258,12 @@ export class FileBackend implements LockBackend {
         p.close(rfd);
         continue; // not ours to use: next sequence number
       }
+      if (rst.nlink > 1) {
+        p.close(rfd);
+        throw hardLinked(readerPath, rst.nlink);
+      }
       try {
-        writeRecord(p, rfd, this.#record(req, slot), rst.size);
+        writeRecord(p, rfd, readerPath, this.#record(req, slot));
       } catch (err) {
         releaseSlotFile(p, readerPath, rfd, rst);
         throw fromSystemError(err, `cannot write the lock record to ${readerPath}`);
@@ -315,6 +338,11 @@ export class FileBackend implements LockBackend {
       const st = p.fstat(fd);
       if (st.kind !== "file") return { held: "unknown", status: "corrupt", problem: "not a regular file" };
       const held = this.#heldState(fd, writable);
+      if (st.nlink > 1 && held === "free") {
+        // What acquirers refuse (hardLinked): unusable, and what it holds is some
+        // other file's content, not a record to show.
+        return { held: "unknown", status: "corrupt", problem: `${st.nlink} hard links (another name for some other file; never written, remove it)` };
+      }
       const bytes = p.readHead(fd, this.#core.recordMaxBytes + 1);
       const status = this.#core.decodeStatus(bytes);
       let record: LockRecord | undefined;
@@ -373,8 +401,10 @@ export class FileBackend implements LockBackend {
   #withRealHolders(info: SlotInfo, id: FileId): SlotInfo {
     const p = this.#p;
     const r = info.record;
-    if (info.status !== "active" || !r || r.hostname !== p.hostname() || p.holdsOpen(r.holderPid, id) !== false) return info;
-    const pids = p.lockHolders?.(id).pids.filter((pid) => pid !== p.pid) ?? [];
+    if (info.status !== "active" || !r || r.hostname !== p.hostname()) return info;
+    const verdict = p.holdsLock(r.holderPid, id);
+    if (verdict === "holds" || verdict === "cannot-see") return info;
+    const pids = p.lockHolders(id).pids.filter((pid) => pid !== p.pid);
     return pids.length > 0 ? { ...info, holders: pids } : info;
   }
 
@@ -414,7 +444,7 @@ export class FileBackend implements LockBackend {
   signalHolders(descriptor: string, signal: string): number[] {
     const p = this.#p;
     const signalled = new Set<number>();
-    let refused: string | undefined;
+    let refused: WaitlockError | undefined;
     const send = (pid: number) => {
       if (pid === p.pid || signalled.has(pid)) return;
       try {
@@ -422,30 +452,46 @@ export class FileBackend implements LockBackend {
         signalled.add(pid);
       } catch (err) {
         if (errnoOf(err) === "ESRCH") return; // exited meanwhile: nothing to end
-        if (errnoOf(err) === "EPERM") refused = `not permitted to signal PID ${pid}`;
+        if (errnoOf(err) === "EPERM") refused = new WaitlockError("EPERM", `not permitted to signal PID ${pid}`);
         else throw fromSystemError(err, `cannot signal PID ${pid}`);
       }
     };
     for (const { info, id } of this.#scan({ descriptor })) {
       const r = info.record;
       if (info.status !== "active" || !id) continue;
-      // Never trust a record for something dangerous: signal the PID it names only
-      // if that process really has this very file open.
-      const holds = r ? p.holdsOpen(r.holderPid, id) : false;
-      if (holds === true) {
+      const slot = `${descriptor} slot ${info.slot} (${info.location})`;
+      // Never trust a record for something dangerous (any local user can write
+      // one): signal the PID it names only if the kernel says that process holds
+      // this very file's lock. Having the file open is not enough: anyone may.
+      const proof = r ? p.holdsLock(r.holderPid, id) : "gone";
+      if (proof === "holds") {
         send(r!.holderPid);
         continue;
       }
-      // The named process does not hold it (say, an exec'ing waitlock was SIGKILLed and
-      // its command kept the lock), or there is no readable record: ask the kernel
+      if (proof === "does-not-hold") {
+        // A live process that does not hold the lock: the record lies (forged, or
+        // its PID was reused). Refuse the slot and say so, rather than act on a
+        // file someone may have tampered with.
+        refused ??= new WaitlockError("ECORRUPT", `the record of ${slot} names PID ${r!.holderPid}, which does not hold its lock (a forged or outdated record); not signalling anyone for it`);
+        continue;
+      }
+      if (proof === "cannot-see") {
+        refused ??= new WaitlockError("EPERM", `cannot verify that PID ${r!.holderPid} holds ${slot} (another user's process); not permitted to signal it`);
+        continue;
+      }
+      // The named process is gone (say, an exec'ing waitlock was SIGKILLed and its
+      // command kept the lock), or there is no readable record: ask the kernel
       // which processes hold the lock itself.
-      const found = p.lockHolders?.(id);
-      for (const pid of found?.pids ?? []) send(pid);
-      if (holds === "unknown" || (found && found.pids.length === 0 && found.hidden > 0)) {
-        refused ??= `cannot verify who holds ${info.location} (another user's process); not permitted to signal it`;
+      const found = p.lockHolders(id);
+      for (const pid of found.pids) send(pid);
+      if (found.pids.length === 0) {
+        // Held, yet no process we can see holds it: another user's (hidepid), or one
+        // in another PID namespace. Nothing here can be signalled on faith.
+        const why = found.hidden > 0 ? "another user's process" : "a process hidden from this one's /proc";
+        refused ??= new WaitlockError("EPERM", `cannot verify who holds ${slot} (${why}); not permitted to signal it`);
       }
     }
-    if (refused && signalled.size === 0) throw new WaitlockError("EPERM", refused);
+    if (refused && signalled.size === 0) throw refused;
     return [...signalled];
   }
 
@@ -499,7 +545,7 @@ function discardSlotFile(p: Platform, path: string, fd: number, id: FileId): voi
         // EACCES/EPERM in a sticky directory: emptying the file is the next best thing.
       }
     }
-    if (!unlinked) p.truncate(fd, 0);
+    if (!unlinked && p.fstat(fd).nlink <= 1) p.truncate(fd, 0); // never empty a file with another name
   } catch {
     // see above
   }
@@ -540,7 +586,7 @@ class HeldFile implements HeldSlot {
   rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): void {
     if (this.#reader) return this.#reader.rewrite(changes);
     const bytes = this.#encode(changes);
-    if (bytes) writeRecord(this.#p, this.fd, bytes, this.#p.fstat(this.fd).size);
+    if (bytes) writeRecord(this.#p, this.fd, this.#path, bytes);
   }
 
   release(): void {

@@ -19,12 +19,30 @@ export interface FileId {
   ino: bigint;
 }
 
+/**
+ * What a platform can prove about a process and a slot file (Linux: from
+ * /proc/<pid>/fdinfo, see proc-locks.ts):
+ * - "holds": one of its open files carries the slot's lock;
+ * - "does-not-hold": it is alive and visible, and none does;
+ * - "gone": no such process here (exited, or hidden by hidepid=invisible, or in
+ *   another PID namespace: the caller must not read this as "free");
+ * - "cannot-see": it exists but this process may not look (another user's).
+ */
+export type LockProof = "holds" | "does-not-hold" | "gone" | "cannot-see";
+
 export interface FileStat extends FileId {
   kind: "file" | "directory" | "symlink" | "other";
   size: number;
   uid: number;
   /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
   mode: number;
+  /**
+   * Hard links to the file. Above 1, the file has a name outside waitlock's
+   * knowledge (a link planted at a slot path): it is never written, truncated or
+   * chmodded. Taken by fstat of the open descriptor, so it describes the very
+   * file about to be written, not whatever the path names a moment later.
+   */
+  nlink: number;
 }
 
 /**
@@ -92,17 +110,16 @@ export interface Platform {
   /** Sends signal to pid; throws SystemError (ESRCH, EPERM). */
   kill(pid: number, signal: string): void;
   /**
-   * Whether process pid has the file `id` open right now (Linux: /proc/<pid>/fd).
-   * "unknown" when this process may not look (another user's process).
+   * Whether process pid holds the kernel lock of slot file `id` (Linux:
+   * /proc/<pid>/fdinfo, proc-locks.ts), not merely has it open: see LockProof.
    */
-  holdsOpen(pid: number, id: FileId): boolean | "unknown";
+  holdsLock(pid: number, id: FileId): LockProof;
   /**
-   * The processes whose open file on `id` carries a kernel lock on its first
-   * byte (the GATE every holder keeps), found without trusting any record
-   * (Linux: /proc/<pid>/fdinfo). `hidden` counts processes this one may not look at.
-   * Optional: a platform without such a view leaves it out.
+   * The processes holding the kernel lock of slot file `id`, found without
+   * trusting any record (Linux: /proc/<pid>/fdinfo). `hidden` counts processes
+   * this one may not look at.
    */
-  lockHolders?(id: FileId): { pids: number[]; hidden: number };
+  lockHolders(id: FileId): { pids: number[]; hidden: number };
   /** Lets the process exit even though timer (from setTimeout/setInterval) is pending. */
   unrefTimer(timer: unknown): void;
   /** CPU count from the affinity mask, and the cgroup CPU quota (0 = none). */

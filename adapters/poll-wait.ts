@@ -4,31 +4,15 @@
 // the deadline passes, or the signal fires. Nothing here blocks a thread.
 import type { HeldSlot, SlotRequest, WaitOptions } from "./backend.ts";
 import { WaitlockError } from "./errors.ts";
+import { setLongTimeout, type CancelTimer } from "./long-timer.ts";
 
 /** Mean interval of the safety poll that notices holders killed without a trace. */
 export const DEFAULT_POLL_MS = 50;
-/** setTimeout's longest delay; longer waits re-arm (a longer one would fire at once). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface Tryable {
   /** One attempt; knownBusy carries what earlier attempts learnt, so busy slots are tried last. */
   tryOnce(req: SlotRequest, knownBusy: Set<number>): HeldSlot | undefined | Promise<HeldSlot | undefined>;
   watch(descriptor: string, onChange: () => void): () => void;
-}
-
-/**
- * atDeadline calls fn at performance.now() ≥ deadline, however far away that
- * is, and returns a canceller. An infinite deadline never fires.
- */
-export function atDeadline(deadline: number, fn: () => void, maxChunkMs = MAX_TIMER_MS): () => void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    const left = deadline - performance.now();
-    if (left <= 0) return fn();
-    timer = setTimeout(arm, Math.min(left, maxChunkMs));
-  };
-  if (Number.isFinite(deadline)) arm();
-  return () => clearTimeout(timer);
 }
 
 export function waitByPolling(b: Tryable, req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
@@ -38,8 +22,9 @@ export function waitByPolling(b: Tryable, req: SlotRequest, wait: WaitOptions): 
     let settled = false;
     let running = false;
     let again = false;
-    let pollTimer: ReturnType<typeof setTimeout> | undefined;
-    let cancelDeadline = () => undefined as void;
+    // Both delays come from the caller (timeout, pollInterval) and may pass setTimeout's limit.
+    let stopPoll: CancelTimer | undefined;
+    let stopDeadline: CancelTimer | undefined;
     const finish = (err: unknown, held?: HeldSlot) => {
       if (settled) {
         void held?.release();
@@ -47,8 +32,8 @@ export function waitByPolling(b: Tryable, req: SlotRequest, wait: WaitOptions): 
       }
       settled = true;
       unwatch();
-      clearTimeout(pollTimer);
-      cancelDeadline();
+      stopPoll?.();
+      stopDeadline?.();
       wait.signal?.removeEventListener("abort", onAbort);
       if (held) resolve(held);
       else reject(err);
@@ -73,7 +58,7 @@ export function waitByPolling(b: Tryable, req: SlotRequest, wait: WaitOptions): 
       }
     };
     const schedulePoll = () => {
-      pollTimer = setTimeout(() => {
+      stopPoll = setLongTimeout(() => {
         void attempt().then(() => {
           if (!settled) schedulePoll();
         });
@@ -84,10 +69,10 @@ export function waitByPolling(b: Tryable, req: SlotRequest, wait: WaitOptions): 
     if (wait.signal?.aborted) return onAbort();
     const unwatch = b.watch(req.descriptor, () => void attempt());
     wait.signal?.addEventListener("abort", onAbort, { once: true });
-    cancelDeadline = atDeadline(wait.deadline, () => {
+    stopDeadline = setLongTimeout(() => {
       // One last try: a release may have landed between the last poll and now.
       void attempt().then(() => finish(new WaitlockError("ETIMEDOUT", `timed out waiting for ${req.descriptor}`)));
-    });
+    }, wait.deadline - performance.now());
     schedulePoll();
     void attempt(); // the first try, or a release that happened before the watch was set up
   });

@@ -14,7 +14,7 @@
 // That spans the end of bash, waitlock noticing its child's exit and releasing,
 // the waiter waking (inotify), locking, writing its record and starting bash.
 import { acquire } from "../dist/node/index.js";
-import { BENCH, NODE, WAITLOCK, lineFrom, removeDir, sleep, start, tempDir, until, waiting } from "./harness.mjs";
+import { BENCH, NODE, WAITLOCK, epochMs, lineFrom, removeDir, sleep, start, tempDir, until, waiting } from "./harness.mjs";
 import { summary } from "./stats.mjs";
 import { int, num } from "./table.mjs";
 
@@ -56,12 +56,6 @@ async function libraryHandover(dir, max, peers, rounds) {
   });
   const holds = kids.flatMap((k) => JSON.parse(k.out.trim().split("\n").pop()).map(([slot, w, a, r]) => ({ slot, w, a, r })));
   return handovers(holds);
-}
-
-/** EPOCHREALTIME "sec.usec" → ms since base (exact: no float rounding of the epoch). */
-function epochMs(text, baseSec) {
-  const [s, us] = text.split(".");
-  return (Number(s) - baseSec) * 1000 + Number(us) / 1000;
 }
 
 export async function cliWave(dir, max, waiters) {

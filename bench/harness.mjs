@@ -13,6 +13,12 @@ export const NODE = process.execPath;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const nowMs = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, shared by all processes
 
+/** EPOCHREALTIME "sec.usec" (bash's CLOCK_REALTIME, µs) → ms since baseSec (exact: no float rounding of the epoch). */
+export function epochMs(text, baseSec) {
+  const [s, us] = text.split(".");
+  return (Number(s) - baseSec) * 1000 + Number(us) / 1000;
+}
+
 const dirs = new Set();
 const children = new Set();
 const strays = new Set(); // PIDs we caused to exist but did not spawn ourselves (foreground holders)

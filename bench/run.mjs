@@ -4,8 +4,10 @@
 // exit status is then 1. Timings are never asserted: this measures, it does
 // not test.
 //
+// A section whose tools are not installed (etcd) says so and is skipped.
+//
 // usage: node bench/run.mjs [--quick] [--only a,b] [--out DIR]
-//   sections: uncontended, contention, handover, cli, scale, memory
+//   sections: uncontended, contention, handover, cli, scale, memory, etcd
 //   --quick: fewer runs, for trying the harness (the numbers are not for publishing)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -21,6 +23,7 @@ const SECTIONS = {
   cli: () => import("./cli.mjs"),
   scale: () => import("./scale.mjs"),
   memory: () => import("./memory.mjs"),
+  etcd: () => import("./etcd.mjs"),
 };
 
 // Settings that change how every Node process starts (this sandbox sets
@@ -83,8 +86,16 @@ for (const name of only) {
   process.stderr.write(`[bench] ${name} …\n`);
   try {
     const mod = await SECTIONS[name]();
-    const { data, tables } = await mod.run({ quick });
+    const { data, tables, skipped } = await mod.run({ quick });
     const seconds = (performance.now() - s0) / 1000;
+    if (skipped) {
+      sections[name] = { seconds, skipped };
+      const md = `**${name}: skipped** — ${skipped}\n`;
+      console.log(md);
+      markdown.push(md);
+      process.stderr.write(`[bench] ${name} skipped: ${skipped}\n`);
+      continue;
+    }
     sections[name] = { seconds, data, tables };
     for (const t of tables) {
       const md = render(t);

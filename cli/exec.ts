@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Lock } from "../adapters/api.ts";
+import { GroupSignalWitness, processGroup } from "./group-signals.ts";
 
 /** Signals passed on to the command, as SPEC §3 lists them. */
 export const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -11,6 +12,8 @@ export const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIG
 export const LOST_STATUS = 7;
 /** util-linux's setpriv: makes the command die with waitlock (PR_SET_PDEATHSIG). */
 const SETPRIV = "/usr/bin/setpriv";
+/** How long the command runs before the witness of group signals (group-signals.ts) joins. */
+const WITNESS_AFTER_MS = 10;
 
 export interface ExecResult {
   status: number;
@@ -28,7 +31,10 @@ export function argvFor(command: string[]): string[] {
  * locked files are passed to the child from fd 3 on, so the lock stays held while the
  * command runs even if this process is killed with SIGKILL.
  */
-export function runHolding(lock: Lock, command: string[], onStart: (pid: number) => void): Promise<ExecResult> {
+export function runHolding(
+  lock: Lock, command: string[], onStart: (pid: number) => void,
+  onSignal: (signal: NodeJS.Signals, passedOn: boolean) => void = () => undefined,
+): Promise<ExecResult> {
   const argv = argvFor(command);
   const [file] = argv;
   // A lease lives only while this process renews it: if waitlock is killed the
@@ -39,16 +45,40 @@ export function runHolding(lock: Lock, command: string[], onStart: (pid: number)
   // Listen before spawning: a signal that lands between the spawn and a later
   // listener would meet the default disposition and kill waitlock, orphaning the
   // command. One that arrives before the child exists is passed on right after.
+  // Once it runs, the command (in waitlock's process group) gets a signal sent
+  // to the group by itself: only one sent to waitlock alone is passed on (see
+  // group-signals.ts for how they are told apart).
   let child: ReturnType<typeof spawn> | undefined;
+  let witness: GroupSignalWitness | undefined;
   const early: NodeJS.Signals[] = [];
-  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (child ? child.kill(s) : early.push(s))] as const);
+  const reachedCommand = (s: NodeJS.Signals, pid: number) =>
+    !!witness?.sentToGroup(s) && processGroup(pid) === processGroup(process.pid);
+  const forward = (s: NodeJS.Signals) => {
+    if (!child) early.push(s);
+    else if (child.pid !== undefined && reachedCommand(s, child.pid)) onSignal(s, false);
+    else {
+      child.kill(s);
+      onSignal(s, true);
+    }
+  };
+  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   const env: NodeJS.ProcessEnv = { ...process.env, WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor };
   if (lock.fence !== undefined) env.WAITLOCK_FENCE = String(lock.fence);
   else delete env.WAITLOCK_FENCE; // an outer lock's token must not pass for this one's
   child = spawn(run, args, { stdio: ["inherit", "inherit", "inherit", ...lock.fds], env });
   for (const s of early) child.kill(s);
-  if (child.pid !== undefined) onStart(child.pid);
+  // The witness joins after the command: a signal raised before the command
+  // existed did not reach it and must be passed on, and the witness sees only
+  // signals raised after it joined. It costs a fork (a few ms), which a command
+  // that is over in a moment (`--exec true`) is spared; a signal to the group in
+  // that moment is passed on anyway, as without a witness.
+  let witnessTimer: ReturnType<typeof setTimeout> | undefined;
+  if (child.pid !== undefined) {
+    witnessTimer = setTimeout(() => (witness = new GroupSignalWitness(FORWARDED_SIGNALS)), WITNESS_AFTER_MS);
+    witnessTimer.unref();
+    onStart(child.pid);
+  }
   const started = child;
   return new Promise((resolve) => {
     // Lost lock: stop the command while the lease is still certainly ours
@@ -66,6 +96,8 @@ export function runHolding(lock: Lock, command: string[], onStart: (pid: number)
       for (const [s, h] of handlers) process.off(s, h);
       lock.signal.removeEventListener("abort", onLost);
       clearTimeout(killTimer);
+      clearTimeout(witnessTimer);
+      witness?.stop();
       resolve(lost ? { status: LOST_STATUS, error: `${lost}; the command was stopped` } : r);
     };
     started.once("error", (err: NodeJS.ErrnoException) => {

@@ -54,7 +54,9 @@ function release(): never {
       try {
         fs.unlinkSync(recordPath);
       } catch {
-        fs.ftruncateSync(RECORD_FD, 0); // a sticky directory may refuse the unlink
+        // A sticky directory may refuse the unlink: empty the file instead, unless it
+        // has another name now (a link made to it since): never write through one.
+        if (fs.fstatSync(RECORD_FD).nlink <= 1) fs.ftruncateSync(RECORD_FD, 0);
       }
     }
   } catch {

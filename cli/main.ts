@@ -4,13 +4,14 @@
 // (acquire, exec, check, done) start without loading oclif's plugin machinery;
 // help and plugin commands go through the full oclif CLI (cli/run.ts).
 import { parse } from "@oclif/core/parser";
-import { readFileSync, readSync, writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { waitlock as wl } from "../adapters/node/index.ts";
 import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
 import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
+import { readFirstLine } from "./stdin-line.ts";
 import { chooseOwner } from "../adapters/proc.ts";
 import { readAncestry } from "../adapters/node/ancestry.ts";
 import type { Owner } from "./foreground.ts";
@@ -33,29 +34,6 @@ export function splitExec(argv: string[]): { own: string[]; command?: string[] }
     if (a.startsWith("--exec=")) return { own: argv.slice(0, i), command: [a.slice(7), ...argv.slice(i + 1)] };
   }
   return { own: argv };
-}
-
-/**
- * readStdinDescriptor reads the first line of stdin (trimmed). It stops at the
- * first newline, so a producer that keeps writing (or never closes) after the
- * descriptor line does not hold waitlock up.
- */
-function readStdinDescriptor(): string | undefined {
-  if (process.stdin.isTTY) return undefined;
-  const chunk = Buffer.alloc(4096);
-  let text = "";
-  try {
-    for (;;) {
-      const n = readSync(0, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      text += chunk.toString("utf8", 0, n);
-      if (text.includes("\n") || text.length > 4096) break;
-    }
-  } catch {
-    // EAGAIN (non-blocking stdin), EOF or a closed descriptor: use what arrived
-  }
-  const line = text.split("\n", 1)[0].trim();
-  return line === "" ? undefined : line;
 }
 
 /** MainRun runs one invocation of the main command and returns its exit code. */
@@ -83,7 +61,7 @@ export class MainRun {
       this.#verbose ||= !!flags.verbose;
       if (rest.length > 1) throw new WaitlockError("EUSAGE", `unexpected argument ${JSON.stringify(rest[1])} (one DESCRIPTOR; put the command after --exec)`);
       const positional = rest[0] as string | undefined;
-      const descriptor = positional ?? (flags.list ? undefined : readStdinDescriptor());
+      const descriptor = positional ?? (flags.list ? undefined : readFirstLine(0));
       inv = buildInvocation(wl, flags as RawFlags, descriptor, command);
     } catch (err) {
       const e = err instanceof WaitlockError ? err : new WaitlockError("EUSAGE", `${String((err as Error).message ?? err).split("\n")[0]} (see waitlock --help)`);
@@ -263,7 +241,7 @@ export class MainRun {
       const result = await runHolding(lock, inv.command, (pid) => {
         stopWaitSignals(); // runHolding forwards signals from here on
         this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`);
-      });
+      }, (signal, passedOn) => this.#trace(passedOn ? `passed ${signal} on to the command` : `${signal} was sent to the process group: the command has it already`));
       if (result.error && !this.#quiet) process.stderr.write(`waitlock: ${result.error}\n`);
       if (lock.signal.aborted) events?.error(`lost ${what}: ${String((lock.signal.reason as Error)?.message ?? "")}`);
       this.#trace(`command exited with status ${result.status}`);

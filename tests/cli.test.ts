@@ -3,12 +3,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { acquire, check, list } from "../adapters/node/index.ts";
+import { acquire, check, list, waitlock } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { ROOT, exited, firstLine, noPidNamespace, spawnHolder, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, forgeHolderPid, noPidNamespace, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 
@@ -246,6 +246,100 @@ describe("exec mode", () => {
     assert.equal((await exited(child)).code, 143);
     assert.equal(await check("job", { lockDir: dir }), true);
   });
+
+  test("--done refuses a record forged to name a process that only has the file open", async (t) => {
+    const dir = tempDir(t);
+    const slotFile = join(dir, "fr.slot0.lock");
+    const holder = start(dir, ["fr", "--exec", "sleep", "100"]);
+    t.after(() => holder.kill("SIGKILL"));
+    await eventually(async () => !(await check("fr", { lockDir: dir })), "fr held");
+    const [{ record }] = await list({ lockDir: dir });
+    const reader = await spawnReader(t, slotFile); // exec 5< fr.slot0.lock; sleep
+    await forgeHolderPid(slotFile, reader.pid!);
+
+    const done = run(dir, ["--done", "fr"]);
+    assert.equal(done.code, 4, done.stderr);
+    assert.match(done.stderr, /^waitlock: the record of fr slot 0 \(.*\) names PID \d+, which does not hold its lock \(a forged or outdated record\); not signalling anyone for it\n$/);
+    assert.equal(await signalSoFar(reader), null, "the innocent reader was not signalled");
+    assert.equal(holder.exitCode, null, "the real holder still runs");
+    assert.equal(await check("fr", { lockDir: dir }), false, "and still holds fr");
+
+    // The holder was left intact: with its true record back, --done ends it.
+    await forgeHolderPid(slotFile, record!.holderPid);
+    assert.equal(run(dir, ["--done", "fr"]).code, 0);
+    assert.equal((await exited(holder)).code, 143);
+  });
+});
+
+describe("exec mode: each signal reaches the command once", () => {
+  type Counts = { SIGINT: number; SIGTERM: number; SIGUSR1: number };
+  const BLOCKED = (1n << 1n) | (1n << 14n); // SIGINT (2) and SIGTERM (15), as SigBlk shows them
+
+  /** witnessReady: some process of the group blocks SIGINT and SIGTERM (waitlock's witness, cli/group-signals.ts). */
+  function witnessReady(pgid: number): boolean {
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+        if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+        const blocked = BigInt(`0x${/^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "latin1"))![1]}`);
+        if ((blocked & BLOCKED) === BLOCKED) return true;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return false;
+  }
+
+  /**
+   * counting runs `waitlock --exec count-signals.mjs` in a process group of its
+   * own, as a shell runs a job (the group can then be signalled as Ctrl-C
+   * signals it). send(signal, to, expected) signals the group or waitlock
+   * alone, waits until the command has counted the signal `expected` times,
+   * then sends the marker SIGUSR1 to waitlock, which passes it on after any
+   * second copy of the signal, and returns the counts once the marker is in.
+   */
+  async function counting(t: { after(fn: () => void): void }) {
+    const dir = tempDir(t);
+    const out = join(tempDir(t), "counts.json");
+    const child = spawn(WAITLOCK, ["sig", "--exec", process.execPath, join(ROOT, "tests/fixtures/count-signals.mjs"), out], {
+      detached: true, env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    const pid = child.pid!;
+    t.after(() => {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    });
+    assert.equal(await firstLine(child), "ready");
+    await eventually(() => witnessReady(pid), "waitlock's witness has joined the group");
+    const counts = (): Counts => (existsSync(out) ? JSON.parse(readFileSync(out, "utf8")) : { SIGINT: 0, SIGTERM: 0, SIGUSR1: 0 });
+    return async (signal: "SIGINT" | "SIGTERM", to: "group" | "waitlock", expected: number): Promise<number> => {
+      process.kill(to === "group" ? -pid : pid, signal);
+      await eventually(() => counts()[signal] >= expected, `the command got ${signal}`);
+      const marks = counts().SIGUSR1;
+      process.kill(pid, "SIGUSR1");
+      await eventually(() => counts().SIGUSR1 > marks, "the marker reached the command");
+      return counts()[signal];
+    };
+  }
+
+  test("a signal sent to the whole process group (as Ctrl-C sends it) is not passed on again", async (t) => {
+    const send = await counting(t);
+    assert.equal(await send("SIGINT", "group", 1), 1);
+    assert.equal(await send("SIGINT", "waitlock", 2), 2, "to waitlock alone, after one to the group: passed on");
+    assert.equal(await send("SIGINT", "group", 3), 3, "to the group again");
+    assert.equal(await send("SIGTERM", "group", 1), 1);
+    assert.equal(await send("SIGTERM", "waitlock", 2), 2);
+  });
+
+  test("a signal sent to waitlock alone is passed on once", async (t) => {
+    const send = await counting(t);
+    assert.equal(await send("SIGINT", "waitlock", 1), 1);
+    assert.equal(await send("SIGTERM", "waitlock", 1), 1);
+    assert.equal(await send("SIGINT", "waitlock", 2), 2);
+  });
 });
 
 describe("timeouts and waiting", () => {
@@ -274,6 +368,27 @@ describe("timeouts and waiting", () => {
     assert.equal((await exited(waiter)).code, 0);
   });
 
+  test("timeouts past setTimeout's limit (~24.9 days) wait, without a warning, until the holder goes", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "long");
+    const waiters = [
+      start(dir, ["-t", "3000000", "long", "--exec", "true"]),
+      start(dir, ["long", "--exec", "true"], { env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_TIMEOUT: "5000000" } }),
+    ];
+    const stderr = ["", ""];
+    waiters.forEach((w, i) => {
+      t.after(() => w.kill("SIGKILL"));
+      w.stderr!.on("data", (d) => (stderr[i] += d));
+    });
+    // An overflowing timer fires after 1 ms: a second and a half leaves no doubt.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(waiters.map((w) => w.exitCode), [null, null], `still waiting; stderr: ${stderr.join(" | ")}`);
+    assert.deepEqual(stderr, ["", ""], "no TimeoutOverflowWarning");
+    await holder.release();
+    // Both get it in turn: each runs true and lets go.
+    assert.deepEqual((await Promise.all(waiters.map(exited))).map((e) => e.code), [0, 0], stderr.join(" | "));
+  });
+
   test("SIGINT or SIGTERM to a waiting waitlock exits 128+N holding nothing", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "held");
@@ -287,6 +402,63 @@ describe("timeouts and waiting", () => {
     }
     await holder.release();
     assert.equal(await check("held", { lockDir: dir }), true);
+  });
+});
+
+describe("the descriptor on stdin", () => {
+  /** pipeline runs a sh pipeline that feeds waitlock ("$W"), as a script would. */
+  function pipeline(dir: string, script: string): Result {
+    const r = spawnSync("/bin/sh", ["-c", script], {
+      env: { ...process.env, W: WAITLOCK, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "" },
+      encoding: "utf8", timeout: 30_000,
+    });
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  }
+  const SHOW = `--exec sh -c 'echo "$WAITLOCK_DESCRIPTOR"'`;
+  const hasPerl = spawnSync("perl", ["-e", "0"]).status === 0;
+
+  // The producers' sleeps only make the input late; they cannot make these pass.
+  test("a line that comes late is waited for, up to its newline", (t) => {
+    const dir = tempDir(t);
+    const late = pipeline(dir, `(sleep 0.5; echo late) | "$W" ${SHOW}`);
+    assert.deepEqual([late.code, late.stdout, late.stderr], [0, "late\n", ""]);
+    const split = pipeline(dir, `(printf db-backup; sleep 0.5; printf -- '-prod\\n') | "$W" ${SHOW}`);
+    assert.deepEqual([split.code, split.stdout, split.stderr], [0, "db-backup-prod\n", ""], "not db-backup");
+    const bad = pipeline(dir, `(printf db-backup; sleep 0.5; echo '-- -prod') | "$W" ${SHOW}`);
+    assert.equal(bad.code, 3, "the whole line is the descriptor, and this one is invalid");
+    assert.match(bad.stderr, /^waitlock: invalid descriptor "db-backup-- -prod"/);
+  });
+
+  test("so it is on a stdin that whoever shares it made non-blocking", { skip: !hasPerl && "needs perl to set O_NONBLOCK" }, (t) => {
+    const dir = tempDir(t);
+    const nonBlocking = `perl -MFcntl -e 'fcntl(STDIN, F_SETFL, fcntl(STDIN, F_GETFL, 0) | O_NONBLOCK) or die; exec @ARGV'`;
+    const split = pipeline(dir, `(printf db-backup; sleep 0.5; printf -- '-prod\\n') | ${nonBlocking} "$W" ${SHOW}`);
+    assert.deepEqual([split.code, split.stdout, split.stderr], [0, "db-backup-prod\n", ""]);
+  });
+
+  test("the rest of stdin is left to the --exec command, which reads it as usual", (t) => {
+    const dir = tempDir(t);
+    const rest = pipeline(dir, `printf 'name\\nfirst\\n' | "$W" --exec cat`);
+    assert.deepEqual([rest.code, rest.stdout, rest.stderr], [0, "first\n", ""]);
+    // The command gets a blocking stdin: cat waits for the late line instead of failing with EAGAIN.
+    const later = pipeline(dir, `(echo name; sleep 0.5; echo later) | "$W" --exec cat`);
+    assert.deepEqual([later.code, later.stdout, later.stderr], [0, "later\n", ""]);
+  });
+
+  test("a terminal, a closed or an empty stdin gives no descriptor: exit 3 at once", (t) => {
+    const dir = tempDir(t);
+    const missing = /waitlock: missing DESCRIPTOR \(an argument, or the first line of stdin\)/;
+    // script(1) gives waitlock a terminal for stdin: it must not wait for someone to type.
+    const onTty = spawnSync("script", ["-qfec", `${WAITLOCK} --check`, "/dev/null"], {
+      env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" }, encoding: "utf8", timeout: 10_000,
+    });
+    assert.equal(onTty.status, 3, onTty.stdout);
+    assert.match(onTty.stdout, missing);
+    for (const redirect of ["<&-", "</dev/null"]) {
+      const r = pipeline(dir, `"$W" --check ${redirect}`);
+      assert.equal(r.code, 3, redirect);
+      assert.match(r.stderr, missing);
+    }
   });
 });
 
@@ -422,6 +594,61 @@ describe("unusable lock directories", () => {
     assert.match(r.stderr, /not writable by this user/);
     assert.ok(!existsSync(join(dir, "x.slot0.lock")));
   });
+
+  for (const mode of ["exec", "foreground"] as const) {
+    test(`a hard link planted at a slot path is refused in ${mode} mode (exit 6), its target untouched`, (t) => {
+      const dir = tempDir(t);
+      const target = join(tempDir(t), "v");
+      writeFileSync(target, "data\n");
+      chmodSync(target, 0o600);
+      linkSync(target, join(dir, "h.slot0.lock")); // echo data > v; chmod 600 v; ln v $W/h.slot0.lock
+      const owner = spawn("sleep", ["30"]);
+      t.after(() => owner.kill("SIGKILL"));
+      const r = run(dir, mode === "exec" ? ["h", "--exec", "true"] : ["--owner", String(owner.pid), "h"]);
+      assert.equal(r.code, 6, r.stderr);
+      assert.match(r.stderr, /^waitlock: \S+\/h\.slot0\.lock has 2 hard links \(another name for some other file, never written\); remove it\n$/);
+      assert.equal(readFileSync(target, "utf8"), "data\n", "the target's content");
+      assert.equal(statSync(target).mode & 0o777, 0o600, "the target's mode");
+    });
+  }
+
+  // A link made to a held record file, where the release cannot unlink it (the
+  // directory became unwritable): emptying the file instead would empty the other
+  // name too. Root makes the link and the directory change; the holder is nobody.
+  for (const mode of ["exec", "foreground"] as const) {
+    test(`${mode} mode: a record file linked during the hold is not emptied by the release`, { skip: process.getuid?.() !== 0 && "needs root to switch user" }, async (t) => {
+      const base = tempDir(t);
+      chmodSync(base, 0o755);
+      const dir = join(base, "locks");
+      mkdirSync(dir);
+      chownSync(dir, 65534, 65534);
+      const env = { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" };
+      const owner = spawn("sleep", ["30"]);
+      t.after(() => owner.kill("SIGKILL"));
+      let end: () => void;
+      if (mode === "exec") {
+        const command = spawn(WAITLOCK, ["h", "--exec", "sh", "-c", "echo $$; exec sleep 30"], { env, uid: 65534, gid: 65534, stdio: ["ignore", "pipe", "inherit"] });
+        t.after(() => command.kill("SIGKILL"));
+        const pid = Number(await firstLine(command));
+        end = () => process.kill(pid, "SIGKILL"); // waitlock then releases and exits
+      } else {
+        const r = spawnSync(WAITLOCK, ["--owner", String(owner.pid), "h"], { env, uid: 65534, gid: 65534, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        end = () => owner.kill("SIGKILL"); // the holder sees its owner gone
+      }
+      const [{ record: held }] = await list({ lockDir: dir });
+      const other = join(base, "other-name");
+      linkSync(join(dir, "h.slot0.lock"), other);
+      const record = readFileSync(other);
+      assert.ok(record.length > 0);
+      chmodSync(dir, 0o555); // the holder (nobody, the owner) may no longer unlink in it
+      end();
+      // The holder releases (unlink, else empty) before it exits.
+      await eventually(() => waitlock.platform.processStartTime(held!.holderPid) === undefined, "the holder has exited");
+      assert.deepEqual(readFileSync(other), record, "the other name's content");
+      assert.equal(statSync(other).mode & 0o777, 0o666);
+    });
+  }
 });
 
 describe("the fast path as built (dist/cli/run.cjs)", () => {

@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { acquire, check, list, signalHolders, tryAcquire, waitlock, LockType } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, falseBusies, firstLine, spawnHolder, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 type T = { after(fn: () => void): void; diagnostic(message: string): void };
 
@@ -262,6 +262,29 @@ describe("holders that die, across runtimes", () => {
   });
 });
 
+describe("long timeouts in Deno", () => {
+  test("a timeout past setTimeout's limit (~24.9 days) waits, without a warning, until the lock is free", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "long");
+    const waiter = spawnDeno(t, "wait.ts", [dir, "long", String(3e9)]);
+    let stderr = "";
+    waiter.stderr!.on("data", (d) => (stderr += d));
+    const lines = createInterface({ input: waiter.stdout! })[Symbol.asyncIterator]();
+    assert.deepEqual(JSON.parse((await lines.next()).value), { busy: true });
+    let outcome = "still waiting";
+    const next = lines.next().then((l) => (outcome = l.value ?? "no line"));
+    // An overflowing timer fires after 1 ms: a second and a half leaves no doubt.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(outcome, "still waiting");
+    assert.equal(waiter.exitCode, null);
+    assert.equal(stderr, "", "no TimeoutOverflowWarning");
+    await holder.release();
+    await next;
+    assert.equal(JSON.parse(outcome).slot, 0, outcome);
+    assert.equal((await exited(waiter)).code, 0);
+  });
+});
+
 describe("looking must not disturb, across runtimes", () => {
   test("a Deno process probing as fast as it can never makes a Node fail-fast acquirer see a false busy", async (t) => {
     const dir = tempDir(t);
@@ -282,6 +305,29 @@ describe("signalHolders across runtimes (the holder's open file verified through
   test("Deno signals a Node holder", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "svc");
+    const signalled = await runDenoJson<number[]>(t, "signal.ts", [dir, "svc"], { flags: [...PERMISSIONS, "--allow-run"] });
+    assert.deepEqual(signalled, [holder.pid]);
+    assert.equal((await exited(holder.child)).signal, "SIGTERM");
+  });
+
+  test("Deno refuses a record forged to name a process that only has the file open", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    const victim = await spawnReader(t, join(dir, "svc.slot0.lock"));
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), victim.pid!);
+    const r = await runDenoJson<{ error?: string; message?: string }>(t, "signal.ts", [dir, "svc"], { flags: [...PERMISSIONS, "--allow-run"] });
+    assert.equal(r.error, "ECORRUPT", JSON.stringify(r));
+    assert.match(r.message!, new RegExp(`names PID ${victim.pid}, which does not hold its lock`));
+    assert.equal(await signalSoFar(victim), null, "the victim was not signalled");
+    assert.equal(await signalSoFar(holder.child), null, "nor the real holder");
+  });
+
+  test("Deno finds the real holder when the record names a process that is gone", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    const gone = spawn("true");
+    await exited(gone);
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), gone.pid!);
     const signalled = await runDenoJson<number[]>(t, "signal.ts", [dir, "svc"], { flags: [...PERMISSIONS, "--allow-run"] });
     assert.deepEqual(signalled, [holder.pid]);
     assert.equal((await exited(holder.child)).signal, "SIGTERM");

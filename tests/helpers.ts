@@ -1,6 +1,6 @@
 // Helpers for tests that use real processes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -119,4 +119,36 @@ export async function eventually(cond: () => Promise<boolean> | boolean, what: s
     if (Date.now() > until) throw new Error(`never happened: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * spawnReader starts an innocent process that only has path open for reading
+ * (as `exec 5< path` in a shell does), the kind a forged record may name.
+ */
+export async function spawnReader(t: { after(fn: () => void): void }, path: string): Promise<ChildProcess> {
+  const child = spawn("/bin/sh", ["-c", 'exec 5<"$1" && echo ready && exec sleep 300', "sh", path], { stdio: ["ignore", "pipe", "inherit"] });
+  t.after(() => child.kill("SIGKILL"));
+  await firstLine(child);
+  return child;
+}
+
+/**
+ * forgeHolderPid rewrites the record in a slot file to name pid as its holder,
+ * with a valid CRC: what any local user can do to a 0666 slot file.
+ */
+export async function forgeHolderPid(path: string, pid: number): Promise<void> {
+  const { core } = await import("../adapters/node/core.ts");
+  const record = core.decodeRecord(readFileSync(path));
+  writeFileSync(path, core.encodeRecord({ ...record, holderPid: pid }));
+}
+
+/**
+ * signalSoFar tells which signal, if any, a child had been sent before now: it
+ * SIGKILLs the child, and the kernel reports the first fatal signal sent, so a
+ * SIGTERM sent earlier still shows, however slowly the child would have died.
+ */
+export async function signalSoFar(child: ChildProcess): Promise<NodeJS.Signals | null> {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  const { signal } = await exited(child);
+  return signal === "SIGKILL" ? null : signal;
 }

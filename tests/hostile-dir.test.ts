@@ -1,19 +1,20 @@
 // A hostile lock directory, generated with fast-check: garbage named like slot
 // files, truncated and bit-flipped records (real ones, made by the library, then
-// damaged), empty and huge files, directories, FIFOs, unix sockets and symlinks
-// named like slot files, records claiming other hosts, files this user may not
+// damaged), empty and huge files, directories, FIFOs, unix sockets, symlinks and
+// hard links to files outside the directory named like slot files, records claiming other hosts, files this user may not
 // read or write, and held slots whose records were damaged under their holders.
 // The library (in this process, many cases) and bin/waitlock --list (every
 // format), --check, acquire and doctor (real processes, as root and as an
 // unprivileged user) must never crash, never hang, never report a corrupt record
-// as a holder, never follow a symlink, and say exactly what a model of the
+// as a holder, never follow a symlink, never change a file outside the lock
+// directory (content or mode) through a link, and say exactly what a model of the
 // directory predicts. Runs: WAITLOCK_HOSTILE_RUNS (library, default 150) and
 // WAITLOCK_HOSTILE_CLI_RUNS (bin/waitlock, default 12).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync,
+  chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync,
 } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { hostname } from "node:os";
@@ -38,7 +39,9 @@ type Entry =
   | { k: "truncated"; keep: number }
   | { k: "bitflip"; bits: number[] }
   | { k: "garbage" | "held-garbage"; bytes: Uint8Array }
-  | { k: "huge"; head: "record" | "garbage" };
+  | { k: "huge"; head: "record" | "garbage" }
+  /** A hard link to a file outside the directory (a real record, or text), of that mode. */
+  | { k: "hardlink"; record: boolean; mode: number };
 
 interface DescCase {
   max: number;
@@ -67,6 +70,7 @@ const entryArb: fc.Arbitrary<Entry> = fc.oneof(
   { weight: 2, arbitrary: bytesArb.map((bytes) => ({ k: "garbage" as const, bytes })) },
   { weight: 1, arbitrary: bytesArb.map((bytes) => ({ k: "held-garbage" as const, bytes })) },
   { weight: 1, arbitrary: fc.constantFrom<Entry>({ k: "huge", head: "record" }, { k: "huge", head: "garbage" }) },
+  { weight: 2, arbitrary: fc.record({ record: fc.boolean(), mode: fc.constantFrom(0o600, 0o666) }).map((h) => ({ k: "hardlink" as const, ...h })) },
 );
 const descArb: fc.Arbitrary<DescCase> = fc.integer({ min: 1, max: 3 }).chain((max) =>
   fc.record({
@@ -91,8 +95,14 @@ const NON_REGULAR = new Set(["dir", "fifo", "socket", "symlink-file", "symlink-d
 const HELD = new Set(["held", "held-garbage", "held-foreign"]);
 const PERMS: Record<string, number> = { noperm: 0o000, readonly: 0o444, writeonly: 0o222 };
 
+/** othersMayWrite: whether the unprivileged user (uid nobody) may open a root-made file read-write. */
+function othersMayWrite(mode: number): boolean {
+  return !IS_ROOT || (mode & 0o006) === 0o006;
+}
+
 function probeView(e: Entry, u: User): ProbeView {
   if (e.k === "missing") return "free";
+  if (e.k === "hardlink") return "unknown"; // never usable, whoever looks
   if (HELD.has(e.k)) return "held";
   if (NON_REGULAR.has(e.k)) return "unknown";
   if (u === "nobody" && (e.k === "noperm" || e.k === "writeonly")) return "unknown"; // cannot open it even read-only
@@ -104,6 +114,7 @@ function acquireView(e: Entry, u: User): AcquireView {
   if (HELD.has(e.k)) return "busy";
   if (NON_REGULAR.has(e.k)) return "ENODIR";
   if (u === "nobody" && e.k in PERMS) return "EPERM";
+  if (e.k === "hardlink") return u === "nobody" && !othersMayWrite(e.mode) ? "EPERM" : "ENODIR"; // refused like a symlink, once opened
   return "take";
 }
 
@@ -117,6 +128,7 @@ function expectedRow(e: Entry, u: User): { status: LockInfo["status"]; pid: bool
     case "valid": case "foreign": case "readonly": return { status: "stale", pid: true };
     case "noperm": case "writeonly": return u === "root" ? { status: "stale", pid: true } : { status: "corrupt", pid: false };
     case "empty": return { status: "stale", pid: false };
+    case "hardlink": return { status: "corrupt", pid: false }; // another file's content, never shown as a record
     default: return { status: "corrupt", pid: false };
   }
 }
@@ -143,7 +155,24 @@ interface Built {
   servers: Server[];
   /** Symlink targets outside the directory that nothing may touch. */
   canary: { file: string; content: string; mtimeMs: number; dir: string; dangling: string[] };
+  /** Every file outside the lock directory (hard link targets among them), as built: none may change. */
+  outside: Map<string, FileState>;
   cleanup(): Promise<void>;
+}
+
+interface FileState { content: Buffer; mode: number; mtimeMs: number }
+
+/** filesUnder snapshots the regular files below dir: content, mode and mtime. */
+function filesUnder(dir: string, into = new Map<string, FileState>()): Map<string, FileState> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) filesUnder(path, into);
+    else if (e.isFile()) {
+      const st = statSync(path);
+      into.set(path, { content: readFileSync(path), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs });
+    }
+  }
+  return into;
 }
 
 let seq = 0;
@@ -242,6 +271,13 @@ async function build(base: string, c: DirCase): Promise<Built> {
         case "socket": servers.push(await listen(path)); break;
         case "symlink-file": symlinkSync(canaryFile, path); break;
         case "symlink-dir": symlinkSync(join(canaryDir, "dir"), path); break;
+        case "hardlink": {
+          const target = join(canaryDir, `linked-${desc}-${slot}`);
+          writeFileSync(target, e.record ? await record() : "not yours\n");
+          chmodSync(target, e.mode);
+          linkSync(target, path);
+          break;
+        }
         case "symlink-dangling": {
           const target = join(canaryDir, `dangling-${slot}-${desc}`);
           dangling.push(target);
@@ -254,7 +290,7 @@ async function build(base: string, c: DirCase): Promise<Built> {
   }
   for (const j of c.junk) writeFileSync(join(dir, `${j.name}.slot0.lock`), j.bytes);
   return {
-    dir, held, servers,
+    dir, held, servers, outside: filesUnder(canaryDir),
     canary: { file: canaryFile, content: "canary\n", mtimeMs: statSync(canaryFile).mtimeMs, dir: join(canaryDir, "dir"), dangling },
     async cleanup() {
       for (const l of held) await l.release();
@@ -270,6 +306,12 @@ function assertCanaryUntouched(b: Built): void {
   assert.equal(statSync(c.file).mode & 0o777, 0o666, "a symlink's target file changed mode");
   assert.deepEqual(readdirSync(c.dir), [], "something was created through a symlink to a directory");
   for (const d of c.dangling) assert.ok(!existsSync(d), `a dangling symlink's target ${d} was created`);
+  for (const [path, was] of b.outside) {
+    const st = statSync(path);
+    assert.deepEqual(readFileSync(path), was.content, `${path} (outside the lock directory) was written`);
+    assert.equal(st.mode & 0o7777, was.mode, `${path} (outside the lock directory) changed mode`);
+    assert.equal(st.mtimeMs, was.mtimeMs, `${path} (outside the lock directory) was touched`);
+  }
 }
 
 /** rowsMatchModel checks a listing against the model, entry by entry. */

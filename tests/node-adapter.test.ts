@@ -3,10 +3,10 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, tryAcquire, check, list, signalHolders, waitlock } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, falseBusies, firstLine, rejectsWith, spawnHolder, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, rejectsWith, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 async function runWorkers(lockDir: string, markers: string, descriptor: string, max: number, procs: number, iterations: number) {
   const children = Array.from({ length: procs }, () =>
@@ -217,6 +217,28 @@ describe("waiting", () => {
     await (lock as Awaited<typeof waiting>).release();
   });
 
+  test("a timeout past setTimeout's limit (~24.9 days) waits, without a warning, until the lock is free", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "long");
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    t.after(() => process.off("warning", onWarning));
+    const stop = new AbortController();
+    t.after(() => stop.abort());
+    let outcome = "still waiting";
+    const waiting = acquire("long", { lockDir: dir, timeout: 3e9, signal: stop.signal });
+    waiting.then(() => (outcome = "acquired"), (err) => (outcome = `${err.code}: ${err.message}`));
+    // An overflowing timer fires after 1 ms: a second and a half leaves no doubt.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(outcome, "still waiting");
+    assert.deepEqual(warnings, []);
+    await holder.release();
+    const lock = await waiting;
+    assert.equal(lock.slot, 0);
+    await lock.release();
+  });
+
   test("a timeout ends the wait with ETIMEDOUT", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "slow");
@@ -292,17 +314,47 @@ describe("signalHolders", () => {
     assert.equal((await exited(holder.child)).signal, "SIGTERM");
   });
 
-  test("never signals a PID a forged record names", async (t) => {
+  test("never signals a PID a forged record names, even one that has the file open", async (t) => {
     const dir = tempDir(t);
-    const victim = spawn("sleep", ["30"]);
-    t.after(() => victim.kill("SIGKILL"));
     const lock = await acquire("svc", { lockDir: dir });
+    const victim = await spawnReader(t, join(dir, "svc.slot0.lock"));
     await lock.updateRecord({ holderPid: victim.pid! });
     assert.equal((await list({ lockDir: dir }))[0].record?.holderPid, victim.pid);
-    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), []);
-    assert.equal(victim.exitCode, null);
-    assert.equal(victim.signalCode, null);
+    const err = await rejectsWith(signalHolders("svc", "SIGTERM", { lockDir: dir }), "ECORRUPT");
+    assert.match(err.message, new RegExp(`names PID ${victim.pid}, which does not hold its lock`));
+    assert.equal(await signalSoFar(victim), null, "the victim was not signalled");
     await lock.release();
+  });
+
+  test("finds the real holder when the record names a process that is gone", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    const gone = spawn("true");
+    await exited(gone);
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), gone.pid!);
+    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), [holder.pid]);
+    assert.equal((await exited(holder.child)).signal, "SIGTERM");
+  });
+
+  test("takes a record naming a zombie (exited, not yet reaped) for one naming a process that is gone", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "svc");
+    // The child exits once told to, after its parent has become sleep, which never reaps it.
+    const go = join(dir, "go");
+    const parent = spawn("/bin/sh", ["-c", `sh -c 'while [ ! -e "$1" ]; do sleep 0.01; done' sh "${go}" & echo $!; exec sleep 30`], { stdio: ["ignore", "pipe", "inherit"] });
+    t.after(() => parent.kill("SIGKILL"));
+    const zombie = Number(await firstLine(parent));
+    const until = async (cond: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
+        assert.ok(Date.now() < deadline, `never happened: ${what}`);
+      }
+    };
+    await until(() => readFileSync(`/proc/${parent.pid}/comm`, "latin1") === "sleep\n", "the parent became sleep");
+    writeFileSync(go, "");
+    await until(() => readFileSync(`/proc/${zombie}/stat`, "latin1").split(") ")[1]?.[0] === "Z", "the child is a zombie");
+    await forgeHolderPid(join(dir, "svc.slot0.lock"), zombie);
+    assert.deepEqual(await signalHolders("svc", "SIGTERM", { lockDir: dir }), [holder.pid]);
+    assert.equal((await exited(holder.child)).signal, "SIGTERM");
   });
 });
 

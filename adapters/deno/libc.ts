@@ -211,6 +211,7 @@ function parseStatx(buf: Uint8Array): FileStat {
     size: Number(v.getBigUint64(0x28, true)),
     uid: v.getUint32(0x14, true),
     mode: mode & 0o7777,
+    nlink: v.getUint32(0x10, true),
   };
 }
 

@@ -10,9 +10,10 @@
 // - /proc and /sys are read through libc: Deno demands --allow-all for those
 //   special files, and --allow-ffi already grants as much.
 // macOS is out of scope: it would take flock(2) locks, as fs-native-extensions does there.
-import type { ByteRange, FileId, FileStat, Platform, SystemError } from "../platform.ts";
+import type { ByteRange, FileId, FileStat, LockProof, Platform, SystemError } from "../platform.ts";
 import * as libc from "./libc.ts";
 import { readCgroupQuota, startTimeFrom } from "../proc.ts";
+import { findHolders, proveHolder, type ProcReader } from "../proc-locks.ts";
 import { isNotCapable, Permissions } from "./permissions.ts";
 
 function dirOf(path: string): string {
@@ -110,6 +111,19 @@ function ownCommandLine(): string {
 function readProcText(path: string): string {
   return latin1.decode(libc.readWhole(path));
 }
+
+const procReader: ProcReader = {
+  listDir: (path) => libc.listDirectory(path),
+  statFollow(path) {
+    try {
+      return libc.statPath(path, true); // follows the magic link to the open file
+    } catch (err) {
+      if ((err as SystemError).code === "ENOENT") return undefined;
+      throw err;
+    }
+  },
+  readText: readProcText,
+};
 
 export class DenoPlatform implements Platform {
   readonly name = `deno-${Deno.build.os}`;
@@ -292,23 +306,12 @@ export class DenoPlatform implements Platform {
     }
   }
 
-  holdsOpen(pid: number, id: FileId): boolean | "unknown" {
-    let fds: string[];
-    try {
-      fds = libc.listDirectory(`/proc/${pid}/fd`);
-    } catch (err) {
-      const code = (err as SystemError).code;
-      return code === "EACCES" || code === "EPERM" ? "unknown" : false;
-    }
-    for (const n of fds) {
-      try {
-        const st = libc.statPath(`/proc/${pid}/fd/${n}`, true); // follows the magic link to the open file
-        if (st.dev === id.dev && st.ino === id.ino) return true;
-      } catch {
-        // closed meanwhile, or not ours to stat
-      }
-    }
-    return false;
+  holdsLock(pid: number, id: FileId): LockProof {
+    return proveHolder(procReader, pid, id);
+  }
+
+  lockHolders(id: FileId): { pids: number[]; hidden: number } {
+    return findHolders(procReader, id);
   }
 
   unrefTimer(timer: unknown): void {

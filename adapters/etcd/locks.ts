@@ -18,6 +18,7 @@
 // queue entry still exists, and its revision is the fencing token: strictly
 // greater than every earlier grant of every descriptor on that etcd.
 import { WaitlockError } from "../errors.ts";
+import { setLongTimeout, type CancelTimer } from "../long-timer.ts";
 import type { EtcdClient, KeyValue, WatchEvent } from "./client.ts";
 import { KeptLease } from "./lease.ts";
 
@@ -84,9 +85,6 @@ export interface WaitOptions {
   /** Called once if the request has to wait (for status lines and "waiting" log events). */
   onWait?: () => void;
 }
-
-/** A timer no longer than setTimeout allows; longer waits re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class EtcdLocks {
   readonly #client: EtcdClient;
@@ -231,12 +229,12 @@ export class EtcdLocks {
     const slots = `${this.base(d)}slot/`;
     return new Promise<EtcdHold>((resolve, reject) => {
       const stop = new AbortController();
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let stopDeadline: CancelTimer | undefined;
       let granting = false;
       const finish = (err: unknown, hold?: EtcdHold) => {
         if (stop.signal.aborted) return void hold?.release();
         stop.abort();
-        clearTimeout(timer);
+        stopDeadline?.();
         wait.signal?.removeEventListener("abort", onAbort);
         lease.lost.removeEventListener("abort", onLost);
         if (hold) resolve(hold);
@@ -288,13 +286,7 @@ export class EtcdLocks {
       if (wait.signal?.aborted) return onAbort();
       wait.signal?.addEventListener("abort", onAbort, { once: true });
       lease.lost.addEventListener("abort", onLost, { once: true });
-      const arm = () => {
-        const left = wait.deadline - performance.now();
-        if (!Number.isFinite(left)) return;
-        if (left <= 0) return finish(new WaitlockError("ETIMEDOUT", `timed out waiting for ${d}`));
-        timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      };
-      arm();
+      stopDeadline = setLongTimeout(() => finish(new WaitlockError("ETIMEDOUT", `timed out waiting for ${d}`)), wait.deadline - performance.now());
       void follow();
       tryGrant(); // a deletion may have landed between the read and the watch
     });

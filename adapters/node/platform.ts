@@ -4,7 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { kernelLocks } from "./kernel-locks.ts";
 import { readCgroupQuota, startTimeFrom } from "../proc.ts";
-import type { ByteRange, FileId, FileStat, Platform } from "../platform.ts";
+import { findHolders, proveHolder, type ProcReader } from "../proc-locks.ts";
+import type { ByteRange, FileId, FileStat, LockProof, Platform } from "../platform.ts";
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
@@ -16,7 +17,9 @@ function kindOf(st: fs.BigIntStats): FileStat["kind"] {
 }
 
 function toStat(st: fs.BigIntStats): FileStat {
-  return { dev: st.dev, ino: st.ino, kind: kindOf(st), size: Number(st.size), uid: Number(st.uid), mode: Number(st.mode & 0o7777n) };
+  return {
+    dev: st.dev, ino: st.ino, kind: kindOf(st), size: Number(st.size), uid: Number(st.uid), mode: Number(st.mode & 0o7777n), nlink: Number(st.nlink),
+  };
 }
 
 /** One inotify watch per directory, shared by every waiter of this process. */
@@ -52,19 +55,19 @@ class DirectoryWatchers {
   }
 }
 
-/**
- * holdsGate tells whether an fdinfo text shows an OFD lock that covers byte 0:
- * "lock:\t1: OFDLCK ADVISORY  WRITE -1 fe:00:2179186 0 1" (start 0, end 1).
- * Probes lock byte 1 only, so a prober is never taken for a holder.
- */
-function holdsGate(fdinfo: string): boolean {
-  return /^lock:\s+\d+:\s+OFDLCK\s+\S+\s+(?:READ|WRITE)\s+\S+\s+\S+\s+0\s/m.test(fdinfo);
-}
-
 /** readText reads a small text file (/proc, /sys); throws if missing. */
 function readText(path: string): string {
   return fs.readFileSync(path, "latin1");
 }
+
+const procReader: ProcReader = {
+  listDir: (path) => fs.readdirSync(path),
+  statFollow(path) {
+    const st = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
+    return st && { dev: st.dev, ino: st.ino };
+  },
+  readText,
+};
 
 export class NodePlatform implements Platform {
   readonly name = `node-${process.platform}`;
@@ -201,51 +204,12 @@ export class NodePlatform implements Platform {
     process.kill(pid, signal);
   }
 
-  holdsOpen(pid: number, id: FileId): boolean | "unknown" {
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(`/proc/${pid}/fd`);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      return code === "EACCES" || code === "EPERM" ? "unknown" : false;
-    }
-    for (const n of fds) {
-      try {
-        const st = fs.statSync(`/proc/${pid}/fd/${n}`, { bigint: true, throwIfNoEntry: false });
-        if (st && st.dev === id.dev && st.ino === id.ino) return true;
-      } catch {
-        // closed meanwhile, or not ours to stat
-      }
-    }
-    return false;
+  holdsLock(pid: number, id: FileId): LockProof {
+    return proveHolder(procReader, pid, id);
   }
 
   lockHolders(id: FileId): { pids: number[]; hidden: number } {
-    const pids: number[] = [];
-    let hidden = 0;
-    for (const entry of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      let fds: string[];
-      try {
-        fds = fs.readdirSync(`/proc/${entry}/fd`);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EACCES") hidden++;
-        continue; // gone, or not ours to look at
-      }
-      for (const n of fds) {
-        try {
-          const st = fs.statSync(`/proc/${entry}/fd/${n}`, { bigint: true, throwIfNoEntry: false });
-          if (!st || st.dev !== id.dev || st.ino !== id.ino) continue;
-          if (holdsGate(fs.readFileSync(`/proc/${entry}/fdinfo/${n}`, "latin1"))) {
-            pids.push(Number(entry));
-            break;
-          }
-        } catch {
-          // closed meanwhile
-        }
-      }
-    }
-    return { pids, hidden };
+    return findHolders(procReader, id);
   }
 
   unrefTimer(timer: unknown): void {

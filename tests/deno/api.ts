@@ -123,6 +123,18 @@ const scenarios: Record<string, () => Promise<void>> = {
     const [entry] = await list({ lockDir: `${dir}/locks`, all: true });
     assert.equal(entry.status, "corrupt");
     assert.match(entry.problem!, /symbolic link/);
+    // Nor is a hard link written through: its target keeps its content and mode.
+    Deno.mkdirSync(`${dir}/linked`);
+    Deno.writeTextFileSync(`${dir}/v`, "data\n", { mode: 0o600 });
+    Deno.chmodSync(`${dir}/v`, 0o600);
+    Deno.linkSync(`${dir}/v`, `${dir}/linked/h.slot0.lock`);
+    await rejectsWith(acquire("h", { lockDir: `${dir}/linked`, shared: true }), "ENODIR");
+    await rejectsWith(acquire("h", { lockDir: `${dir}/linked` }), "ENODIR");
+    assert.equal(Deno.readTextFileSync(`${dir}/v`), "data\n", "the hard link's target was not written");
+    assert.equal(Deno.statSync(`${dir}/v`).mode! & 0o777, 0o600, "nor made 0666");
+    const [linked] = await list({ lockDir: `${dir}/linked`, all: true });
+    assert.equal(linked.status, "corrupt");
+    assert.match(linked.problem!, /2 hard links/);
   },
 
   async leftovers() {

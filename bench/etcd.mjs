@@ -1,0 +1,186 @@
+// etcd: what a lock kept in etcd costs, measured first on the tool etcd ships,
+// `etcdctl lock`: the anchor a waitlock etcd backend will be compared with.
+// The section starts its own single-node etcd with the test harness
+// (tests/servers/etcd.ts: random loopback ports, data on tmpfs, so fsync is
+// cheap and the numbers are the tools', not the disk's).
+//
+// (a) Round trip: `TOOL NAME true`, start to exit, by hyperfine, beside
+//     etcdctl's own floors: `etcdctl version` (start-up, no server) and
+//     `etcdctl put` (start-up + one write).
+// (b) Hand-over: a holder runs bash, which prints $EPOCHREALTIME and stops
+//     itself (SIGSTOP); a waiter is started and parked (etcd counts its watch);
+//     SIGCONT lets the holder's bash print the time again and end; the waiter's
+//     bash prints the time first thing. Latency = waiter's start − holder's end:
+//     the tool noticing its command ended, releasing, the waiter waking,
+//     taking the lock and starting bash.
+// (c) Recovery: a holder with a lease of TTL seconds is SIGKILLed while a
+//     waiter is parked; latency = waiter's command start − the kill.
+import { readFileSync } from "node:fs";
+import { tsImport } from "tsx/esm/api";
+import { epochMs, lineFrom, run as runCommand, start, until } from "./harness.mjs";
+import { measure } from "./hyperfine.mjs";
+import { median, summary } from "./stats.mjs";
+import { num, ratio } from "./table.mjs";
+
+const etcdctl = (endpoint, ...args) => ["etcdctl", `--endpoints=${endpoint}`, ...args];
+
+/**
+ * The tools measured, one row each:
+ * - run(endpoint, name, command): the command line that waits for lock `name`,
+ *   runs `command` (an argv) holding it, and releases it when that ends;
+ * - hold(endpoint, name, ttl): one that takes the lock with a lease of ttl
+ *   seconds, prints a line once it holds, and holds until it is killed.
+ * A waitlock row will be one more line:
+ *   { name: "waitlock --backend etcd", run: (e, n, c) => [WAITLOCK, "--backend", `etcd://${e}`, n, "--exec", ...c], hold: (e, n, ttl) => [...] },
+ * The first row is the anchor the others are divided by.
+ */
+export const TOOLS = [
+  { name: "etcdctl lock", run: (e, n, c) => etcdctl(e, "lock", n, "--", ...c), hold: (e, n, ttl) => etcdctl(e, "lock", `--ttl=${ttl}`, n) },
+];
+
+/** etcdctl's own floors for the round trip: no lock at all. */
+const FLOORS = [
+  { name: "etcdctl version (start-up)", argv: () => ["etcdctl", "version"] },
+  { name: "etcdctl put (one write)", argv: (e) => etcdctl(e, "put", "bench-floor", "x") },
+];
+
+const TTL_S = 2;
+const HOLDER_SCRIPT = 'echo "s $EPOCHREALTIME $$"; kill -STOP $$; echo "e $EPOCHREALTIME"';
+const WAITER_SCRIPT = 'echo "s $EPOCHREALTIME"';
+const STEP_TIMEOUT_MS = 30_000;
+
+const spawnArgv = ([cmd, ...args]) => start(cmd, args);
+const BASE_S = Math.floor(Date.now() / 1000) - 3600;
+/** realtimeMs: now on CLOCK_REALTIME, in the same ms-since-BASE_S as epochMs() (bash's $EPOCHREALTIME). */
+const realtimeMs = () => performance.timeOrigin + performance.now() - BASE_S * 1000;
+
+function procState(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** watchers is etcd's count of open watches: a waiting etcdctl lock watches the key ahead of it. */
+async function watchers(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+/** parked starts a waiter for the lock and resolves once etcd has its watch (no other watch open before). */
+async function parked(url, argv, what) {
+  await until(async () => (await watchers(url)) === 0, "the previous round's watches to close", STEP_TIMEOUT_MS, 5);
+  const waiter = spawnArgv(argv);
+  await until(
+    async () => {
+      if (waiter.exitCode !== null) throw new Error(`${what} exited ${waiter.exitCode} before waiting: ${waiter.err.trim().slice(0, 300)}`);
+      return (await watchers(url)) >= 1;
+    },
+    `${what} to wait for the lock`,
+    STEP_TIMEOUT_MS,
+    5,
+  );
+  return waiter;
+}
+
+async function finished(child, what) {
+  let timer;
+  const exit = await Promise.race([
+    child.exited,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (exit.code !== 0) throw new Error(`${what} exited ${exit.code ?? exit.signal}: ${child.err.trim().slice(0, 300)}`);
+  return child.out;
+}
+
+const timeOf = (out, re, what) => {
+  const m = re.exec(out);
+  if (!m) throw new Error(`no ${re} in the output of ${what}: ${JSON.stringify(out.slice(0, 200))}`);
+  return epochMs(m[1], BASE_S);
+};
+
+async function handOver(tool, etcd, name) {
+  const holder = spawnArgv(tool.run(etcd.endpoint, name, ["bash", "-c", HOLDER_SCRIPT]));
+  const pid = Number((await lineFrom(holder, /^s \S+ \d+$/, STEP_TIMEOUT_MS)).split(" ")[2]);
+  await until(() => procState(pid) === "T", "the holder's command to stop itself", STEP_TIMEOUT_MS, 2);
+  const waiter = await parked(etcd.url, tool.run(etcd.endpoint, name, ["bash", "-c", WAITER_SCRIPT]), `${tool.name} (waiter)`);
+  process.kill(pid, "SIGCONT");
+  const [held, waited] = await Promise.all([finished(holder, `${tool.name} (holder)`), finished(waiter, `${tool.name} (waiter)`)]);
+  return timeOf(waited, /^s (\S+)$/m, "the waiter") - timeOf(held, /^e (\S+)$/m, "the holder");
+}
+
+async function recovery(tool, etcd, name) {
+  const holder = spawnArgv(tool.hold(etcd.endpoint, name, TTL_S));
+  await lineFrom(holder, /./, STEP_TIMEOUT_MS);
+  const waiter = await parked(etcd.url, tool.run(etcd.endpoint, name, ["bash", "-c", WAITER_SCRIPT]), `${tool.name} (waiter)`);
+  const killedAt = realtimeMs();
+  holder.kill("SIGKILL");
+  await holder.exited;
+  return timeOf(await finished(waiter, `${tool.name} (waiter)`), /^s (\S+)$/m, "the waiter") - killedAt;
+}
+
+export async function run({ quick }) {
+  const { onPath, INSTALL_HINT } = await tsImport("../tests/servers/installed.ts", import.meta.url);
+  const missing = ["etcd", "etcdctl", "bash"].filter((b) => !onPath(b));
+  if (missing.length) return { skipped: `${missing.join(", ")} not installed (${INSTALL_HINT})` };
+  const { startEtcd } = await tsImport("../tests/servers/etcd.ts", import.meta.url);
+
+  const version = /Version: (\S+)/.exec((await runCommand("etcd", ["--version"])).stdout)?.[1];
+  const etcd = await startEtcd();
+  const hyperfine = { rounds: 3, runs: quick ? 4 : 10, warmup: 2 };
+  const handOvers = quick ? 6 : 20;
+  const recoveries = quick ? 2 : 5;
+  const results = { roundTrip: {}, handOver: {}, recovery: {} };
+  try {
+    const commands = [
+      ...FLOORS.map((f) => ({ name: f.name, cmd: f.argv(etcd.endpoint).join(" ") })),
+      ...TOOLS.map((t, i) => ({ name: t.name, cmd: t.run(etcd.endpoint, `rt-${i}`, ["true"]).join(" ") })),
+    ];
+    results.roundTrip = await measure(commands, hyperfine);
+    for (const [i, tool] of TOOLS.entries()) {
+      const ms = [];
+      for (let r = 0; r < handOvers; r++) ms.push(await handOver(tool, etcd, `ho-${i}-${r}`));
+      results.handOver[tool.name] = { ...summary(ms), times: ms };
+    }
+    for (const [i, tool] of TOOLS.entries()) {
+      const ms = [];
+      for (let r = 0; r < recoveries; r++) ms.push(await recovery(tool, etcd, `rec-${i}-${r}`));
+      results.recovery[tool.name] = { n: ms.length, median: median(ms), min: Math.min(...ms), max: Math.max(...ms), times: ms };
+    }
+  } finally {
+    await etcd.stop();
+  }
+
+  const anchor = TOOLS[0].name;
+  const tables = [
+    {
+      title: "etcd lock round trip: `TOOL NAME true`, start to exit (ms, wall clock)",
+      note: `hyperfine -N, ${hyperfine.rounds} rounds × ${hyperfine.runs} runs (+${hyperfine.warmup} warm-up) per command, order rotated each round; one local etcd ${version ?? ""} on tmpfs.`,
+      head: ["command", "median", "p90", "min", `÷ ${anchor}`],
+      rows: [...FLOORS, ...TOOLS].map(({ name }) => {
+        const r = results.roundTrip[name];
+        return [name, num(r.median), num(r.p90), num(r.min), ratio(r.median, results.roundTrip[anchor].median)];
+      }),
+    },
+    {
+      title: "etcd lock hand-over: holder's command ends → waiter's command starts (ms)",
+      note: `${handOvers} hand-overs per tool, one waiter parked (its watch open in etcd) each time; times from bash's $EPOCHREALTIME.`,
+      head: ["tool", "n", "p50", "p99", "max", `p50 ÷ ${anchor}`],
+      rows: TOOLS.map(({ name }) => {
+        const r = results.handOver[name];
+        return [name, r.n, num(r.p50), num(r.p99), num(r.max), ratio(r.p50, results.handOver[anchor].p50)];
+      }),
+    },
+    {
+      title: `etcd lock recovery: holder SIGKILLed (lease ${TTL_S} s) → waiter's command starts (ms)`,
+      note: `median of ${recoveries} rounds. The lease is renewed every TTL/3, so it expires ⅔·TTL to TTL after the kill, then etcd's expiry check and the waiter's wake-up follow.`,
+      head: ["tool", "n", "median", "min", "max", `÷ ${anchor}`],
+      rows: TOOLS.map(({ name }) => {
+        const r = results.recovery[name];
+        return [name, r.n, num(r.median), num(r.min), num(r.max), ratio(r.median, results.recovery[anchor].median)];
+      }),
+    },
+  ];
+  return { data: { etcd: version, hyperfine, ttlSeconds: TTL_S, ...results }, tables };
+}

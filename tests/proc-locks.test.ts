@@ -1,0 +1,66 @@
+// The /proc/<pid>/fdinfo lock parser that decides whom --done may signal
+// (adapters/proc-locks.ts): on lines the kernel really prints, and on the shapes
+// it prints for other kinds of locks.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { closeSync, openSync, readFileSync, fstatSync } from "node:fs";
+import { join } from "node:path";
+import { holdsSlot, locksIn } from "../adapters/proc-locks.ts";
+import { kernelLocks } from "../adapters/node/kernel-locks.ts";
+import { tempDir } from "./helpers.ts";
+
+const line = (rest: string) => `pos:\t0\nflags:\t0100002\nmnt_id:\t26\nino:\t1234\nlock:\t1: ${rest}\n`;
+
+describe("locksIn reads fdinfo lock lines", () => {
+  test("an OFD lock, with /proc's hex device and decimal inode", () => {
+    assert.deepEqual(locksIn(line("OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 1")), [
+      { kind: "OFDLCK", access: "WRITE", major: 0, minor: 0x2d, ino: 1234n, start: 0n, end: 1n },
+    ]);
+  });
+
+  test("a POSIX lock to the end of the file", () => {
+    assert.deepEqual(locksIn(line("POSIX  ADVISORY  READ  4242 fe:01:99 1 EOF")), [
+      { kind: "POSIX", access: "READ", major: 0xfe, minor: 1, ino: 99n, start: 1n, end: undefined },
+    ]);
+  });
+
+  test("anything else in fdinfo is not a lock", () => {
+    assert.deepEqual(locksIn("pos:\t0\nflags:\t02\nino:\t1234\nlock:\tgarbage 0 1\n"), []);
+  });
+});
+
+describe("holdsSlot: a holder keeps GATE (byte 0) and HELD (byte 1)", () => {
+  const cases: [string, string, boolean][] = [
+    ["an exclusive holder (the kernel merges bytes 0 and 1)", "OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 1", true],
+    ["a shared holder", "OFDLCK ADVISORY  READ  -1 00:2d:1234 0 1", true],
+    ["a POSIX lock over the whole file", "POSIX  ADVISORY  WRITE 77 00:2d:1234 0 EOF", true],
+    ["a probe (HELD only)", "OFDLCK ADVISORY  WRITE -1 00:2d:1234 1 1", false],
+    ["an acquirer that has GATE only", "OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 0", false],
+    ["another inode", "OFDLCK ADVISORY  WRITE -1 00:2d:4321 0 1", false],
+    ["a flock(2) lock, which never excludes waitlock's", "FLOCK  ADVISORY  WRITE 77 00:2d:1234 0 EOF", false],
+  ];
+  for (const [who, lock, expected] of cases) {
+    test(who, () => assert.equal(holdsSlot(line(lock), 1234n), expected));
+  }
+
+  test("GATE and HELD on two lines (different types do not merge)", () => {
+    const text = line("OFDLCK ADVISORY  WRITE -1 00:2d:1234 0 0") + "lock:\t2: OFDLCK ADVISORY  READ  -1 00:2d:1234 1 1\n";
+    assert.equal(holdsSlot(text, 1234n), true);
+  });
+
+  test("what this kernel prints for this process's own locks", (t) => {
+    const fd = openSync(join(tempDir(t), "x.slot0.lock"), "w+");
+    try {
+      const ino = BigInt(fstatSync(fd).ino);
+      const fdinfo = () => readFileSync(`/proc/self/fdinfo/${fd}`, "latin1");
+      assert.equal(holdsSlot(fdinfo(), ino), false, "no lock yet");
+      kernelLocks.tryLock(fd, 1, 1, false);
+      assert.equal(holdsSlot(fdinfo(), ino), false, "HELD alone, as a probe has it");
+      kernelLocks.tryLock(fd, 0, 1, false);
+      assert.equal(holdsSlot(fdinfo(), ino), true, `GATE and HELD: ${fdinfo()}`);
+      assert.equal(locksIn(fdinfo())[0].kind, "OFDLCK");
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
