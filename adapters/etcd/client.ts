@@ -56,10 +56,14 @@ export interface WatchEvent {
   kv: KeyValue;
 }
 
-/** A comparison of a transaction, on one key. */
+/**
+ * A comparison of a transaction, on one key, or (prefix) on every key under it:
+ * true when it holds for each of them, and compared with an absent key's zeros
+ * when there are none — so VERSION = 0 over a prefix means "no key there".
+ */
 export type Compare =
-  | { key: string; target: "CREATE" | "MOD" | "VERSION"; result: "EQUAL" | "GREATER" | "LESS" | "NOT_EQUAL"; value: bigint }
-  | { key: string; target: "VALUE"; result: "EQUAL" | "NOT_EQUAL"; value: string };
+  | { key: string; prefix?: boolean; target: "CREATE" | "MOD" | "VERSION"; result: "EQUAL" | "GREATER" | "LESS" | "NOT_EQUAL"; value: bigint }
+  | { key: string; prefix?: boolean; target: "VALUE"; result: "EQUAL" | "NOT_EQUAL"; value: string };
 
 /** An operation of a transaction. */
 export type Op =
@@ -266,7 +270,7 @@ export class EtcdClient {
   static #compare(c: Compare): unknown {
     const field = { CREATE: "create_revision", MOD: "mod_revision", VERSION: "version", VALUE: "value" }[c.target];
     const value = c.target === "VALUE" ? b64(c.value) : String(c.value);
-    return { key: b64(c.key), target: c.target, result: c.result, [field]: value };
+    return { key: b64(c.key), range_end: c.prefix ? prefixEnd(c.key) : undefined, target: c.target, result: c.result, [field]: value };
   }
 
   async txn(compare: Compare[], success: Op[], failure: Op[] = []): Promise<TxnResult> {

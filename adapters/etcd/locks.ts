@@ -7,7 +7,7 @@
 //   P D/slot/<n>        an exclusive holder's slot, 0 … N−1
 //   P D/read/<lease>    a shared holder's grant
 //   P D/done            the last --done request (on its own short lease)
-//   P D/ack/<id>/<lease> a holder's answer to request <id>
+//   P D/ack/<id>/<lease> a holder's answer to request <id> (on the request's lease)
 //
 // all attached to its lease, so that a holder that dies (or loses touch for
 // longer than the lease) leaves nothing behind. A request is granted when,
@@ -72,6 +72,8 @@ export interface DoneRequest {
   id: string;
   signal: string;
   leases: string[];
+  /** The request's own lease: answers are attached to it, so they outlive a holder that lets go at once. */
+  lease: string;
   from: { host: string; pid: number };
 }
 
@@ -196,6 +198,8 @@ export class EtcdLocks {
     const myKey = this.#queueKey(d, lease.id);
     const q = `${this.base(d)}q/`;
     const slots = `${this.base(d)}slot/`;
+    const fast = await this.#uncontendedMutex(req, lease);
+    if (fast) return fast;
     // Queue up (once: a retried request finds its key already there) and read the queue and slots.
     const enq = await this.#client.txn(
       [{ key: myKey, target: "CREATE", result: "EQUAL", value: 0n }],
@@ -302,8 +306,8 @@ export class EtcdLocks {
     const held = (await this.#client.range(base, { prefix: true })).kvs.filter((kv) => /\/(slot|read)\/[0-9]+$/.test(kv.key));
     if (held.length === 0) return [];
     const id = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
-    const request: DoneRequest = { id, signal, leases: [...new Set(held.map((kv) => kv.lease))], from };
     const lease = await this.#client.grantLease(Math.ceil(DONE_ANSWER_MS / 1000) + 5); // leaves nothing behind
+    const request: DoneRequest = { id, signal, leases: [...new Set(held.map((kv) => kv.lease))], lease: lease.id, from };
     try {
       await this.#client.put(`${base}done`, JSON.stringify(request), lease.id);
       const answered = new Map<string, HolderInfo>();
@@ -346,8 +350,8 @@ export class EtcdLocks {
         } catch {
           continue;
         }
-        if (!Array.isArray(req.leases) || !req.leases.includes(lease) || typeof req.signal !== "string") continue;
-        void this.#client.put(`${base}ack/${req.id}/${lease}`, JSON.stringify(info), lease).catch(() => undefined)
+        if (!Array.isArray(req.leases) || !req.leases.includes(lease) || typeof req.signal !== "string" || typeof req.lease !== "string") continue;
+        void this.#client.put(`${base}ack/${req.id}/${lease}`, JSON.stringify(info), req.lease).catch(() => undefined)
           .finally(() => onRequest(req.signal));
       }
     };
@@ -361,6 +365,26 @@ export class EtcdLocks {
       }
     };
     void follow();
+  }
+
+  /**
+   * #uncontendedMutex is the common case in one transaction instead of two:
+   * nobody queued and slot 0 free, so queue and grant at once (the queue entry
+   * is still made: those who come later queue behind it). Undefined when the
+   * mutex is not free; the caller then queues as usual.
+   */
+  async #uncontendedMutex(req: EtcdLockRequest, lease: KeptLease): Promise<EtcdHold | undefined> {
+    if (req.shared || req.maxHolders !== 1) return undefined;
+    const d = req.descriptor;
+    const q = `${this.base(d)}q/`;
+    const key = this.#slotKey(d, 0);
+    const acquiredAt = Date.now();
+    const r = await this.#client.txn(
+      [{ key: q, prefix: true, target: "VERSION", result: "EQUAL", value: 0n }, { key, target: "CREATE", result: "EQUAL", value: 0n }],
+      [{ put: { key: this.#queueKey(d, lease.id), value: this.#value(req), lease: lease.id } }, { put: { key, value: this.#value(req, { slot: 0, acquiredAt }), lease: lease.id } }],
+    );
+    if (!r.succeeded) return undefined;
+    return new Hold(this.#client, lease, key, 0, r.revision, (info) => this.#value(req, { ...info, slot: 0, acquiredAt }));
   }
 
   /** #grant claims a slot (or a shared grant) while this request's queue entry still exists. */
