@@ -13,7 +13,7 @@ export type ErrorCode =
   | "EABORTED" // the caller's AbortSignal fired
   | "ELOST"; // a held lock was lost (its lease may have expired): stop using what it protects
 
-/** Exit codes of the CLI, one per error code (SPEC §3). */
+/** Exit codes of the CLI, one per error code (the README's exit table). */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   EBUSY: 1,
   ETIMEDOUT: 2,

@@ -1,4 +1,4 @@
-// The lock protocol on files (SPEC §2), written once against Platform.
+// The lock protocol on files (README "How it works", docs/FORMAT.md), written once against Platform.
 //
 // A slot is the file <dir>/<descriptor>.slot<N>.lock and is held exactly while
 // some open file description holds a kernel lock on it. Two one-byte ranges:

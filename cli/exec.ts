@@ -5,7 +5,7 @@ import { constants } from "node:os";
 import type { Lock } from "../adapters/api.ts";
 import { GroupSignalWitness, processGroup } from "./group-signals.ts";
 
-/** Signals passed on to the command, as SPEC §3 lists them. */
+/** Signals passed on to the command, as the README's exec mode lists them. */
 export const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 
 /** Exit status when the lock was lost while the command ran (ELOST). */
