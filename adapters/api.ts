@@ -1,10 +1,12 @@
 // The public library API, written once over a LockBackend. The Node and Deno
 // entry points only choose the Platform and the WASM loader.
 import type { HeldSlot, LockBackend, SlotInfo, SlotRequest } from "./backend.ts";
+import { parseBackendUrl } from "./backend-url.ts";
 import { WaitlockError } from "./errors.ts";
+import { EtcdBackend, type NetworkSupport } from "./etcd-backend.ts";
 import { FileBackend } from "./file-backend.ts";
 import { resolveLockDir } from "./lock-dir.ts";
-import { setLongTimeout, type CancelTimer } from "./long-timer.ts";
+import { DEFAULT_POLL_MS } from "./poll-wait.ts";
 import type { Platform } from "./platform.ts";
 import type { Core, LockRecord } from "./wasm-core.ts";
 import { MAX_HOLDERS } from "../assembly/codes.ts";
@@ -12,14 +14,21 @@ import { MAX_HOLDERS } from "../assembly/codes.ts";
 /** The largest semaphore (each slot is a file), the same number the core enforces. */
 export { MAX_HOLDERS };
 
-/** Mean interval of the safety poll that notices holders killed without a trace. */
-export const DEFAULT_POLL_MS = 50;
+export { DEFAULT_POLL_MS };
+export type { NetworkSupport };
+/** A network lock's lease when none is asked for, in seconds. */
+export const DEFAULT_LEASE_SECONDS = 10;
 /** How often a lock bound to another process checks that the owner still lives. */
 const OWNER_CHECK_MS = 100;
 
 export interface LockDirOption {
   /** The lock directory; default: WAITLOCK_DIR, else the first usable of /var/lock/waitlock, /tmp/waitlock, ~/.waitlock. */
   lockDir?: string;
+  /**
+   * Where locks live, as a URL: file:///DIR (same as lockDir), etcd://HOST:PORT[,…][/PREFIX],
+   * etcds://… (TLS). Default: WAITLOCK_BACKEND, else the lock directory. Not with lockDir.
+   */
+  backend?: string;
 }
 
 export interface AcquireOptions extends LockDirOption {
@@ -39,6 +48,8 @@ export interface AcquireOptions extends LockDirOption {
   command?: string;
   /** Mean interval of the safety poll in ms (default 50), for holders that die without a file event. */
   pollInterval?: number;
+  /** Seconds a network lock's lease lasts without renewal (default 10; ignored by the lock directory). */
+  lease?: number;
 }
 
 export interface CheckOptions extends LockDirOption {
@@ -64,6 +75,14 @@ export class Lock {
   readonly slot: number;
   /** Where the lock lives (the lock directory). */
   readonly location: string;
+  /**
+   * A fencing token, strictly greater than every earlier holder's of this
+   * descriptor: pass it to what the lock protects so it can refuse a stale
+   * holder. Undefined on the lock directory, which has none.
+   */
+  readonly fence: bigint | undefined;
+  /** Aborts with a WaitlockError of code ELOST if the lock is lost (a network lock's lease ran out). */
+  readonly signal: AbortSignal;
   readonly #held: HeldSlot;
   readonly #stopOwnerWatch: () => void;
   #released = false;
@@ -75,6 +94,22 @@ export class Lock {
     this.location = location;
     this.#held = held;
     this.#stopOwnerWatch = stopOwnerWatch;
+    this.fence = held.fence;
+    this.signal = held.lost ?? new AbortController().signal;
+  }
+
+  /** Resolves with the ELOST error if the lock is lost; never settles for a lock that cannot be. */
+  get lost(): Promise<WaitlockError> {
+    const signal = this.signal;
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve(signal.reason as WaitlockError);
+      signal.addEventListener("abort", () => resolve(signal.reason as WaitlockError), { once: true });
+    });
+  }
+
+  /** The lease behind a network lock (for a process that keeps it alive), undefined for files. */
+  get lease(): HeldSlot["lease"] {
+    return this.#held.lease;
   }
 
   get released(): boolean {
@@ -135,20 +170,39 @@ export interface Waitlock {
   /** The WASM core this instance uses (validation, records, CPU math). */
   readonly core: Core;
   readonly platform: Platform;
-  /** The backend serving a lock directory option (resolving the directory). */
-  backend(lockDir?: string): LockBackend;
+  /** The backend a lockDir or backend option names (resolving the default directory). */
+  backend(where?: string | LockDirOption): LockBackend;
 }
 
 /** createWaitlock builds the API for one runtime. */
-export function createWaitlock(platform: Platform, core: Core): Waitlock {
+export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupport): Waitlock {
   const backends = new Map<string, LockBackend>();
   let selfStart: number | undefined; // this process's start time never changes: read /proc once
 
-  function backend(lockDir?: string): LockBackend {
+  function fileBackend(lockDir?: string): LockBackend {
     const key = lockDir ? `opt:${lockDir}` : `env:${platform.env("WAITLOCK_DIR") ?? ""}`;
     let b = backends.get(key);
     if (!b) {
       b = new FileBackend(platform, core, resolveLockDir(platform, lockDir));
+      backends.set(key, b);
+    }
+    return b;
+  }
+
+  /** backend: the backend option, else WAITLOCK_BACKEND, else the lock directory (option, WAITLOCK_DIR, default). */
+  function backend(where: string | LockDirOption = {}): LockBackend {
+    const o: LockDirOption = typeof where === "string" ? { lockDir: where } : where;
+    if (o.backend !== undefined && o.lockDir !== undefined) throw usage("give either backend or lockDir, not both");
+    const url = o.backend ?? (o.lockDir === undefined ? platform.env("WAITLOCK_BACKEND") || undefined : undefined);
+    if (url === undefined) return fileBackend(o.lockDir);
+    if (typeof url !== "string") throw usage("backend must be a URL string");
+    const target = parseBackendUrl(url, (n) => platform.env(n));
+    if (target.kind === "file") return fileBackend(target.dir);
+    const key = `url:${url}`;
+    let b = backends.get(key);
+    if (!b) {
+      if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
+      b = new EtcdBackend(target, net, platform);
       backends.set(key, b);
     }
     return b;
@@ -182,7 +236,15 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
       descriptor: checkDescriptor(descriptor), maxHolders, preferredSlot: o.preferredSlot, shared: !!o.shared,
       holderPid: platform.pid, ownerPid, ownerStart: ownerStart ?? 0,
       command: o.command ?? platform.commandLine(),
+      leaseSeconds: checkLease(o.lease),
     };
+  }
+
+  function checkLease(seconds: unknown = DEFAULT_LEASE_SECONDS): number {
+    if (!(typeof seconds === "number" && Number.isInteger(seconds) && seconds >= 1 && seconds <= 86400)) {
+      throw usage(`lease must be a whole number of seconds from 1 to 86400, not ${String(seconds)}`);
+    }
+    return seconds;
   }
 
   /** watchOwner releases the lock once its owner (another process) is gone. */
@@ -205,78 +267,6 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
     return lock;
   }
 
-  /**
-   * waitFor retries tryAcquire whenever the backend reports a change (a release
-   * is seen within milliseconds) and on a jittered poll (a holder killed by
-   * SIGKILL leaves no file event), until it wins, the deadline passes, or the
-   * signal fires. Nothing here blocks a thread.
-   */
-  function waitFor(b: LockBackend, req: SlotRequest, o: AcquireOptions, busy: Set<number>): Promise<HeldSlot> {
-    const timeout = o.timeout ?? Infinity;
-    const pollMs = o.pollInterval ?? DEFAULT_POLL_MS;
-    return new Promise<HeldSlot>((resolve, reject) => {
-      let settled = false;
-      let running = false;
-      let again = false;
-      // Both delays come from the caller (timeout, pollInterval) and may pass setTimeout's limit.
-      let stopPoll: CancelTimer | undefined;
-      let stopDeadline: CancelTimer | undefined;
-      const finish = (err: unknown, held?: HeldSlot) => {
-        if (settled) {
-          void held?.release();
-          return;
-        }
-        settled = true;
-        unwatch();
-        stopPoll?.();
-        stopDeadline?.();
-        o.signal?.removeEventListener("abort", onAbort);
-        if (held) resolve(held);
-        else reject(err);
-      };
-      const attempt = async (): Promise<void> => {
-        if (settled) return;
-        if (running) {
-          again = true;
-          return;
-        }
-        running = true;
-        try {
-          do {
-            again = false;
-            const held = await b.tryAcquire(req, busy);
-            if (held) return finish(undefined, held);
-          } while (again && !settled);
-        } catch (err) {
-          finish(err);
-        } finally {
-          running = false;
-        }
-      };
-      const schedulePoll = () => {
-        stopPoll = setLongTimeout(() => {
-          void attempt().then(() => {
-            if (!settled) schedulePoll();
-          });
-        }, pollMs * (0.5 + Math.random()));
-      };
-      const onAbort = () =>
-        finish(new WaitlockError("EABORTED", `stopped waiting for ${req.descriptor}: aborted`, { cause: o.signal?.reason }));
-      const unwatch = b.watch(req.descriptor, () => void attempt());
-      o.signal?.addEventListener("abort", onAbort, { once: true });
-      if (Number.isFinite(timeout)) {
-        stopDeadline = setLongTimeout(() => {
-          // One last try: a release may have landed between the last poll and now.
-          void attempt().then(() =>
-            finish(new WaitlockError("ETIMEDOUT", `timed out after ${timeout / 1000} s waiting for ${req.descriptor}`)),
-          );
-        }, timeout);
-      }
-      schedulePoll();
-      void attempt(); // a release may have happened before the watch was set up
-    });
-  }
-
   async function acquire(descriptor: string, options: AcquireOptions = {}): Promise<Lock> {
     const req = request(descriptor, options);
     const timeout = options.timeout ?? Infinity;
@@ -284,9 +274,18 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
     if (options.signal?.aborted) {
       throw new WaitlockError("EABORTED", `not waiting for ${req.descriptor}: aborted`, { cause: options.signal.reason });
     }
-    const b = backend(options.lockDir);
-    const busy = new Set<number>();
-    const held = (await b.tryAcquire(req, busy)) ?? (timeout > 0 ? await waitFor(b, req, options, busy) : undefined);
+    const b = backend(options);
+    let held: HeldSlot | undefined;
+    if (timeout === 0) {
+      held = await b.tryAcquire(req);
+    } else {
+      held = await b.acquire(req, { deadline: performance.now() + timeout, signal: options.signal, pollMs: options.pollInterval }).catch((err: unknown) => {
+        if (err instanceof WaitlockError && err.code === "ETIMEDOUT") {
+          throw new WaitlockError("ETIMEDOUT", `timed out after ${timeout / 1000} s waiting for ${req.descriptor}`, { cause: err });
+        }
+        throw err;
+      });
+    }
     if (!held) {
       const what = req.maxHolders > 1 ? `all ${req.maxHolders} slots of ${req.descriptor} are held` : `${req.descriptor} is held by another process`;
       throw new WaitlockError("EBUSY", what);
@@ -296,24 +295,24 @@ export function createWaitlock(platform: Platform, core: Core): Waitlock {
 
   async function tryAcquire(descriptor: string, options: Omit<AcquireOptions, "timeout" | "signal"> = {}): Promise<Lock | undefined> {
     const req = request(descriptor, options);
-    const b = backend(options.lockDir);
-    const held = await b.tryAcquire(req, new Set());
+    const b = backend(options);
+    const held = await b.tryAcquire(req);
     return held && wrap(b, req, held);
   }
 
   async function check(descriptor: string, options: CheckOptions = {}): Promise<boolean> {
     const d = checkDescriptor(descriptor);
     const maxHolders = checkMaxHolders(options.maxHolders);
-    return backend(options.lockDir).check({ descriptor: d, maxHolders, shared: !!options.shared });
+    return backend(options).check({ descriptor: d, maxHolders, shared: !!options.shared });
   }
 
   async function list(options: ListOptions = {}): Promise<LockInfo[]> {
     if (options.descriptor !== undefined) checkDescriptor(options.descriptor);
-    return backend(options.lockDir).list(options);
+    return backend(options).list(options);
   }
 
   async function signalHolders(descriptor: string, signal = "SIGTERM", options: LockDirOption = {}): Promise<number[]> {
-    return backend(options.lockDir).signalHolders(checkDescriptor(descriptor), signal);
+    return backend(options).signalHolders(checkDescriptor(descriptor), signal);
   }
 
   return { acquire, tryAcquire, check, list, signalHolders, core, platform, backend };

@@ -1,6 +1,8 @@
 // LockBackend is what the public API (api.ts) needs from a place that keeps
-// locks. The file backend (file-backend.ts) is the first; a distributed one
-// (e.g. on Redis) can serve the same API by implementing this interface.
+// locks: the lock directory (file-backend.ts) or a server (etcd-backend.ts).
+// A network lock can be lost while held (its lease ran out), hands out fencing
+// tokens, and waits on server events rather than polls: so waiting belongs to
+// the backend, and a held slot carries a signal that aborts on loss.
 import type { LockRecord } from "./wasm-core.ts";
 
 /** Backends may answer at once (files) or over the network (a server): callers always await. */
@@ -19,6 +21,29 @@ export interface SlotRequest {
   ownerPid: number;
   ownerStart: number;
   command: string;
+  /** Seconds a network backend's lease lasts without renewal (ignored by files). */
+  leaseSeconds?: number;
+}
+
+/** How long and how to wait in LockBackend.acquire. */
+export interface WaitOptions {
+  /** performance.now() value after which waiting fails with ETIMEDOUT; Infinity waits forever. */
+  deadline: number;
+  /** Stops waiting (EABORTED). */
+  signal?: AbortSignal;
+  /** Mean interval of a safety poll, for backends that need one (files: holders killed without a trace). */
+  pollMs?: number;
+}
+
+/** The lease behind a network hold, for a process that keeps it alive after the acquirer exits. */
+export interface LeaseHandle {
+  id: string;
+  ttlMs: number;
+  /** Milliseconds from now during which the lease is certainly alive on the server. */
+  certainForMs(): number;
+  /** How long before the lease can expire the holder declares loss; and the SIGTERM→SIGKILL grace. */
+  marginMs: number;
+  graceMs: number;
 }
 
 /** A slot this process holds. */
@@ -37,6 +62,15 @@ export interface HeldSlot {
    * or null if what it left was not a readable record.
    */
   readonly tookOver?: LockRecord | null;
+  /**
+   * A fencing token: strictly greater than the token of every earlier holder
+   * of this descriptor. Undefined where the backend has none (files).
+   */
+  readonly fence?: bigint;
+  /** Aborts, with a WaitlockError of code ELOST, if the hold is lost. Undefined where it cannot be (files). */
+  readonly lost?: AbortSignal;
+  /** The lease that keeps a network hold, undefined for files. */
+  readonly lease?: LeaseHandle;
   /** Rewrites the holder's record (e.g. after handing the lock to another process). */
   rewrite(changes: Partial<Pick<SlotRequest, "holderPid" | "ownerPid" | "ownerStart" | "command">>): Awaitable<void>;
   /** Gives the slot up. Idempotent. */
@@ -49,8 +83,8 @@ export type SlotStatus = "active" | "stale" | "corrupt" | "foreign";
 export interface SlotInfo {
   descriptor: string;
   slot: number;
-  /** "slot" for a slot file, "reader" for a shared holder's record. */
-  kind: "slot" | "reader";
+  /** "slot" for an exclusive slot, "reader" for a shared holder, "waiter" for a queued request (network backends). */
+  kind: "slot" | "reader" | "waiter";
   status: SlotStatus;
   /** Held exclusively, shared, or free, as the kernel lock says right now. */
   held: "exclusive" | "shared" | "free" | "unknown";
@@ -58,8 +92,12 @@ export interface SlotInfo {
   record?: LockRecord;
   /** Why the record could not be read, for corrupt or unknown entries. */
   problem?: string;
-  /** Where this lives (a file path for the file backend). */
+  /** Where this lives (a file path for the file backend, a key for a server). */
   location: string;
+  /** The holder's fencing token, where the backend has them. */
+  fence?: bigint;
+  /** Milliseconds before the holder's lease runs out unless renewed (network backends). */
+  leaseLeftMs?: number;
   /**
    * The processes that really hold the kernel lock, when the record's holder does
    * not (an --exec waitlock was SIGKILLed and its command, or a child of it, kept
@@ -80,11 +118,13 @@ export interface ListFilter {
 export interface LockBackend {
   /** A human description of where locks live, e.g. the lock directory. */
   readonly location: string;
+  /** Tries once to take a slot of req, never waiting. */
+  tryAcquire(req: SlotRequest): Awaitable<HeldSlot | undefined>;
   /**
-   * Tries the slots of req once, without waiting. knownBusy carries what
-   * earlier attempts learnt, so busy slots are tried last; it is updated.
+   * Takes a slot of req, waiting as long as wait allows; rejects with
+   * ETIMEDOUT at the deadline and EABORTED when wait.signal fires.
    */
-  tryAcquire(req: SlotRequest, knownBusy: Set<number>): Awaitable<HeldSlot | undefined>;
+  acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot>;
   /** Whether a request of this shape could be granted right now. Never disturbs an acquirer. */
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Awaitable<boolean>;
   list(filter: ListFilter): Awaitable<SlotInfo[]>;
@@ -95,4 +135,6 @@ export interface LockBackend {
    * undefined) may have changed. Returns an unsubscribe function.
    */
   watch(descriptor: string | undefined, onChange: () => void): () => void;
+  /** Lets go of connections so the process may exit (held locks stay held). */
+  close?(): void;
 }

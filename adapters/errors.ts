@@ -10,9 +10,10 @@ export type ErrorCode =
   | "ENODIR" // the lock directory is missing, not a directory, or unusable
   | "ECORRUPT" // bytes that are not a lock record
   | "EAGAIN" // temporary failure: try again later
-  | "EABORTED"; // the caller's AbortSignal fired
+  | "EABORTED" // the caller's AbortSignal fired
+  | "ELOST"; // a held lock was lost (its lease may have expired): stop using what it protects
 
-/** Exit codes of the CLI, one per error code (SPEC §3). */
+/** Exit codes of the CLI, one per error code (the README's exit table). */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   EBUSY: 1,
   ETIMEDOUT: 2,
@@ -23,6 +24,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   ENODIR: 6,
   EAGAIN: 75,
   EABORTED: 130,
+  ELOST: 7,
 };
 
 /** WaitlockError is the only error the library throws on purpose. */

@@ -1,4 +1,4 @@
-// The lock protocol on files (SPEC §2), written once against Platform.
+// The lock protocol on files (README "How it works", docs/FORMAT.md), written once against Platform.
 //
 // A slot is the file <dir>/<descriptor>.slot<N>.lock and is held exactly while
 // some open file description holds a kernel lock on it. Two one-byte ranges:
@@ -7,9 +7,10 @@
 // A probe (check, list, --done) only ever tries HELD, so it can never make an
 // acquirer's GATE attempt fail. An acquirer that holds GATE knows no one else
 // holds the slot, so if HELD is briefly taken it can only be a probe: it spins.
-import type { HeldSlot, ListFilter, LockBackend, SlotInfo, SlotRequest } from "./backend.ts";
+import type { HeldSlot, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
 import { WaitlockError, fromSystemError } from "./errors.ts";
 import type { LockDir } from "./lock-dir.ts";
+import { waitByPolling } from "./poll-wait.ts";
 import { joinPath, parseLockFileName, readerFileName, slotFileName } from "./names.ts";
 import { errnoOf, type ByteRange, type FileId, type FileStat, type Platform } from "./platform.ts";
 import { DecodeStatus, LockType, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
@@ -118,7 +119,17 @@ export class FileBackend implements LockBackend {
     });
   }
 
-  tryAcquire(req: SlotRequest, knownBusy: Set<number>): HeldSlot | undefined {
+  tryAcquire(req: SlotRequest): HeldSlot | undefined {
+    return this.tryOnce(req, new Set());
+  }
+
+  /** Waiting on files is trying again on each directory event and on a jittered poll. */
+  acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
+    return waitByPolling(this, req, wait);
+  }
+
+  /** tryOnce tries each slot once; knownBusy (updated) puts slots found busy last next time. */
+  tryOnce(req: SlotRequest, knownBusy: Set<number>): HeldSlot | undefined {
     for (const slot of this.#core.slotOrder(req.maxHolders, req.preferredSlot, knownBusy)) {
       const held = this.#trySlot(req, slot);
       if (held) {

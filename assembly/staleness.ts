@@ -1,6 +1,6 @@
 // What a slot file means. The kernel lock alone decides whether a slot is held;
 // the record only adds detail. Owner liveness is deliberately not an input: no
-// PID guess may turn a held slot into a free one (SPEC §2).
+// PID guess may turn a held slot into a free one (README, "How it works").
 import { Staleness } from "./codes";
 
 /**

@@ -23,6 +23,7 @@ import { median, summary } from "./stats.mjs";
 import { num, ratio } from "./table.mjs";
 
 const etcdctl = (endpoint, ...args) => ["etcdctl", `--endpoints=${endpoint}`, ...args];
+const WAITLOCK = new URL("../bin/waitlock", import.meta.url).pathname;
 
 /**
  * The tools measured, one row each:
@@ -30,12 +31,15 @@ const etcdctl = (endpoint, ...args) => ["etcdctl", `--endpoints=${endpoint}`, ..
  *   runs `command` (an argv) holding it, and releases it when that ends;
  * - hold(endpoint, name, ttl): one that takes the lock with a lease of ttl
  *   seconds, prints a line once it holds, and holds until it is killed.
- * A waitlock row will be one more line:
- *   { name: "waitlock --backend etcd", run: (e, n, c) => [WAITLOCK, "--backend", `etcd://${e}`, n, "--exec", ...c], hold: (e, n, ttl) => [...] },
  * The first row is the anchor the others are divided by.
  */
 export const TOOLS = [
   { name: "etcdctl lock", run: (e, n, c) => etcdctl(e, "lock", n, "--", ...c), hold: (e, n, ttl) => etcdctl(e, "lock", `--ttl=${ttl}`, n) },
+  {
+    name: "waitlock --backend etcd",
+    run: (e, n, c) => [WAITLOCK, "--backend", `etcd://${e}/bench`, "-t", "inf", n, "--exec", ...c],
+    hold: (e, n, ttl) => [WAITLOCK, "--backend", `etcd://${e}/bench`, "--lease", String(ttl), n, "--exec", "sh", "-c", "echo held; exec sleep 100000"],
+  },
 ];
 
 /** etcdctl's own floors for the round trip: no lock at all. */
@@ -68,14 +72,21 @@ async function watchers(url) {
   return Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)?.[1] ?? NaN);
 }
 
-/** parked starts a waiter for the lock and resolves once etcd has its watch (no other watch open before). */
+/** quiet waits until the previous round's watches have closed, before a round starts its holder. */
+const quiet = (url) => until(async () => (await watchers(url)) === 0, "the previous round's watches to close", STEP_TIMEOUT_MS, 5);
+
+/**
+ * parked starts a waiter for the lock and resolves once etcd has one watch
+ * more than before it (a holder may keep a watch of its own: waitlock's
+ * holders listen for --done).
+ */
 async function parked(url, argv, what) {
-  await until(async () => (await watchers(url)) === 0, "the previous round's watches to close", STEP_TIMEOUT_MS, 5);
+  const before = await watchers(url);
   const waiter = spawnArgv(argv);
   await until(
     async () => {
       if (waiter.exitCode !== null) throw new Error(`${what} exited ${waiter.exitCode} before waiting: ${waiter.err.trim().slice(0, 300)}`);
-      return (await watchers(url)) >= 1;
+      return (await watchers(url)) > before;
     },
     `${what} to wait for the lock`,
     STEP_TIMEOUT_MS,
@@ -101,6 +112,7 @@ const timeOf = (out, re, what) => {
 };
 
 async function handOver(tool, etcd, name) {
+  await quiet(etcd.url);
   const holder = spawnArgv(tool.run(etcd.endpoint, name, ["bash", "-c", HOLDER_SCRIPT]));
   const pid = Number((await lineFrom(holder, /^s \S+ \d+$/, STEP_TIMEOUT_MS)).split(" ")[2]);
   await until(() => procState(pid) === "T", "the holder's command to stop itself", STEP_TIMEOUT_MS, 2);
@@ -111,6 +123,7 @@ async function handOver(tool, etcd, name) {
 }
 
 async function recovery(tool, etcd, name) {
+  await quiet(etcd.url);
   const holder = spawnArgv(tool.hold(etcd.endpoint, name, TTL_S));
   await lineFrom(holder, /./, STEP_TIMEOUT_MS);
   const waiter = await parked(etcd.url, tool.run(etcd.endpoint, name, ["bash", "-c", WAITER_SCRIPT]), `${tool.name} (waiter)`);

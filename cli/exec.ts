@@ -1,12 +1,17 @@
 // Exec mode: run a command while holding the lock, pass its fate through.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Lock } from "../adapters/api.ts";
 import { GroupSignalWitness, processGroup } from "./group-signals.ts";
 
-/** Signals passed on to the command, as SPEC §3 lists them. */
+/** Signals passed on to the command, as the README's exec mode lists them. */
 export const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 
+/** Exit status when the lock was lost while the command ran (ELOST). */
+export const LOST_STATUS = 7;
+/** util-linux's setpriv: makes the command die with waitlock (PR_SET_PDEATHSIG). */
+const SETPRIV = "/usr/bin/setpriv";
 /** How long the command runs before the witness of group signals (group-signals.ts) joins. */
 const WITNESS_AFTER_MS = 10;
 
@@ -30,7 +35,13 @@ export function runHolding(
   lock: Lock, command: string[], onStart: (pid: number) => void,
   onSignal: (signal: NodeJS.Signals, passedOn: boolean) => void = () => undefined,
 ): Promise<ExecResult> {
-  const [file, ...args] = argvFor(command);
+  const argv = argvFor(command);
+  const [file] = argv;
+  // A lease lives only while this process renews it: if waitlock is killed the
+  // command must die with it, or it would run on after the lease ran out,
+  // beside the next holder. (Files need no such care: the command inherits the
+  // kernel lock itself.)
+  const [run, ...args] = lock.lease && existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--", ...argv] : argv;
   // Listen before spawning: a signal that lands between the spawn and a later
   // listener would meet the default disposition and kill waitlock, orphaning the
   // command. One that arrives before the child exists is passed on right after.
@@ -52,10 +63,10 @@ export function runHolding(
   };
   const handlers = FORWARDED_SIGNALS.map((s) => [s, () => forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
-  child = spawn(file, args, {
-    stdio: ["inherit", "inherit", "inherit", ...lock.fds],
-    env: { ...process.env, WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor },
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor };
+  if (lock.fence !== undefined) env.WAITLOCK_FENCE = String(lock.fence);
+  else delete env.WAITLOCK_FENCE; // an outer lock's token must not pass for this one's
+  child = spawn(run, args, { stdio: ["inherit", "inherit", "inherit", ...lock.fds], env });
   for (const s of early) child.kill(s);
   // The witness joins after the command: a signal raised before the command
   // existed did not reach it and must be passed on, and the witness sees only
@@ -70,11 +81,24 @@ export function runHolding(
   }
   const started = child;
   return new Promise((resolve) => {
+    // Lost lock: stop the command while the lease is still certainly ours
+    // (SIGTERM, then SIGKILL after the lease's grace), and report exit 7.
+    let lost: string | undefined;
+    let killTimer: ReturnType<typeof setTimeout> | undefined;
+    const onLost = () => {
+      lost = String((lock.signal.reason as Error)?.message ?? "lock lost");
+      started.kill("SIGTERM");
+      killTimer = setTimeout(() => started.kill("SIGKILL"), lock.lease?.graceMs ?? 0);
+    };
+    if (lock.signal.aborted) onLost();
+    else lock.signal.addEventListener("abort", onLost, { once: true });
     const done = (r: ExecResult) => {
       for (const [s, h] of handlers) process.off(s, h);
+      lock.signal.removeEventListener("abort", onLost);
+      clearTimeout(killTimer);
       clearTimeout(witnessTimer);
       witness?.stop();
-      resolve(r);
+      resolve(lost ? { status: LOST_STATUS, error: `${lost}; the command was stopped` } : r);
     };
     started.once("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") done({ status: 127, error: `${file}: command not found` });

@@ -4,9 +4,11 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Lock } from "../adapters/api.ts";
 import { WaitlockError } from "../adapters/errors.ts";
+import type { HandOff } from "./lease-holder.ts";
 import type { SyslogTarget } from "./syslog-target.ts";
 
 const HOLDER = fileURLToPath(new URL("./holder.cjs", import.meta.url));
+const LEASE_HOLDER = fileURLToPath(new URL("./lease-holder.cjs", import.meta.url));
 // The holder only waits: a small heap and no JIT keep its memory low.
 const HOLDER_NODE_FLAGS = ["--max-old-space-size=16", "--max-semi-space-size=1", "--jitless"];
 
@@ -24,15 +26,43 @@ export interface ReleaseEvent {
   acquiredAt: number;
 }
 
-/** handOver starts the holder and returns its PID once it holds the lock. */
-export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseEvent): Promise<number> {
+/** How a lock on a server is handed over: where it lives, and what to do to the owner if it is lost. */
+export interface NetworkHandOff {
+  backend: string;
+  ttlSeconds: number;
+  lostSignal: string;
+  /** The record kept with the grant (the holder answers --done with it). */
+  info: HandOff["info"];
+}
+
+/** spawnHolder starts the holder that fits the lock: inherited files, or a lease to keep alive. */
+function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | undefined, network: NetworkHandOff | undefined) {
+  const detached = true; // its own session: a terminal's Ctrl-C to the script's group does not reach it
+  const lease = lock.lease;
+  if (lease && network) {
+    const child = spawn(process.execPath, [LEASE_HOLDER], { detached, stdio: ["pipe", "ignore", "ignore", "pipe"] });
+    const monoMs = Number(process.hrtime.bigint() / 1000n) / 1000;
+    const handOff: HandOff = {
+      backend: network.backend, leaseId: lease.id, ttlSeconds: network.ttlSeconds,
+      certainUntilMono: monoMs + lease.certainForMs(), ownerPid: owner.pid, ownerStart: owner.start,
+      lostSignal: network.lostSignal, what: releaseEvent?.what ?? `${lock.descriptor} slot ${lock.slot}`,
+      descriptor: lock.descriptor, fence: String(lock.fence ?? 0n), info: network.info,
+      syslog: releaseEvent && { facility: releaseEvent.facility, target: releaseEvent.target },
+      acquiredAt: releaseEvent?.acquiredAt ?? Date.now(),
+    };
+    child.stdin!.on("error", () => undefined); // a holder that died at once shows as "did not start"
+    child.stdin!.end(JSON.stringify(handOff));
+    return child;
+  }
   const fds = lock.fds;
   const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length)];
   if (releaseEvent) args.push(JSON.stringify(releaseEvent));
-  const child = spawn(process.execPath, args, {
-    detached: true, // its own session: a terminal's Ctrl-C to the script's group does not reach it
-    stdio: ["ignore", "ignore", "ignore", "pipe", ...fds],
-  });
+  return spawn(process.execPath, args, { detached, stdio: ["ignore", "ignore", "ignore", "pipe", ...fds] });
+}
+
+/** handOver starts the holder and returns its PID once it holds the lock. */
+export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseEvent, network?: NetworkHandOff): Promise<number> {
+  const child = spawnHolder(lock, owner, releaseEvent, network);
   const answer = await new Promise<string>((resolve) => {
     let text = "";
     const pipe = child.stdio[3]!;

@@ -1,7 +1,8 @@
 // Turns parsed flags, arguments and environment into one validated Invocation.
 // Every mistake is a usage error (exit 3) raised before anything is created.
 import { WaitlockError } from "../adapters/errors.ts";
-import { MAX_HOLDERS, type Waitlock } from "../adapters/api.ts";
+import { DEFAULT_LEASE_SECONDS, MAX_HOLDERS, type LockDirOption, type Waitlock } from "../adapters/api.ts";
+import { parseBackendUrl } from "../adapters/backend-url.ts";
 import { FACILITIES, FORMATS } from "./options.ts";
 import { DEFAULT_TARGET, parseSyslogTarget, type SyslogTarget } from "./syslog-target.ts";
 
@@ -15,7 +16,14 @@ export interface Invocation {
   /** Milliseconds; 0 = try once, Infinity = forever. */
   timeoutMs: number;
   preferredSlot?: number;
-  lockDir?: string;
+  /** Where locks live, as the library takes it: { lockDir } or { backend: URL }. */
+  where: LockDirOption;
+  /** A server holds the locks (leases, fences, loss), not the lock directory. */
+  network: boolean;
+  /** Seconds a lease lasts without renewal (network backends). */
+  leaseSeconds: number;
+  /** Foreground mode on a server: the signal for the owner when the lock is lost, or "none". */
+  lostSignal: string;
   shared: boolean;
   owner?: number;
   printSlot: boolean;
@@ -44,6 +52,9 @@ export interface RawFlags {
   watch?: boolean;
   format?: string;
   "lock-dir"?: string;
+  backend?: string;
+  lease?: string;
+  "lost-signal"?: string;
   shared?: boolean;
   owner?: string;
   "print-slot"?: boolean;
@@ -70,6 +81,8 @@ export function parseTimeout(text: string, where: string): number {
   if (!/^(\d+(\.\d*)?|\.\d+)$/.test(t)) throw usage(`${where} must be seconds (e.g. 10, 0.5 or inf), not ${JSON.stringify(text)}`);
   return Number(t) * 1000;
 }
+
+const SIGNAL_NAMES = new Set(["TERM", "INT", "HUP", "QUIT", "KILL", "USR1", "USR2", "ALRM", "ABRT"]);
 
 const TRUTHY = new Set(["1", "true", "yes", "on"]);
 
@@ -140,9 +153,30 @@ export function buildInvocation(
   }
   if (mode === "exec" && command!.length === 0) throw usage("--exec needs a command to run");
 
+  // --backend > WAITLOCK_BACKEND > the lock directory (--lock-dir, WAITLOCK_DIR, the default).
+  if (flags.backend !== undefined && flags["lock-dir"] !== undefined) throw usage("--backend and --lock-dir cannot be combined (file:///DIR is a lock directory)");
+  const url = flags.backend ?? (flags["lock-dir"] === undefined ? env("WAITLOCK_BACKEND") || undefined : undefined);
+  let where: LockDirOption = { lockDir: flags["lock-dir"] };
+  let network = false;
+  if (url !== undefined) {
+    const target = parseBackendUrl(url, env); // a bad URL fails here, before anything is contacted
+    network = target.kind !== "file";
+    where = network ? { backend: url } : { lockDir: (target as { dir: string }).dir };
+  }
+  let lostSignal = "SIGTERM";
+  if (flags["lost-signal"] !== undefined) {
+    if (mode !== "acquire") throw usage("--lost-signal only applies to foreground mode (no --exec, --check, --done or --list)");
+    const name = flags["lost-signal"].trim().toUpperCase().replace(/^SIG/, "");
+    if (name === "NONE") lostSignal = "none";
+    else if (SIGNAL_NAMES.has(name)) lostSignal = `SIG${name}`;
+    else throw usage(`--lost-signal must be a signal name (TERM, INT, HUP, KILL, USR1, …) or none, not ${JSON.stringify(flags["lost-signal"])}`);
+  }
+  let leaseSeconds = DEFAULT_LEASE_SECONDS;
+  if (flags.lease !== undefined) leaseSeconds = wholeNumber(flags.lease, "--lease", 1, 86400);
+
   return {
     mode, descriptor: descriptor ?? "", maxHolders, timeoutMs, preferredSlot,
-    lockDir: flags["lock-dir"], shared: !!flags.shared, owner, printSlot: !!flags["print-slot"],
+    where, network, leaseSeconds, lostSignal, shared: !!flags.shared, owner, printSlot: !!flags["print-slot"],
     quiet: !!flags.quiet, verbose: !!flags.verbose || isDebugEnv(env), syslog: !!flags.syslog, facility, syslogTarget,
     format, all: !!flags.all, staleOnly: !!flags["stale-only"], watch: !!flags.watch, command: command ?? [],
   };

@@ -21,6 +21,12 @@ export interface Row {
   command: string | null;
   path: string;
   problem: string | null;
+  /** "held", or "waiting" for a queued request (servers keep a queue). */
+  state: "held" | "waiting";
+  /** The holder's fencing token (servers), as a decimal string. */
+  fence: string | null;
+  /** Seconds left on the holder's lease unless renewed (servers). */
+  leaseLeftS: number | null;
 }
 
 const TYPES = ["mutex", "semaphore", "shared"];
@@ -37,6 +43,8 @@ export function toRows(entries: LockInfo[], now: number, userName: (uid: number)
       type: r ? TYPES[r.type] ?? null : null, maxHolders: r?.maxHolders ?? null,
       command: r?.command ?? null, path: e.location,
       problem: e.problem ?? (e.holders && r ? `PID ${r.holderPid} in the record no longer holds it` : null),
+      state: e.kind === "waiter" ? "waiting" : "held", fence: e.fence === undefined ? null : String(e.fence),
+      leaseLeftS: e.leaseLeftMs === undefined ? null : Math.round(e.leaseLeftMs / 1000),
     };
   });
 }
@@ -51,11 +59,15 @@ function duration(ms: number): string {
 
 function human(rows: Row[], showStatus: boolean): string {
   if (rows.length === 0) return "";
-  const head = ["DESCRIPTOR", "SLOT", "PID", "OWNER", "USER", "ACQUIRED", "HELD", ...(showStatus ? ["STATUS"] : []), "COMMAND"];
+  // Locks on a server come from many hosts, carry fences and leases, and queue: say so.
+  const server = rows.some((r) => r.fence !== null || r.state === "waiting");
+  const head = ["DESCRIPTOR", "SLOT", ...(server ? ["STATE", "HOST"] : []), "PID", "OWNER", "USER", "ACQUIRED", "HELD", ...(server ? ["FENCE", "LEASE"] : []), ...(showStatus ? ["STATUS"] : []), "COMMAND"];
   const cells = rows.map((r) => [
-    r.descriptor, String(r.slot), r.holders ? r.holders.join(",") : r.pid === null ? "-" : String(r.pid), r.owner === null ? "-" : String(r.owner),
+    r.descriptor, r.state === "waiting" ? "-" : String(r.slot), ...(server ? [r.state, r.hostname ?? "-"] : []),
+    r.holders ? r.holders.join(",") : r.pid === null ? "-" : String(r.pid), r.owner === null ? "-" : String(r.owner),
     r.user ?? "-", r.acquiredAt ? r.acquiredAt.replace("T", " ").slice(0, 19) : "-",
     r.heldForMs === null ? "-" : duration(r.heldForMs),
+    ...(server ? [r.fence ?? "-", r.leaseLeftS === null ? "-" : `${r.leaseLeftS}s`] : []),
     ...(showStatus ? [r.status + (r.problem ? ` (${r.problem})` : "")] : []),
     (r.command ?? "").replace(/[\x00-\x1f\x7f]/g, "?"),
   ]);
@@ -64,7 +76,8 @@ function human(rows: Row[], showStatus: boolean): string {
   return [line(head), ...cells.map(line)].join("\n") + "\n";
 }
 
-const CSV_COLUMNS = ["descriptor", "pid", "slot", "status", "owner", "user", "hostname", "acquired", "held_ms", "type", "max_holders", "command", "path", "problem"] as const;
+// New columns go last, so scripts that count columns keep working.
+const CSV_COLUMNS = ["descriptor", "pid", "slot", "status", "owner", "user", "hostname", "acquired", "held_ms", "type", "max_holders", "command", "path", "problem", "state", "fence", "lease_left_s"] as const;
 
 function csvField(v: string | number | null): string {
   const s = v === null ? "" : String(v);
@@ -72,7 +85,7 @@ function csvField(v: string | number | null): string {
 }
 
 function values(r: Row): (string | number | null)[] {
-  return [r.descriptor, r.pid, r.slot, r.status, r.owner, r.user, r.hostname, r.acquiredAt, r.heldForMs, r.type, r.maxHolders, r.command, r.path, r.problem];
+  return [r.descriptor, r.pid, r.slot, r.status, r.owner, r.user, r.hostname, r.acquiredAt, r.heldForMs, r.type, r.maxHolders, r.command, r.path, r.problem, r.state, r.fence, r.leaseLeftS];
 }
 
 /** render formats rows; the human table shows a STATUS column when leftovers are included. */

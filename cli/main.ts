@@ -82,6 +82,7 @@ export class MainRun {
       return this.#fail(err);
     } finally {
       await this.#events?.flush();
+      if (inv.network) wl.backend(inv.where).close?.(); // idle keep-alive connections would hold the process
     }
   }
 
@@ -100,7 +101,7 @@ export class MainRun {
     const { render, toRows } = await import("./listing.ts");
     const { userName } = await import("./users.ts");
     const text = async () => {
-      const entries = await wl.list({ lockDir: inv.lockDir, all: inv.all, staleOnly: inv.staleOnly });
+      const entries = await wl.list({ ...inv.where, all: inv.all, staleOnly: inv.staleOnly });
       return render(toRows(entries, Date.now(), userName), inv.format, inv.all || inv.staleOnly);
     };
     if (!inv.watch) {
@@ -108,17 +109,17 @@ export class MainRun {
       return 0;
     }
     const { watchListing } = await import("./watch.ts");
-    return watchListing(wl.backend(inv.lockDir), text, process.stdout);
+    return watchListing(wl.backend(inv.where), text, process.stdout);
   }
 
   async #check(inv: Invocation): Promise<number> {
-    const free = await wl.check(inv.descriptor, { lockDir: inv.lockDir, maxHolders: inv.maxHolders, shared: inv.shared });
+    const free = await wl.check(inv.descriptor, { ...inv.where, maxHolders: inv.maxHolders, shared: inv.shared });
     this.#trace(`${inv.descriptor} is ${free ? "free" : "busy"}`);
     return free ? 0 : 1;
   }
 
   async #done(inv: Invocation): Promise<number> {
-    const pids = await wl.signalHolders(inv.descriptor, "SIGTERM", { lockDir: inv.lockDir });
+    const pids = await wl.signalHolders(inv.descriptor, "SIGTERM", inv.where);
     if (pids.length === 0) {
       if (!this.#quiet) process.stderr.write(`waitlock: nothing holds ${inv.descriptor}\n`);
       return 1;
@@ -149,7 +150,7 @@ export class MainRun {
       for (const s of waitSignals) process.off(s, onSignal);
     };
     const stopStatus = inv.timeoutMs > 0 && !inv.quiet && process.stderr.isTTY
-      ? (await import("./status-line.ts")).showWaiting(wl, inv.descriptor, inv.lockDir, process.stderr) : () => undefined;
+      ? (await import("./status-line.ts")).showWaiting(wl, inv.descriptor, inv.where, process.stderr) : () => undefined;
     if (inv.syslog) {
       const { EventLog } = await import("./syslog.ts");
       this.#events = new EventLog({ facility: inv.facility, target: inv.syslogTarget, quiet: inv.quiet });
@@ -161,7 +162,7 @@ export class MainRun {
     let lock;
     try {
       lock = await wl.acquire(inv.descriptor, {
-        lockDir: inv.lockDir, maxHolders: inv.maxHolders, preferredSlot: inv.preferredSlot, shared: inv.shared,
+        ...inv.where, lease: inv.leaseSeconds, maxHolders: inv.maxHolders, preferredSlot: inv.preferredSlot, shared: inv.shared,
         timeout: inv.timeoutMs, signal: abort.signal, owner: foreground ? owner : undefined,
         command,
       });
@@ -193,7 +194,7 @@ export class MainRun {
    */
   async #hold(inv: Invocation, lock: Lock, foreground: boolean, owner: Owner, command: string, stopWaitSignals: () => void, interrupted: () => NodeJS.Signals | undefined): Promise<number> {
     const events = this.#events;
-    this.#trace(`acquired ${inv.descriptor} slot ${lock.slot} in ${lock.location}`);
+    this.#trace(`acquired ${inv.descriptor} slot ${lock.slot} in ${lock.location}${lock.fence !== undefined ? ` (fence ${lock.fence})` : ""}`);
     if (inv.printSlot && !printSlot(lock.slot)) {
       await lock.release(); // nobody can learn which slot is held: do not hold it
       throw new WaitlockError("ESYSTEM", "cannot print the slot: standard output is closed; released");
@@ -223,7 +224,13 @@ export class MainRun {
       const releaseEvent = inv.syslog
         ? { facility: inv.facility, target: inv.syslogTarget, what, acquiredAt }
         : undefined;
-      const pid = await handOver(lock, owner, releaseEvent);
+      const network = lock.lease && inv.where.backend !== undefined
+        ? {
+          backend: inv.where.backend, ttlSeconds: lock.lease.ttlMs / 1000, lostSignal: inv.lostSignal,
+          info: { host: wl.platform.hostname(), uid: wl.platform.uid(), pid: 0, ownerPid: owner.pid, ownerStart: owner.start, command },
+        }
+        : undefined;
+      const pid = await handOver(lock, owner, releaseEvent, network);
       this.#trace(`holder PID ${pid} keeps ${inv.descriptor} until PID ${owner.pid} exits`);
       return 0; // exit without releasing: the holder has the lock now
     }
@@ -236,6 +243,7 @@ export class MainRun {
         this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`);
       }, (signal, passedOn) => this.#trace(passedOn ? `passed ${signal} on to the command` : `${signal} was sent to the process group: the command has it already`));
       if (result.error && !this.#quiet) process.stderr.write(`waitlock: ${result.error}\n`);
+      if (lock.signal.aborted) events?.error(`lost ${what}: ${String((lock.signal.reason as Error)?.message ?? "")}`);
       this.#trace(`command exited with status ${result.status}`);
       return result.status;
     } finally {
@@ -269,7 +277,7 @@ export class MainRun {
   /** holderOf returns the record of one current holder of the descriptor, if any can be read. */
   async #holderOf(inv: Invocation): Promise<LockRecord | undefined> {
     try {
-      return (await wl.list({ descriptor: inv.descriptor, lockDir: inv.lockDir })).find((e) => e.record)?.record;
+      return (await wl.list({ descriptor: inv.descriptor, ...inv.where })).find((e) => e.record)?.record;
     } catch {
       return undefined;
     }

@@ -1,5 +1,5 @@
 // The live "waiting for …" line on a terminal: who holds the lock, and for how long.
-import type { Waitlock } from "../adapters/api.ts";
+import type { LockDirOption, Waitlock } from "../adapters/api.ts";
 
 const REFRESH_MS = 500;
 
@@ -9,12 +9,12 @@ function age(ms: number): string {
 }
 
 /** showWaiting draws the line on stream every half second; the returned function erases it. */
-export function showWaiting(wl: Waitlock, descriptor: string, lockDir: string | undefined, stream: NodeJS.WriteStream): () => void {
+export function showWaiting(wl: Waitlock, descriptor: string, where: LockDirOption, stream: NodeJS.WriteStream): () => void {
   const started = Date.now();
   const draw = async () => {
     let who = "";
     try {
-      const holders = (await wl.list({ descriptor, lockDir })).filter((e) => e.record);
+      const holders = (await wl.list({ descriptor, ...where })).filter((e) => e.record);
       const h = holders[0]?.record;
       if (h) {
         const more = holders.length > 1 ? ` and ${holders.length - 1} more` : "";

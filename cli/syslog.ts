@@ -13,7 +13,7 @@ export const FACILITY_CODES: Record<string, number> = {
   kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, authpriv: 10, ftp: 11,
   local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
 };
-const SEVERITY = { warning: 4, info: 6 } as const;
+const SEVERITY = { err: 3, warning: 4, info: 6 } as const;
 export type Severity = keyof typeof SEVERITY;
 
 /** How long waitlock waits, at exit, for log lines still in flight. */
@@ -51,6 +51,10 @@ export class EventLog {
 
   warning(text: string): void {
     this.#track(this.#send("warning", text));
+  }
+
+  error(text: string): void {
+    this.#track(this.#send("err", text));
   }
 
   /** flush waits (at most a couple of seconds) for lines in flight, then closes the connection. */

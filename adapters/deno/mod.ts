@@ -9,11 +9,13 @@
 //   --allow-run                  only for signalHolders (Deno guards Deno.kill with it)
 // Importing this module needs none of them; a missing one fails the first call
 // that needs it with a WaitlockError (code "EPERM") naming the flag to add.
-import { createWaitlock, type Waitlock } from "../api.ts";
+import { createWaitlock, type LockDirOption, type Waitlock } from "../api.ts";
+import { parseBackendUrl } from "../backend-url.ts";
 import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { autoCandidates, resolveLockDir } from "../lock-dir.ts";
 import type { Core } from "../wasm-core.ts";
 import { loadLibc } from "./libc.ts";
+import { denoNetwork } from "./network.ts";
 import { DenoPlatform } from "./platform.ts";
 
 const platform = new DenoPlatform();
@@ -41,7 +43,7 @@ function ready(): Waitlock {
   if (instance) return instance;
   loadLibc(); // EPERM naming --allow-ffi when it is missing
   if (!core) throw coreLoadError(coreError);
-  return (instance = createWaitlock(platform, core));
+  return (instance = createWaitlock(platform, core, denoNetwork));
 }
 
 /**
@@ -65,9 +67,17 @@ function checkAutoDirs(): void {
 
 const checkedDirs = new Set<string>();
 
+/** A network backend the options (or WAITLOCK_BACKEND) name; Deno itself guards its use with --allow-net. */
+function networkBackend(o: LockDirOption | undefined): boolean {
+  const url = o?.backend ?? (o?.lockDir === undefined ? platform.env("WAITLOCK_BACKEND") : undefined);
+  return !!url && !/^file:/i.test(url);
+}
+
 /** forDir checks, once per lock directory setting, that Deno allows everything an operation there needs. */
-function forDir(lockDir: string | undefined): Waitlock {
+function forDir(o: LockDirOption | undefined): Waitlock {
   const w = ready();
+  if (networkBackend(o)) return w;
+  const lockDir = o?.backend !== undefined ? (parseBackendUrl(o.backend) as { dir: string }).dir : o?.lockDir;
   const explicit = lockDir || platform.env("WAITLOCK_DIR"); // EPERM naming --allow-env when it is missing
   const key = explicit ? `dir:${explicit}` : "auto";
   if (!checkedDirs.has(key)) {
@@ -84,18 +94,18 @@ function forDir(lockDir: string | undefined): Waitlock {
 
 // Async functions, so that a refusal found up front rejects like every other failure.
 export const acquire: Waitlock["acquire"] = async (descriptor, options) =>
-  await forDir(options?.lockDir).acquire(descriptor, options);
+  await forDir(options).acquire(descriptor, options);
 
 export const tryAcquire: Waitlock["tryAcquire"] = async (descriptor, options) =>
-  await forDir(options?.lockDir).tryAcquire(descriptor, options);
+  await forDir(options).tryAcquire(descriptor, options);
 
 export const check: Waitlock["check"] = async (descriptor, options) =>
-  await forDir(options?.lockDir).check(descriptor, options);
+  await forDir(options).check(descriptor, options);
 
-export const list: Waitlock["list"] = async (options) => await forDir(options?.lockDir).list(options);
+export const list: Waitlock["list"] = async (options) => await forDir(options).list(options);
 
 export const signalHolders: Waitlock["signalHolders"] = async (descriptor, signal, options) => {
-  const w = forDir(options?.lockDir);
+  const w = forDir(options);
   permissions.requireRun("signalling lock holders (Deno.kill)");
   return await w.signalHolders(descriptor, signal, options);
 };
@@ -111,10 +121,10 @@ export const waitlock: Waitlock = {
     return ready().core;
   },
   platform,
-  backend: (lockDir) => forDir(lockDir).backend(lockDir),
+  backend: (where) => forDir(typeof where === "string" ? { lockDir: where } : where).backend(where),
 };
 
-export { Lock, MAX_HOLDERS, DEFAULT_POLL_MS } from "../api.ts";
+export { Lock, MAX_HOLDERS, DEFAULT_POLL_MS, DEFAULT_LEASE_SECONDS } from "../api.ts";
 export type { AcquireOptions, CheckOptions, ListOptions, LockDirOption, LockInfo, Waitlock } from "../api.ts";
 export { WaitlockError, isWaitlockError, EXIT_CODES } from "../errors.ts";
 export type { ErrorCode } from "../errors.ts";

@@ -2,13 +2,14 @@
 // holder dies. See README "Library" for usage.
 import { createWaitlock } from "../api.ts";
 import { core } from "./core.ts";
+import { nodeNetwork } from "./network.ts";
 import { NodePlatform } from "./platform.ts";
 
-const waitlock = createWaitlock(new NodePlatform(), core);
+const waitlock = createWaitlock(new NodePlatform(), core, nodeNetwork);
 
 export const { acquire, tryAcquire, check, list, signalHolders } = waitlock;
 export { waitlock };
-export { Lock, MAX_HOLDERS, DEFAULT_POLL_MS } from "../api.ts";
+export { Lock, MAX_HOLDERS, DEFAULT_POLL_MS, DEFAULT_LEASE_SECONDS } from "../api.ts";
 export type { AcquireOptions, CheckOptions, ListOptions, LockDirOption, LockInfo, Waitlock } from "../api.ts";
 export { WaitlockError, isWaitlockError, EXIT_CODES } from "../errors.ts";
 export type { ErrorCode } from "../errors.ts";

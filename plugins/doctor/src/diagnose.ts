@@ -2,6 +2,7 @@
 // doctor command, so `waitlock doctor --help` and the CLI's start-up never pay
 // for it.
 import { createWaitlock } from "../../../adapters/api.ts";
+import { parseBackendUrl } from "../../../adapters/backend-url.ts";
 import type { Platform } from "../../../adapters/platform.ts";
 import { cpus } from "./checks/cpus.ts";
 import { deno } from "./checks/deno.ts";
@@ -18,6 +19,8 @@ export interface DiagnoseOptions {
   root: string;
   /** --lock-dir, if given. */
   lockDir?: string;
+  /** --backend (or WAITLOCK_BACKEND), if given: a server is checked instead of a lock directory. */
+  backend?: string;
   env?: (name: string) => string | undefined;
   /** The local syslog socket (a parameter for tests). */
   devLog?: string;
@@ -39,6 +42,15 @@ async function loadPlatform(): Promise<Platform | Finding> {
 }
 
 export async function diagnose(o: DiagnoseOptions): Promise<Finding[]> {
+  if (o.backend !== undefined) {
+    const target = parseBackendUrl(o.backend, o.env ?? ((n) => process.env[n]));
+    if (target.kind === "file") return diagnose({ ...o, backend: undefined, lockDir: target.dir });
+    const { etcd } = await import("./checks/etcd.ts");
+    const findings = await etcd(target);
+    findings.push(wasmCore(o.root).finding);
+    findings.push(await syslog(o.env ?? ((n) => process.env[n]), o.devLog));
+    return findings;
+  }
   const findings: Finding[] = [];
   const loaded = await loadPlatform();
   const platform = "check" in loaded ? undefined : loaded;

@@ -1,0 +1,199 @@
+// LockBackend on etcd: the library's and CLI's view of the protocol in
+// etcd/locks.ts. Maps requests and listings between the two, and owns the
+// client (one per backend URL).
+import type { HeldSlot, LeaseHandle, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
+import type { EtcdTarget } from "./backend-url.ts";
+import { EtcdClient } from "./etcd/client.ts";
+import { EtcdLocks, type EtcdHold, type EtcdLockRequest } from "./etcd/locks.ts";
+import type { HttpTransport, TlsFiles } from "./http.ts";
+import type { Platform } from "./platform.ts";
+import { LockType, type LockRecord } from "./wasm-core.ts";
+
+/** What a runtime lends a network backend: HTTP, and reading TLS files. */
+export interface NetworkSupport {
+  http(tls?: TlsFiles): HttpTransport;
+  /** Reads a whole text file (PEM); throws a WaitlockError saying what could not be read. */
+  readText(path: string): string;
+}
+
+const DEFAULT_LEASE_SECONDS = 10;
+
+function lockType(maxHolders: number, shared: boolean): LockType {
+  return shared ? LockType.Shared : maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
+}
+
+export class EtcdBackend implements LockBackend {
+  readonly location: string;
+  readonly #client: EtcdClient;
+  readonly #locks: EtcdLocks;
+  readonly #p: Platform;
+  readonly #prefix: string;
+
+  constructor(target: EtcdTarget, net: NetworkSupport, platform: Platform) {
+    this.location = target.display;
+    this.#p = platform;
+    this.#prefix = target.prefix;
+    let tls: TlsFiles | undefined;
+    if (target.scheme === "https") {
+      tls = {};
+      for (const name of ["ca", "cert", "key"] as const) {
+        const path = target.tls[name];
+        if (path !== undefined) tls[name] = net.readText(path);
+      }
+    }
+    this.#client = new EtcdClient(target, net.http(tls));
+    this.#locks = new EtcdLocks(this.#client, target.prefix, (t) => platform.unrefTimer(t));
+  }
+
+  #request(req: SlotRequest): EtcdLockRequest {
+    return {
+      descriptor: req.descriptor, maxHolders: req.maxHolders, shared: req.shared, preferredSlot: req.preferredSlot,
+      leaseSeconds: req.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+      info: { host: this.#p.hostname(), uid: this.#p.uid(), pid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart, command: req.command },
+    };
+  }
+
+  async tryAcquire(req: SlotRequest): Promise<HeldSlot | undefined> {
+    const r = this.#request(req);
+    const hold = await this.#locks.tryAcquire(r);
+    return hold && this.#held(r, hold);
+  }
+
+  async acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
+    const r = this.#request(req);
+    return this.#held(r, await this.#locks.acquire(r, { deadline: wait.deadline, signal: wait.signal }));
+  }
+
+  /**
+   * #held wraps a grant and has it answer --done: a request from any host makes
+   * this process (the one keeping the lease) take the signal, as `--done` on
+   * the lock directory signals the verified local holder.
+   */
+  #held(r: EtcdLockRequest, hold: EtcdHold): HeldLease {
+    const held = new HeldLease(hold);
+    const stop = new AbortController();
+    held.onEnd(() => stop.abort());
+    this.#locks.followDone(r.descriptor, hold.lease.id, r.info, hold.fence, stop.signal, (signal) => {
+      try {
+        this.#p.kill(this.#p.pid, signal);
+      } catch {
+        // an unknown signal name: nothing to do
+      }
+    });
+    return held;
+  }
+
+  check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Promise<boolean> {
+    return this.#locks.check(req);
+  }
+
+  async list(filter: ListFilter): Promise<SlotInfo[]> {
+    if (filter.staleOnly) return []; // leases leave nothing stale behind
+    const base = filter.descriptor === undefined ? this.#prefix : this.#locks.base(filter.descriptor);
+    const { kvs } = await this.#client.range(base, { prefix: true, sortByCreate: true });
+    // A queue entry whose lease also holds a grant is that holder, not a waiter.
+    const holding = new Set(kvs.filter((kv) => !/\/q\/[0-9]+$/.test(kv.key)).map((kv) => kv.lease));
+    const holders: SlotInfo[] = [];
+    const waiters: SlotInfo[] = [];
+    const leases = new Map<SlotInfo, string>();
+    for (const kv of kvs) {
+      const m = /^([A-Za-z0-9._-]{1,255})\/(q|slot|read)\/([0-9]+)$/.exec(kv.key.slice(this.#prefix.length));
+      if (!m) continue; // not a waitlock key
+      const [, descriptor, kind] = m;
+      if (kind === "q" && holding.has(kv.lease)) continue;
+      const v = EtcdLocks.parseEntry(kv).value;
+      const record: LockRecord | undefined = v && {
+        version: 1, type: lockType(v.maxHolders, v.mode === "shared"), slot: v.slot ?? 0, maxHolders: v.maxHolders,
+        holderPid: v.pid, ownerPid: v.ownerPid, ownerStart: v.ownerStart, uid: v.uid ?? -1,
+        acquiredAt: v.acquiredAt ?? v.queuedAt, hostname: v.host, descriptor, command: v.command,
+      };
+      const info: SlotInfo = {
+        descriptor, slot: kind === "slot" ? Number(m[3]) : 0, kind: kind === "read" ? "reader" : kind === "slot" ? "slot" : "waiter",
+        status: v ? "active" : "corrupt", held: kind === "q" ? "free" : kind === "read" ? "shared" : "exclusive",
+        record, problem: v ? undefined : "not a waitlock entry", location: `${this.location} ${kv.key}`,
+        fence: kind === "q" ? undefined : kv.createRevision,
+      };
+      (kind === "q" ? waiters : holders).push(info);
+      if (kind !== "q") leases.set(info, kv.lease);
+    }
+    await Promise.all([...leases].map(async ([info, lease]) => {
+      const ttl = await this.#client.leaseTimeToLive(lease).catch(() => -1);
+      if (ttl >= 0) info.leaseLeftMs = ttl * 1000;
+    }));
+    const order = (a: SlotInfo, b: SlotInfo) => (a.descriptor < b.descriptor ? -1 : a.descriptor > b.descriptor ? 1 : a.slot - b.slot);
+    return [...holders.sort(order), ...waiters]; // waiters stay in queue order
+  }
+
+  /** Asks the holders on every host to take signal; returns the PIDs that answered (on their own hosts). */
+  async signalHolders(descriptor: string, signal: string): Promise<number[]> {
+    const answered = await this.#locks.requestDone(descriptor, signal, { host: this.#p.hostname(), pid: this.#p.pid });
+    return answered.map((h) => h.pid);
+  }
+
+  watch(descriptor: string | undefined, onChange: () => void): () => void {
+    const stop = new AbortController();
+    const base = descriptor === undefined ? this.#prefix : this.#locks.base(descriptor);
+    const follow = async () => {
+      while (!stop.signal.aborted) {
+        try {
+          const { revision } = await this.#client.range(base, { prefix: true, limit: 1 });
+          await this.#client.watch(base, { prefix: true, startRevision: revision + 1n, signal: stop.signal }, () => onChange());
+        } catch {
+          if (stop.signal.aborted) return;
+          onChange(); // say something changed (or broke), then try again shortly
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    };
+    void follow();
+    return () => stop.abort();
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+class HeldLease implements HeldSlot {
+  readonly slot: number;
+  readonly fence: bigint;
+  readonly lost: AbortSignal;
+  readonly lease: LeaseHandle;
+  readonly fds: readonly number[] = [];
+  readonly #hold: EtcdHold;
+
+  constructor(hold: EtcdHold) {
+    this.#hold = hold;
+    this.slot = hold.slot;
+    this.fence = hold.fence;
+    this.lost = hold.lease.lost;
+    const t = hold.lease.timing;
+    const kept = hold.lease;
+    this.lease = {
+      id: kept.id, ttlMs: t.ttlMs, marginMs: t.marginMs, graceMs: t.graceMs,
+      certainForMs: () => kept.certainUntil - performance.now(),
+    };
+  }
+
+  #onEnd: (() => void)[] = [];
+
+  /** Calls fn once the hold ends (released or lost). */
+  onEnd(fn: () => void): void {
+    this.#onEnd.push(fn);
+    this.lost.addEventListener("abort", fn, { once: true });
+  }
+
+  rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
+    const info: Parameters<EtcdHold["rewrite"]>[0] = {};
+    if (changes.holderPid !== undefined) info.pid = changes.holderPid;
+    if (changes.ownerPid !== undefined) info.ownerPid = changes.ownerPid;
+    if (changes.ownerStart !== undefined) info.ownerStart = changes.ownerStart;
+    if (changes.command !== undefined) info.command = changes.command;
+    return this.#hold.rewrite(info);
+  }
+
+  release(): Promise<void> {
+    for (const fn of this.#onEnd.splice(0)) fn();
+    return this.#hold.release();
+  }
+}

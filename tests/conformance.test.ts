@@ -1,0 +1,187 @@
+// One suite, every backend: what the library promises wherever locks live.
+// A new backend is one more entry in BACKENDS. Cases a backend cannot meet
+// are declared in its capabilities, never skipped silently.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { acquire, check, list, tryAcquire, type AcquireOptions } from "../adapters/node/index.ts";
+import { isWaitlockError } from "../adapters/errors.ts";
+import { FIXTURES, exited, firstLine } from "./helpers.ts";
+import { startEtcd, type EtcdMember } from "./servers/etcd.ts";
+import { skipUnlessInstalled } from "./servers/installed.ts";
+import { sleep } from "./servers/server-process.ts";
+
+interface Backend {
+  name: string;
+  skip: string | false;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  /** Options naming a fresh, empty place for locks. */
+  fresh(): Pick<AcquireOptions, "lockDir" | "backend">;
+  /** Fencing tokens (strictly increasing per descriptor) or none. */
+  fences: boolean;
+  /** Waiters served in arrival order. */
+  fifo: boolean;
+}
+
+let etcd: EtcdMember | undefined;
+let seq = 0;
+const dirs: string[] = [];
+
+const BACKENDS: Backend[] = [
+  {
+    name: "lock directory",
+    skip: false,
+    async setUp() {},
+    async tearDown() {
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    },
+    fresh() {
+      const d = mkdtempSync(join(tmpdir(), "waitlock-conf-"));
+      dirs.push(d);
+      return { lockDir: d };
+    },
+    fences: false,
+    fifo: false, // not yet: the lock directory's queue is its own issue
+  },
+  {
+    name: "etcd",
+    skip: skipUnlessInstalled("etcd"),
+    async setUp() {
+      etcd = await startEtcd();
+    },
+    async tearDown() {
+      await etcd?.stop();
+    },
+    fresh: () => ({ backend: `etcd://${etcd!.endpoint}/conf${process.pid}-${++seq}` }),
+    fences: true,
+    fifo: true,
+  },
+];
+
+/** holdIn starts a separate Node process holding d at `where` (tests/fixtures/hold.mjs), killable. */
+async function holdIn(where: Pick<AcquireOptions, "lockDir" | "backend">, d: string) {
+  const opts = where.backend ? { backend: where.backend, lease: 2 } : {};
+  const child = spawn(process.execPath, [join(FIXTURES, "hold.mjs"), where.lockDir ?? "", d, JSON.stringify(opts)], { stdio: ["pipe", "pipe", "pipe"] });
+  const info = JSON.parse(await firstLine(child)) as { slot: number; pid: number };
+  return { child, info };
+}
+
+for (const b of BACKENDS) {
+  describe(`conformance: ${b.name}`, { skip: b.skip, concurrency: 1 }, () => {
+    before(() => b.setUp());
+    after(() => b.tearDown());
+
+    test("a mutex has one holder; release frees it; check and tryAcquire agree", async () => {
+      const at = b.fresh();
+      const a = await acquire("m", at);
+      assert.equal(a.slot, 0);
+      assert.equal(await check("m", at), false);
+      assert.equal(await tryAcquire("m", at), undefined);
+      await assert.rejects(acquire("m", { ...at, timeout: 0 }), (e) => isWaitlockError(e, "EBUSY"));
+      await a.release();
+      await a.release(); // idempotent
+      assert.equal(await check("m", at), true);
+      const again = await tryAcquire("m", at);
+      assert.ok(again);
+      await again.release();
+    });
+
+    test("a semaphore of N has N holders on distinct slots, then none", async () => {
+      const at = b.fresh();
+      const held = await Promise.all([0, 1, 2, 3].map(() => acquire("sem", { ...at, maxHolders: 4 })));
+      assert.deepEqual(held.map((l) => l.slot).sort(), [0, 1, 2, 3]);
+      assert.equal(await tryAcquire("sem", { ...at, maxHolders: 4 }), undefined);
+      for (const l of held) await l.release();
+    });
+
+    test("shared holders coexist; an exclusive one excludes them", async () => {
+      const at = b.fresh();
+      const r1 = await acquire("rw", { ...at, shared: true });
+      const r2 = await acquire("rw", { ...at, shared: true });
+      assert.equal(await tryAcquire("rw", at), undefined);
+      await r1.release();
+      await r2.release();
+      const w = await acquire("rw", at);
+      assert.equal(await tryAcquire("rw", { ...at, shared: true }), undefined);
+      await w.release();
+    });
+
+    test("a waiter gets the lock when it is released; timeout and abort give up cleanly", async () => {
+      const at = b.fresh();
+      const a = await acquire("w", at);
+      await assert.rejects(acquire("w", { ...at, timeout: 200 }), (e) => isWaitlockError(e, "ETIMEDOUT"));
+      const ac = new AbortController();
+      const aborted = acquire("w", { ...at, signal: ac.signal });
+      setTimeout(() => ac.abort(), 100);
+      await assert.rejects(aborted, (e) => isWaitlockError(e, "EABORTED"));
+      const waiter = acquire("w", at);
+      await sleep(100);
+      await a.release();
+      const got = await waiter;
+      assert.equal(got.slot, 0);
+      await got.release();
+    });
+
+    test("a holder killed with SIGKILL lets the next one in", async () => {
+      const at = b.fresh();
+      const { child } = await holdIn(at, "k");
+      assert.equal(await check("k", at), false);
+      const waiter = acquire("k", { ...at, timeout: 20_000 });
+      child.kill("SIGKILL");
+      await exited(child);
+      const got = await waiter;
+      await got.release();
+    });
+
+    test("list shows each holder with its record", async () => {
+      const at = b.fresh();
+      const a = await acquire("listed", { ...at, maxHolders: 2 });
+      const entries = (await list({ ...at, descriptor: "listed" })).filter((e) => e.kind !== "waiter");
+      assert.equal(entries.length, 1);
+      assert.equal(entries[0].record?.holderPid, process.pid);
+      assert.equal(entries[0].record?.maxHolders, 2);
+      await a.release();
+      assert.deepEqual((await list({ ...at, descriptor: "listed" })).filter((e) => e.status === "active"), []);
+    });
+
+    test(b.fences ? "fences strictly increase across holders" : "no fence is offered (documented)", async () => {
+      const at = b.fresh();
+      let last = -1n;
+      for (let i = 0; i < 5; i++) {
+        const l = await acquire("f", at);
+        if (b.fences) {
+          assert.equal(typeof l.fence, "bigint");
+          assert.ok(l.fence! > last);
+          last = l.fence!;
+        } else {
+          assert.equal(l.fence, undefined);
+        }
+        assert.equal(l.signal.aborted, false);
+        await l.release();
+      }
+    });
+
+    test(b.fifo ? "waiters are served in arrival order" : "waiters all get the lock (no order promised yet)", async () => {
+      const at = b.fresh();
+      const first = await acquire("q", at);
+      const order: number[] = [];
+      const waiters = [];
+      for (let i = 0; i < 4; i++) {
+        waiters.push(acquire("q", at).then(async (l) => {
+          order.push(i);
+          await sleep(10);
+          await l.release();
+        }));
+        await sleep(50);
+      }
+      await first.release();
+      await Promise.all(waiters);
+      if (b.fifo) assert.deepEqual(order, [0, 1, 2, 3]);
+      else assert.deepEqual([...order].sort(), [0, 1, 2, 3]);
+    });
+  });
+}

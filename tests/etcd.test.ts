@@ -1,0 +1,452 @@
+// The etcd backend against a real etcd: the library and the CLI, then the
+// faults a lock across hosts must survive (holder killed, server paused past
+// the lease, server restarted, network cut, leader killed). Every fault test
+// checks the one rule that matters: never two holders.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
+import { isWaitlockError } from "../adapters/errors.ts";
+import { ROOT, exited, firstLine, tempDir } from "./helpers.ts";
+import { startEtcd, startEtcdCluster, type EtcdMember } from "./servers/etcd.ts";
+import { skipUnlessInstalled } from "./servers/installed.ts";
+import { startTcpProxy } from "./servers/tcp-proxy.ts";
+import { sleep, waitUntil } from "./servers/server-process.ts";
+
+const WAITLOCK = join(ROOT, "bin/waitlock");
+const skip = skipUnlessInstalled("etcd");
+let etcd: EtcdMember;
+let n = 0;
+/** A fresh prefix per test, so tests never see each other's keys. */
+const url = (endpoint = etcd.endpoint) => `etcd://${endpoint}/t${process.pid}-${++n}`;
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [WAITLOCK, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function start(args: string[], env: Record<string, string> = {}): ChildProcess & { stderrText: () => string } {
+  const child = spawn(process.execPath, [WAITLOCK, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  child.stdout!.resume();
+  return Object.assign(child, { stderrText: () => err });
+}
+
+/**
+ * A command for --exec that logs "start <ns>" and, when it ends (SIGTERM, or
+ * after secs), "end <ns>" to log, with a monotonic-enough clock for one host.
+ */
+function logged(log: string, tag: string, secs = 30): string[] {
+  return ["/bin/sh", "-c", `echo "start ${tag} $(date +%s%N) $WAITLOCK_FENCE" >> ${log}; trap 'echo "end ${tag} $(date +%s%N)" >> ${log}; exit 143' TERM; sleep ${secs} & wait; echo "end ${tag} $(date +%s%N)" >> ${log}`];
+}
+
+interface Span { tag: string; start: bigint; end?: bigint; fence?: bigint }
+function spans(log: string): Span[] {
+  const out = new Map<string, Span>();
+  for (const line of readFileSync(log, "utf8").split("\n").filter(Boolean)) {
+    const [what, tag, ns, fence] = line.split(" ");
+    if (what === "start") out.set(tag, { tag, start: BigInt(ns), fence: fence ? BigInt(fence) : undefined });
+    else out.get(tag)!.end = BigInt(ns);
+  }
+  return [...out.values()].sort((a, b) => (a.start < b.start ? -1 : 1));
+}
+
+/** noOverlap: each span ends before the next starts, and fences strictly increase. */
+function assertNoOverlap(all: Span[]): void {
+  for (let i = 1; i < all.length; i++) {
+    const [a, b] = [all[i - 1], all[i]];
+    assert.ok(a.end !== undefined && a.end <= b.start, `${a.tag} (ended ${a.end}) overlaps ${b.tag} (started ${b.start})`);
+    if (a.fence !== undefined && b.fence !== undefined) assert.ok(a.fence < b.fence, `fence ${a.fence} then ${b.fence}`);
+  }
+}
+
+describe("etcd backend", { skip, concurrency: 1 }, () => {
+  before(async () => {
+    etcd = await startEtcd();
+  });
+  after(async () => {
+    await etcd?.stop();
+  });
+
+  describe("library", () => {
+    test("acquire, fence, release; the next holder's fence is greater", async () => {
+      const backend = url();
+      const a = await acquire("job", { backend });
+      assert.equal(a.slot, 0);
+      assert.equal(typeof a.fence, "bigint");
+      assert.equal(await tryAcquire("job", { backend }), undefined);
+      assert.equal(await check("job", { backend }), false);
+      await a.release();
+      assert.equal(await check("job", { backend }), true);
+      const b = await acquire("job", { backend });
+      assert.ok(b.fence! > a.fence!, `${b.fence} > ${a.fence}`);
+      assert.equal(b.signal.aborted, false);
+      await b.release();
+    });
+
+    test("waiters are served in arrival order", async () => {
+      const backend = url();
+      const first = await acquire("q", { backend });
+      const order: number[] = [];
+      const waiters = [];
+      for (let i = 0; i < 4; i++) {
+        waiters.push(acquire("q", { backend }).then(async (l) => {
+          order.push(i);
+          await sleep(20);
+          await l.release();
+        }));
+        await sleep(50); // arrival order is what etcd saw, so let each arrive before the next
+      }
+      await first.release();
+      await Promise.all(waiters);
+      assert.deepEqual(order, [0, 1, 2, 3]);
+    });
+
+    test("a semaphore hands out distinct slots and holders must agree on its size", async () => {
+      const backend = url();
+      const held = await Promise.all([0, 1, 2].map(() => acquire("pool", { backend, maxHolders: 3 })));
+      assert.deepEqual(held.map((l) => l.slot).sort(), [0, 1, 2]);
+      assert.equal(await tryAcquire("pool", { backend, maxHolders: 3 }), undefined);
+      await assert.rejects(tryAcquire("pool", { backend, maxHolders: 2 }), (e) => isWaitlockError(e, "EUSAGE") && /semaphore of 3/.test(e.message));
+      const next = acquire("pool", { backend, maxHolders: 3, preferredSlot: 2 });
+      const one = held.find((l) => l.slot === 1)!;
+      await one.release();
+      assert.equal((await next).slot, 1); // the slot that came free, whatever was preferred
+      for (const l of [...held.filter((l) => l !== one), await next]) await l.release();
+    });
+
+    test("shared holders share; an exclusive one waits for them, and they for it", async () => {
+      const backend = url();
+      const r1 = await acquire("rw", { backend, shared: true });
+      const r2 = await acquire("rw", { backend, shared: true });
+      assert.equal(await tryAcquire("rw", { backend }), undefined);
+      const writer = acquire("rw", { backend });
+      await sleep(100);
+      assert.equal(await tryAcquire("rw", { backend, shared: true }), undefined, "a reader queues behind a waiting writer");
+      await r1.release();
+      await r2.release();
+      const w = await writer;
+      await w.release();
+    });
+
+    test("timeout and abort leave no trace in the queue", async () => {
+      const backend = url();
+      const holder = await acquire("t", { backend });
+      await assert.rejects(acquire("t", { backend, timeout: 300 }), (e) => isWaitlockError(e, "ETIMEDOUT"));
+      const ac = new AbortController();
+      const waiting = acquire("t", { backend, signal: ac.signal });
+      await sleep(100);
+      ac.abort();
+      await assert.rejects(waiting, (e) => isWaitlockError(e, "EABORTED"));
+      const entries = await list({ backend, descriptor: "t" });
+      assert.deepEqual(entries.map((e) => e.kind), ["slot"], "only the holder is left");
+      await holder.release();
+    });
+
+    test("check and tryAcquire on a busy lock write nothing", async () => {
+      const backend = url();
+      const holder = await acquire("ro", { backend });
+      const b = waitlock.backend({ backend });
+      const before = await b.list({});
+      const rev = async () => (await (await fetch(`http://${etcd.endpoint}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: btoa("x") }) })).json()).header.revision;
+      const r0 = await rev();
+      for (let i = 0; i < 5; i++) {
+        assert.equal(await check("ro", { backend }), false);
+        assert.equal(await tryAcquire("ro", { backend }), undefined);
+      }
+      assert.equal(await rev(), r0, "no write reached etcd");
+      assert.deepEqual(await b.list({}), before);
+      await holder.release();
+    });
+
+    test("a held lock is lost when its lease is revoked, and says so", async () => {
+      const backend = url();
+      const l = await acquire("gone", { backend, lease: 2 });
+      await fetch(`http://${etcd.endpoint}/v3/lease/revoke`, { method: "POST", body: JSON.stringify({ ID: l.lease!.id }) });
+      const err = await l.lost;
+      assert.ok(isWaitlockError(err, "ELOST"));
+      assert.equal(l.signal.aborted, true);
+      await l.release();
+    });
+  });
+
+  test("property: across processes, no two holders of a slot overlap and fences strictly increase", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 3, maxLength: 6 }), { minLength: 2, maxLength: 4 }),
+        async (maxHolders, plans) => {
+          const backend = url();
+          const workers = plans.map((holds) => spawn(process.execPath, [join(ROOT, "tests/fixtures/fenced-worker.mjs"), JSON.stringify({ backend, maxHolders }), "prop", holds.join(",")], { stdio: ["ignore", "pipe", "inherit"] }));
+          const outputs = await Promise.all(workers.map(async (w) => {
+            let out = "";
+            w.stdout!.on("data", (d) => (out += d));
+            assert.equal((await exited(w)).code, 0);
+            return out;
+          }));
+          const holds = outputs.flatMap((o) => o.trim().split("\n").map((l) => JSON.parse(l) as { slot: number; fence: string; start: string; end: string }));
+          assert.equal(holds.length, plans.flat().length);
+          const byFence = [...holds].sort((a, b) => (BigInt(a.fence) < BigInt(b.fence) ? -1 : 1));
+          for (let i = 1; i < byFence.length; i++) assert.notEqual(byFence[i].fence, byFence[i - 1].fence, "fences are unique");
+          for (let slot = 0; slot < maxHolders; slot++) {
+            const spans = byFence.filter((h) => h.slot === slot);
+            for (let i = 1; i < spans.length; i++) {
+              // In fence order, each hold of a slot starts after the previous one ended.
+              assert.ok(BigInt(spans[i - 1].end) <= BigInt(spans[i].start), `slot ${slot}: fence ${spans[i - 1].fence} overlaps fence ${spans[i].fence}`);
+            }
+          }
+          return true;
+        },
+      ),
+      { numRuns: 4 },
+    );
+  });
+
+  describe("Deno beside Node", () => {
+    const deno = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/.bin/deno")].find((p) => existsSync(p))!;
+    const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", join(ROOT, "tests/deno/etcd-hold.ts"), backend, d], {
+      stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
+    });
+
+    test("a Deno holder excludes Node, and hands over to a Node waiter with a greater fence", async (t) => {
+      const backend = url();
+      const child = denoHold(backend, "mixed");
+      t.after(() => child.kill("SIGKILL"));
+      const held = JSON.parse(await firstLine(child));
+      assert.equal(held.slot, 0, JSON.stringify(held));
+      assert.equal(await tryAcquire("mixed", { backend }), undefined);
+      const waiting = acquire("mixed", { backend });
+      child.stdin!.end();
+      const mine = await waiting;
+      assert.ok(mine.fence! > BigInt(held.fence));
+      assert.equal((await exited(child)).code, 0);
+      // And the other way round: Deno waits in the queue behind Node.
+      const next = denoHold(backend, "mixed");
+      t.after(() => next.kill("SIGKILL"));
+      await sleep(300);
+      await mine.release();
+      const got = JSON.parse(await firstLine(next));
+      assert.ok(BigInt(got.fence) > mine.fence!);
+      next.stdin!.end();
+      assert.equal((await exited(next)).code, 0);
+    });
+  });
+
+  describe("CLI", () => {
+    test("--exec passes WAITLOCK_FENCE and WAITLOCK_SLOT; --check and --list see the holder", async (t) => {
+      const backend = url();
+      const out = run(["--backend", backend, "job", "--exec", "sh", "-c", "echo $WAITLOCK_SLOT $WAITLOCK_FENCE"]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /^0 \d+\n$/);
+      const dir = tempDir(t);
+      const ready = join(dir, "ready");
+      const holder = start(["--backend", backend, "job", "--exec", "sh", "-c", `touch ${ready}; sleep 30`]);
+      t.after(() => holder.kill("SIGKILL"));
+      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "holder running", { timeoutMs: 10_000 });
+      assert.equal(run(["--backend", backend, "--check", "job"]).code, 1);
+      const busy = run(["--backend", backend, "job", "--exec", "true"]);
+      assert.equal(busy.code, 1);
+      assert.match(busy.stderr, /job is held by PID \d+/);
+      const listed = JSON.parse(run(["--backend", backend, "--list", "--format", "json"]).stdout);
+      assert.equal(listed.length, 1);
+      assert.equal(listed[0].descriptor, "job");
+      holder.kill("SIGTERM");
+      await exited(holder);
+      assert.equal(run(["--backend", backend, "--check", "job"]).code, 0);
+    });
+
+    test("--list shows host, fence, lease left and the queue in arrival order, in every format", async (t) => {
+      const backend = url();
+      const holder = await acquire("listed", { backend, lease: 7 });
+      const waiters = [];
+      for (const who of ["first", "second"]) {
+        const w = start(["--backend", backend, "-t", "30", "listed", "--exec", "echo", who]);
+        t.after(() => w.kill("SIGKILL"));
+        waiters.push(w);
+        await waitUntil(async () => (await list({ backend, descriptor: "listed" })).length === waiters.length + 1, "waiter queued", { timeoutMs: 10_000 });
+      }
+      const human = run(["--backend", backend, "--list"]).stdout.split("\n");
+      assert.match(human[0], /^DESCRIPTOR\s+SLOT\s+STATE\s+HOST\s+PID\s+OWNER\s+USER\s+ACQUIRED\s+HELD\s+FENCE\s+LEASE\s+COMMAND$/);
+      assert.match(human[1], new RegExp(`^listed\\s+0\\s+held\\s+\\S+\\s+${process.pid}\\s.*\\s${holder.fence}\\s+[5-7]s\\s`));
+      assert.match(human[2], /^listed\s+-\s+waiting\s.*echo first$/);
+      assert.match(human[3], /^listed\s+-\s+waiting\s.*echo second$/);
+      const json = JSON.parse(run(["--backend", backend, "--list", "--format", "json"]).stdout);
+      assert.deepEqual(json.map((r: { state: string }) => r.state), ["held", "waiting", "waiting"]);
+      assert.equal(json[0].fence, String(holder.fence));
+      assert.equal(typeof json[0].leaseLeftS, "number");
+      const csv = run(["--backend", backend, "--list", "--format", "csv"]).stdout.split("\n");
+      assert.ok(csv[0].endsWith(",state,fence,lease_left_s"));
+      assert.ok(csv[1].includes(`,held,${holder.fence},`));
+      await holder.release();
+      for (const w of waiters) assert.equal((await exited(w)).code, 0);
+    });
+
+    test("--done reaches the holders wherever they run: an exec'd command and a foreground holder let go", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const ready = join(dir, "ready");
+      const a = start(["--backend", backend, "d1", "--exec", "sh", "-c", `touch ${ready}; sleep 30 & wait`]);
+      t.after(() => a.kill("SIGKILL"));
+      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "holder running", { timeoutMs: 10_000 });
+      const done = run(["-v", "--backend", backend, "--done", "d1"]);
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stderr, new RegExp(`sent SIGTERM to ${a.pid}`));
+      assert.equal((await exited(a)).code, 143);
+      assert.equal(run(["--backend", backend, "--check", "d1"]).code, 0);
+      assert.equal(run(["--backend", backend, "--done", "d1"]).code, 1, "nothing holds it now");
+
+      const script = join(dir, "fg.sh");
+      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend ${backend} d2 || exit 1\nsleep 30\n`);
+      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
+      t.after(() => owner.kill("SIGKILL"));
+      await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 1, "foreground lock taken", { timeoutMs: 10_000 });
+      assert.equal(run(["--backend", backend, "--done", "d2"]).code, 0);
+      await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });
+    });
+
+    test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
+      const backend = url();
+      assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);
+      assert.equal(run(["--backend", "etcd://127.0.0.1:9/x", "--check", "envjob"], { WAITLOCK_BACKEND: backend }).code, 75);
+    });
+
+    test("a bad URL is a usage error and contacts nothing; --lock-dir with --backend too", () => {
+      for (const bad of ["etcd://", "etcd://h:99999", "http://h:1", "etcd://h:1?bogus=1"]) {
+        const r = run(["--backend", bad, "x", "--exec", "true"]);
+        assert.equal(r.code, 3, `${bad}: ${r.stderr}`);
+        assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      }
+      assert.equal(run(["--backend", url(), "-d", "/tmp", "x", "--exec", "true"]).code, 3);
+      assert.equal(run(["--backend", url(), "--lease", "0", "x", "--exec", "true"]).code, 3);
+    });
+
+    test("an unreachable server is exit 75 within 10 s, naming the endpoint and never the password", () => {
+      const began = Date.now();
+      const r = run(["-v", "--backend", "etcd://alice:hunter2@127.0.0.1:9/p", "x", "--exec", "true"]);
+      assert.equal(r.code, 75, r.stderr);
+      assert.ok(Date.now() - began < 10_000);
+      assert.match(r.stderr, /127\.0\.0\.1:9/);
+      assert.ok(!r.stderr.includes("hunter2"), r.stderr);
+      const env = run(["--backend", "etcd://alice@127.0.0.1:9/p", "--check", "x"], { WAITLOCK_BACKEND_PASSWORD: "hunter2" });
+      assert.equal(env.code, 75);
+      assert.ok(!env.stderr.includes("hunter2"));
+    });
+
+    test("foreground mode keeps the lease past its TTL for the owner, and lets go when the owner exits", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const script = join(dir, "job.sh");
+      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend ${backend} --lease 2 fg || exit 1\nsleep 5\n`);
+      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
+      await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 1, "lock taken", { timeoutMs: 10_000 });
+      await sleep(3500); // past the 2 s lease: only renewals keep it
+      assert.equal(run(["--backend", backend, "--check", "fg"]).code, 1, "still held while the owner runs");
+      await exited(owner);
+      await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 0, "released after the owner exited", { timeoutMs: 5000 });
+    });
+  });
+
+  describe("faults", () => {
+    test("waitlock SIGKILLed in exec mode: its command dies with it, the lock is back within the lease, never two holders", async (t) => {
+      const backend = url();
+      const log = join(tempDir(t), "log");
+      writeFileSync(log, "");
+      const a = start(["--backend", backend, "--lease", "2", "k", "--exec", ...logged(log, "A")]);
+      await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
+      const b = start(["--backend", backend, "-t", "20", "k", "--exec", ...logged(log, "B", 0)]);
+      await sleep(300);
+      const killedAt = Date.now();
+      a.kill("SIGKILL");
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+      assert.ok(Date.now() - killedAt < 2000 + 1000 + 1500, "back within lease + 1 s (and start-up)");
+      // A's command got SIGKILL (pdeathsig) with waitlock: it never logged an end, and is gone.
+      const all = spans(log);
+      const A = all.find((s) => s.tag === "A")!;
+      assert.equal(A.end, undefined);
+      A.end = BigInt(killedAt) * 1_000_000n + 50_000_000n; // it died with waitlock, at the kill
+      assertNoOverlap(all);
+    });
+
+    test("the server paused longer than the lease: the holder's command is stopped and waitlock exits 7 before a waiter gets in", async (t) => {
+      const backend = url();
+      const log = join(tempDir(t), "log");
+      writeFileSync(log, "");
+      const a = start(["--backend", backend, "--lease", "2", "p", "--exec", ...logged(log, "A")]);
+      await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
+      const b = start(["--backend", backend, "-t", "30", "p", "--exec", ...logged(log, "B", 0)]);
+      await sleep(500);
+      etcd.pause();
+      try {
+        const ra = await exited(a);
+        assert.equal(ra.code, 7, a.stderrText());
+        assert.match(a.stderrText(), /lock lost/);
+        await sleep(1500); // past the lease on the server's clock too
+      } finally {
+        etcd.resume();
+      }
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+      assertNoOverlap(spans(log));
+    });
+
+    test("the server killed and restarted within the lease: the lock survives", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const ready = join(dir, "ready");
+      const a = start(["--backend", backend, "--lease", "10", "r", "--exec", "sh", "-c", `touch ${ready}; sleep 30`]);
+      t.after(() => a.kill("SIGKILL"));
+      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "A running", { timeoutMs: 10_000 });
+      await etcd.kill();
+      await etcd.restart();
+      assert.equal(run(["--backend", backend, "--check", "r"]).code, 1, "still held after the restart");
+      await sleep(1000);
+      assert.equal(a.exitCode, null, "the holder carries on");
+      a.kill("SIGTERM");
+      assert.equal((await exited(a)).code, 143);
+      assert.equal(run(["--backend", backend, "--check", "r"]).code, 0);
+    });
+
+    for (const mode of ["blackhole", "reset"] as const) {
+      test(`the holder cut off from the server (${mode}): its command is stopped before anyone else holds`, async (t) => {
+        const proxy = await startTcpProxy(etcd.endpoint);
+        t.after(() => proxy.close());
+        const prefix = `/cut${process.pid}-${++n}`;
+        const log = join(tempDir(t), "log");
+        writeFileSync(log, "");
+        const a = start(["--backend", `etcd://${proxy.endpoint}${prefix}`, "--lease", "2", "c", "--exec", ...logged(log, "A")]);
+        await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
+        const b = start(["--backend", `etcd://${etcd.endpoint}${prefix}`, "-t", "30", "c", "--exec", ...logged(log, "B", 0)]);
+        await sleep(500);
+        proxy.cut(mode);
+        const ra = await exited(a);
+        assert.equal(ra.code, 7, a.stderrText());
+        assert.equal((await exited(b)).code, 0, b.stderrText());
+        assertNoOverlap(spans(log));
+      });
+    }
+  });
+});
+
+describe("etcd backend, three members", { skip, concurrency: 1 }, () => {
+  test("the leader killed: holders and waiters carry on or let go, never two holders", async (t) => {
+    const cluster = await startEtcdCluster(3);
+    t.after(() => cluster.stop());
+    const backend = `etcd://${cluster.endpoints.join(",")}/lead${process.pid}`;
+    const log = join(tempDir(t), "log");
+    writeFileSync(log, "");
+    const a = start(["--backend", backend, "--lease", "3", "L", "--exec", ...logged(log, "A", 4)]);
+    await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
+    const b = start(["--backend", backend, "-t", "40", "L", "--exec", ...logged(log, "B", 0)]);
+    await sleep(300);
+    const leader = await cluster.leader();
+    await leader.kill();
+    const [ra, rb] = await Promise.all([exited(a), exited(b)]);
+    assert.ok(ra.code === 0 || ra.code === 7, `A: ${ra.code} ${a.stderrText()}`);
+    assert.equal(rb.code, 0, b.stderrText());
+    assertNoOverlap(spans(log));
+  });
+});
+
