@@ -308,6 +308,21 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });
     });
 
+    test("--list --watch shows holders come and go on the server", async () => {
+      const backend = url();
+      const watcher = spawn(process.execPath, [WAITLOCK, "--backend", backend, "--list", "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      watcher.stdout!.on("data", (d) => (out += d));
+      await waitUntil(() => out.includes("(no locks held)"), "the first listing", { timeoutMs: 10_000 });
+      const lock = await acquire("watched", { backend });
+      await waitUntil(() => /watched\s+0\s+held/.test(out), "the holder listed", { timeoutMs: 5000 });
+      const before = out.length;
+      await lock.release();
+      await waitUntil(() => out.slice(before).includes("(no locks held)"), "the release listed", { timeoutMs: 5000 });
+      watcher.kill("SIGINT");
+      await exited(watcher);
+    });
+
     test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
       const backend = url();
       assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);
