@@ -340,7 +340,7 @@ describe("Deno permissions: the first call says which flag is missing", () => {
     { name: "no permission at all", flags: () => [], expect: /--allow-ffi/ },
     { name: "without --allow-ffi", flags: () => without("--allow-ffi"), expect: /--allow-ffi/ },
     { name: "without --allow-write", flags: () => without("--allow-write"), expect: /write access to .* --allow-write/ },
-    { name: "without --allow-env (WAITLOCK_DIR set)", flags: () => without("--allow-env"), viaEnv: true, expect: /WAITLOCK_DIR: run deno with --allow-env/ },
+    { name: "without --allow-env (WAITLOCK_DIR set)", flags: () => without("--allow-env"), viaEnv: true, expect: /WAITLOCK_(BACKEND|DIR): run deno with --allow-env \(or --allow-env=WAITLOCK_BACKEND,WAITLOCK_DIR,HOME\)/ },
     {
       name: "with --allow-read for the lock directory only (the WASM core unreadable)",
       flags: (dir) => [...without("--allow-read"), `--allow-read=${dir}`],

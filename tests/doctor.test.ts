@@ -199,7 +199,7 @@ describe("waitlock doctor through bin/waitlock", () => {
   test("--help describes the command and exits 0", async () => {
     const r = await doctor(["--help"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /\$ waitlock doctor \[-d DIR\] \[-f FMT\]/);
+    assert.match(r.stdout, /\$ waitlock doctor \[-d DIR\] \[--backend URL\] \[-f FMT\]/);
     assert.equal(r.stderr, "");
   });
 });

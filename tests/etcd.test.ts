@@ -392,6 +392,32 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       assertNoOverlap(spans(log));
     });
 
+    test("a waiter outlives the server's absence (longer than its own lease) and still gets the lock; a waiter's timeout is exit 2", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const ready = join(dir, "ready");
+      const release = join(dir, "release");
+      const a = start(["--backend", backend, "--lease", "30", "w", "--exec", "sh", "-c", `touch ${ready}; while [ ! -e ${release} ]; do sleep 0.05; done`]);
+      t.after(() => a.kill("SIGKILL"));
+      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "A running", { timeoutMs: 10_000 });
+      const b = start(["--backend", backend, "--lease", "2", "-t", "40", "w", "--exec", "true"]);
+      const c = start(["--backend", backend, "-t", "2", "w", "--exec", "true"]);
+      t.after(() => b.kill("SIGKILL"));
+      await waitUntil(async () => (await list({ backend, descriptor: "w" })).filter((e) => e.kind === "waiter").length === 2, "B and C queued", { timeoutMs: 10_000 });
+      etcd.pause();
+      try {
+        assert.equal((await exited(c)).code, 2, c.stderrText());
+        await sleep(2500); // past B's 2 s lease: its place in the queue is gone
+      } finally {
+        etcd.resume();
+      }
+      await sleep(1000);
+      assert.equal(b.exitCode, null, `B still waits: ${b.stderrText()}`);
+      writeFileSync(release, "");
+      assert.equal((await exited(a)).code, 0, a.stderrText());
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+    });
+
     test("the server killed and restarted within the lease: the lock survives", async (t) => {
       const backend = url();
       const dir = tempDir(t);

@@ -4,7 +4,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { check, list } from "../adapters/node/index.ts";
 import { chooseOwner, type ProcessView } from "../adapters/proc.ts";
 import { ROOT, eventually, exited, firstLine, tempDir } from "./helpers.ts";
@@ -84,11 +84,18 @@ describe("chooseOwner: the owner of a foreground lock, past wrappers", () => {
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 
+/**
+ * A user's PATH: `npm test` puts node_modules/.bin first, where a dependency's
+ * old npm (6, via @as-pect) has its own npx; the npx a user runs is the one
+ * installed beside node.
+ */
+const USER_PATH = [dirname(process.execPath), ...(process.env.PATH ?? "").split(":").filter((p) => !p.includes("node_modules"))].join(":");
+
 /** script runs a sh script with bin/ on PATH, in the repository (where npx finds waitlock offline). */
 function script(text: string, dir: string) {
   return spawn("/bin/sh", ["-c", text], {
     cwd: ROOT,
-    env: { ...process.env, PATH: `${join(ROOT, "bin")}:${process.env.PATH}`, WAITLOCK_DIR: dir, npm_config_update_notifier: "false" },
+    env: { ...process.env, PATH: `${join(ROOT, "bin")}:${USER_PATH}`, WAITLOCK_DIR: dir, npm_config_update_notifier: "false" },
     stdio: ["pipe", "pipe", "pipe"],
   });
 }

@@ -5,8 +5,9 @@
 // Permissions (Linux):
 //   --allow-read --allow-write   the lock directory (and reading build/waitlock.wasm)
 //   --allow-ffi                  libc's fcntl: the OFD locks Node takes
-//   --allow-env                  WAITLOCK_DIR and HOME (--allow-env=WAITLOCK_DIR,HOME is enough)
+//   --allow-env                  WAITLOCK_BACKEND, WAITLOCK_DIR and HOME (--allow-env=WAITLOCK_BACKEND,WAITLOCK_DIR,HOME is enough)
 //   --allow-run                  only for signalHolders (Deno guards Deno.kill with it)
+//   --allow-net                  only for locks on a server (backend: "etcd://…")
 // Importing this module needs none of them; a missing one fails the first call
 // that needs it with a WaitlockError (code "EPERM") naming the flag to add.
 import { createWaitlock, type LockDirOption, type Waitlock } from "../api.ts";

@@ -269,9 +269,9 @@ export class DenoPlatform implements Platform {
     try {
       return Deno.env.get(name);
     } catch (err) {
-      // Ignoring WAITLOCK_DIR would put this process's locks in another directory than
-      // Node's, where neither would see the other: refuse instead.
-      if (isNotCapable(err)) throw this.permissions.denied("--allow-env", `reading the environment variable ${name}`, "WAITLOCK_DIR,HOME", err);
+      // Ignoring WAITLOCK_DIR or WAITLOCK_BACKEND would put this process's locks in
+      // another place than Node's, where neither would see the other: refuse instead.
+      if (isNotCapable(err)) throw this.permissions.denied("--allow-env", `reading the environment variable ${name}`, "WAITLOCK_BACKEND,WAITLOCK_DIR,HOME", err);
       throw err;
     }
   }

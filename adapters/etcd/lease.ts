@@ -30,6 +30,13 @@ export function leaseTiming(ttlSeconds: number): LeaseTiming {
 
 const now = () => performance.now();
 
+/** The server answered, but too late for the lease to be of use: ask again. */
+export class LateGrant extends WaitlockError {
+  constructor(message: string) {
+    super("EAGAIN", message);
+  }
+}
+
 export class KeptLease {
   readonly id: string;
   readonly timing: LeaseTiming;
@@ -56,7 +63,14 @@ export class KeptLease {
   static async grant(client: EtcdClient, ttlSeconds: number, unref: (t: unknown) => void = () => undefined): Promise<KeptLease> {
     const sentAt = now();
     const { id, ttl } = await client.grantLease(ttlSeconds);
-    return new KeptLease(client, id, ttl, sentAt, unref);
+    const lease = new KeptLease(client, id, ttl, sentAt, unref);
+    if (lease.msUntilLoss < lease.timing.renewEveryMs) {
+      // The answer came so late (a server that was paused, say) that the lease may
+      // be nearly over before it is used: give it back and say "try again".
+      await lease.revoke().catch(() => lease.abandon());
+      throw new LateGrant(`etcd took ${Math.round(now() - sentAt)} ms to grant a ${ttl} s lease`);
+    }
+    return lease;
   }
 
   /**

@@ -17,10 +17,10 @@
 // itself is a transaction that claims a free slot only while the request's
 // queue entry still exists, and its revision is the fencing token: strictly
 // greater than every earlier grant of every descriptor on that etcd.
-import { WaitlockError } from "../errors.ts";
+import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { setLongTimeout, type CancelTimer } from "../long-timer.ts";
 import type { EtcdClient, KeyValue, WatchEvent } from "./client.ts";
-import { KeptLease } from "./lease.ts";
+import { KeptLease, LateGrant } from "./lease.ts";
 
 /** What a holder or waiter says about itself, kept with its keys for listings. */
 export interface HolderInfo {
@@ -181,17 +181,35 @@ export class EtcdLocks {
     return this.#acquire(req, wait) as Promise<EtcdHold>;
   }
 
+  /**
+   * #acquire queues with a fresh lease and waits. A waiter whose place is lost
+   * (its lease ran out while the server was away) queues again with a new
+   * lease, and one that cannot reach the server keeps trying, both until its
+   * deadline (then ETIMEDOUT). Only the very first contact failing is EAGAIN:
+   * a server that never answered is "unreachable", not "busy".
+   */
   async #acquire(req: EtcdLockRequest, wait: WaitOptions | undefined): Promise<EtcdHold | undefined> {
-    const lease = await KeptLease.grant(this.#client, req.leaseSeconds, this.#unref);
-    let done = false;
-    try {
-      const hold = await this.#queueAndWait(req, lease, wait);
-      done = hold !== undefined;
-      return hold;
-    } finally {
-      if (!done) await lease.revoke().catch(() => lease.abandon());
+    for (let attempt = 0; ; attempt++) {
+      let lease: KeptLease | undefined;
+      let done = false;
+      try {
+        lease = await KeptLease.grant(this.#client, req.leaseSeconds, this.#unref);
+        const hold = await this.#queueAndWait(req, lease, wait);
+        done = hold !== undefined;
+        return hold;
+      } catch (err) {
+        const answered = attempt > 0 || lease !== undefined || err instanceof LateGrant;
+        const again = wait && answered && isWaitlockError(err) && (err.code === "ELOST" || err.code === "EAGAIN");
+        if (!again) throw err;
+        if (wait.signal?.aborted) throw new WaitlockError("EABORTED", `stopped waiting for ${req.descriptor}: aborted`, { cause: wait.signal.reason });
+        if (performance.now() >= wait.deadline) throw new WaitlockError("ETIMEDOUT", `timed out waiting for ${req.descriptor} (etcd: ${err.message})`);
+        await sleep(Math.min(500, Math.max(0, wait.deadline - performance.now())), wait.signal ?? new AbortController().signal);
+      } finally {
+        if (lease && !done) await lease.revoke().catch(() => lease!.abandon());
+      }
     }
   }
+
 
   async #queueAndWait(req: EtcdLockRequest, lease: KeptLease, wait: WaitOptions | undefined): Promise<EtcdHold | undefined> {
     const d = req.descriptor;
@@ -288,6 +306,7 @@ export class EtcdLocks {
       const onAbort = () => finish(new WaitlockError("EABORTED", `stopped waiting for ${d}: aborted`, { cause: wait.signal?.reason }));
       const onLost = () => finish(lease.lost.reason);
       if (wait.signal?.aborted) return onAbort();
+      if (lease.lost.aborted) return onLost();
       wait.signal?.addEventListener("abort", onAbort, { once: true });
       lease.lost.addEventListener("abort", onLost, { once: true });
       stopDeadline = setLongTimeout(() => finish(new WaitlockError("ETIMEDOUT", `timed out waiting for ${d}`)), wait.deadline - performance.now());
@@ -384,6 +403,7 @@ export class EtcdLocks {
       [{ put: { key: this.#queueKey(d, lease.id), value: this.#value(req), lease: lease.id } }, { put: { key, value: this.#value(req, { slot: 0, acquiredAt }), lease: lease.id } }],
     );
     if (!r.succeeded) return undefined;
+    if (lease.lost.aborted) throw lease.lost.reason;
     return new Hold(this.#client, lease, key, 0, r.revision, (info) => this.#value(req, { ...info, slot: 0, acquiredAt }));
   }
 
@@ -405,6 +425,7 @@ export class EtcdLocks {
         { range: { key: slots, prefix: true } },
       ]);
       if (r.succeeded) {
+        if (lease.lost.aborted) throw lease.lost.reason; // granted on a lease already judged lost: the caller queues again
         return new Hold(this.#client, lease, key, slot, r.revision, (info) => this.#value(req, { ...info, slot, acquiredAt }));
       }
       if (r.results[0].length === 0) throw new WaitlockError("ELOST", `etcd dropped this request's place in the queue for ${d}`);
