@@ -367,24 +367,27 @@ export class FileBackend implements LockBackend {
   /**
    * heldForAcquirer tests a slot file's HELD byte like a probe (undefined: no
    * file, so an acquirer would create it), throwing what would stop an acquirer.
+   * It opens the file as an acquirer does, read-write: a file this user may only
+   * read (another user's 0644 file in a sticky directory) is refused to acquirers,
+   * so it must not look free here.
    */
   #heldForAcquirer(path: string): Probe["held"] | undefined {
     const p = this.#p;
-    let opened;
+    let fd;
     try {
-      opened = p.openExisting(path);
+      fd = p.openReadWrite(path);
     } catch (err) {
       if (errnoOf(err) === "ENOENT") return undefined;
       throw this.#openError(path, err);
     }
     try {
-      const st = p.fstat(opened.fd);
+      const st = p.fstat(fd);
       if (st.kind !== "file") throw notARegularFile(path, st.kind);
-      return this.#heldState(opened.fd, opened.writable);
+      return this.#heldState(fd, true);
     } catch (err) {
       throw fromSystemError(err, `cannot test the lock on ${path}`);
     } finally {
-      p.close(opened.fd);
+      p.close(fd);
     }
   }
 
