@@ -1,6 +1,7 @@
 // The lock protocol on files (README "How it works", docs/FORMAT.md), written once against Platform.
 //
-// A slot is the file <dir>/<descriptor>.slot<N>.lock and is held exactly while
+// A slot is the file <dir>/<descriptor>.slot<N>.lock (names.ts: a long
+// descriptor's file names end in a hash instead) and is held exactly while
 // some open file description holds a kernel lock on it. Two one-byte ranges:
 //   GATE (byte 0) — what acquirers compete for; only acquirers and holders touch it.
 //   HELD (byte 1) — what says "held"; holders keep it, probes test it.
@@ -10,8 +11,8 @@
 import type { HeldSlot, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
 import { WaitlockError, fromSystemError } from "./errors.ts";
 import type { LockDir } from "./lock-dir.ts";
+import { joinPath, LockFileNames, parseLockFileName, type ParsedName } from "./names.ts";
 import { waitByPolling } from "./poll-wait.ts";
-import { joinPath, parseLockFileName, readerFileName, slotFileName } from "./names.ts";
 import { errnoOf, type ByteRange, type FileId, type FileStat, type Platform } from "./platform.ts";
 import { DecodeStatus, LockType, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
 
@@ -95,6 +96,7 @@ export class FileBackend implements LockBackend {
   readonly #p: Platform;
   readonly #core: Core;
   readonly #dir: string;
+  readonly #names: LockFileNames;
   #readerSeq = 0;
   /** Descriptors whose dead readers' files this process has swept (once each: it costs a readdir). */
   readonly #sweptReaders = new Set<string>();
@@ -104,6 +106,7 @@ export class FileBackend implements LockBackend {
     this.#core = core;
     this.#dir = dir.path;
     this.location = dir.path;
+    this.#names = new LockFileNames((bytes) => core.sha256(bytes));
   }
 
   #path(name: string): string {
@@ -146,27 +149,32 @@ export class FileBackend implements LockBackend {
     try {
       return this.#p.openSlot(path);
     } catch (err) {
-      const errno = errnoOf(err);
-      if (errno === "ELOOP") throw notARegularFile(path, "symlink", err);
-      if (errno === "EISDIR") throw notARegularFile(path, "directory", err);
-      if (errno === "ENXIO") throw notARegularFile(path, "other", err);
-      // Permission is checked before the file's type: a socket or FIFO another user
-      // planted is refused with EACCES, but what is wrong is what it is, not who we are.
-      if (errno === "EACCES" || errno === "EPERM") {
-        let kind: FileStat["kind"] | undefined;
-        try {
-          kind = this.#p.lstat(path)?.kind;
-        } catch {
-          // cannot tell: report the permission problem
-        }
-        if (kind !== undefined && kind !== "file") throw notARegularFile(path, kind, err);
-      }
-      throw fromSystemError(err, `cannot open ${path}`);
+      throw this.#openError(path, err);
     }
   }
 
+  /** openError explains why a slot or reader file could not be opened for locking. */
+  #openError(path: string, err: unknown): WaitlockError {
+    const errno = errnoOf(err);
+    if (errno === "ELOOP") return notARegularFile(path, "symlink", err);
+    if (errno === "EISDIR") return notARegularFile(path, "directory", err);
+    if (errno === "ENXIO") return notARegularFile(path, "other", err);
+    // Permission is checked before the file's type: a socket or FIFO another user
+    // planted is refused with EACCES, but what is wrong is what it is, not who we are.
+    if (errno === "EACCES" || errno === "EPERM") {
+      let kind: FileStat["kind"] | undefined;
+      try {
+        kind = this.#p.lstat(path)?.kind;
+      } catch {
+        // cannot tell: report the permission problem
+      }
+      if (kind !== undefined && kind !== "file") return notARegularFile(path, kind, err);
+    }
+    return fromSystemError(err, `cannot open ${path}`);
+  }
+
   #trySlot(req: SlotRequest, slot: number): HeldSlot | undefined {
-    const path = this.#path(slotFileName(req.descriptor, slot));
+    const path = this.#path(this.#names.slot(req.descriptor, slot));
     const p = this.#p;
     for (let attempt = 0; attempt < INODE_RETRIES; attempt++) {
       const fd = this.#openSlotFile(path);
@@ -249,7 +257,7 @@ export class FileBackend implements LockBackend {
     // do not show that holder as alive.
     if (st.size > 0) p.truncate(fd, 0);
     for (let tries = 0; tries < INODE_RETRIES; tries++) {
-      const readerPath = this.#path(readerFileName(req.descriptor, slot, p.pid, ++this.#readerSeq));
+      const readerPath = this.#path(this.#names.reader(req.descriptor, slot, p.pid, ++this.#readerSeq));
       const rfd = this.#openSlotFile(readerPath);
       const rst = p.fstat(rfd);
       // Locked, and still the file at that path: a sweep (sweepDeadReaders) may have
@@ -273,7 +281,7 @@ export class FileBackend implements LockBackend {
         this.#sweptReaders.add(req.descriptor);
         this.#sweepDeadReaders(req.descriptor, slot, readerPath);
       }
-      return new HeldFile(p, slot, fd, this.#path(slotFileName(req.descriptor, slot)), st, false, () => undefined, reader);
+      return new HeldFile(p, slot, fd, this.#path(this.#names.slot(req.descriptor, slot)), st, false, () => undefined, reader);
     }
     throw new WaitlockError("EAGAIN", `cannot create a reader record for ${req.descriptor}; try again`);
   }
@@ -297,7 +305,9 @@ export class FileBackend implements LockBackend {
     }
     for (const name of names) {
       const parsed = parseLockFileName(name);
-      if (parsed?.kind !== "reader" || parsed.descriptor !== descriptor || parsed.slot !== slot) continue;
+      // A long name's record is not read here: a dead reader's file is removed
+      // whoever's it was, and a live one is never touched (its lock is held).
+      if (parsed?.kind !== "reader" || parsed.slot !== slot || !this.#names.mayBelongTo(parsed, descriptor)) continue;
       const path = this.#path(name);
       if (path === ownPath) continue;
       let opened;
@@ -379,13 +389,45 @@ export class FileBackend implements LockBackend {
     return "exclusive";
   }
 
+  /**
+   * check tells whether tryAcquire would get a slot now. It tries the slots in
+   * the order tryAcquire does, and what would make tryAcquire fail with an
+   * error makes check fail with it too: an error is never reported as "busy".
+   */
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): boolean {
-    for (let slot = 0; slot < req.maxHolders; slot++) {
-      const probe = this.#probe(this.#path(slotFileName(req.descriptor, slot)));
-      if (!probe || probe.held === "free") return true;
-      if (req.shared && probe.held === "shared") return true;
+    for (const slot of this.#core.slotOrder(req.maxHolders)) {
+      const held = this.#heldForAcquirer(this.#path(this.#names.slot(req.descriptor, slot)));
+      if (held === undefined || held === "free") return true;
+      if (req.shared && held === "shared") return true;
     }
     return false;
+  }
+
+  /**
+   * heldForAcquirer tests a slot file's HELD byte like a probe (undefined: no
+   * file, so an acquirer would create it), throwing what would stop an acquirer.
+   * It opens the file as an acquirer does, read-write: a file this user may only
+   * read (another user's 0644 file in a sticky directory) is refused to acquirers,
+   * so it must not look free here.
+   */
+  #heldForAcquirer(path: string): Probe["held"] | undefined {
+    const p = this.#p;
+    let fd;
+    try {
+      fd = p.openReadWrite(path);
+    } catch (err) {
+      if (errnoOf(err) === "ENOENT") return undefined;
+      throw this.#openError(path, err);
+    }
+    try {
+      const st = p.fstat(fd);
+      if (st.kind !== "file") throw notARegularFile(path, st.kind);
+      return this.#heldState(fd, true);
+    } catch (err) {
+      throw fromSystemError(err, `cannot test the lock on ${path}`);
+    } finally {
+      p.close(fd);
+    }
   }
 
   list(filter: ListFilter): SlotInfo[] {
@@ -420,25 +462,44 @@ export class FileBackend implements LockBackend {
     for (const name of names) {
       const parsed = parseLockFileName(name);
       if (!parsed) continue;
-      if (filter.descriptor !== undefined && parsed.descriptor !== filter.descriptor) continue;
+      if (filter.descriptor !== undefined && !this.#names.mayBelongTo(parsed, filter.descriptor)) continue;
       // A name whose "descriptor" no waitlock could lock is not a lock file, whatever
       // it contains; listing it would also carry its bytes (escape sequences, say,
       // planted by any user of a shared directory) to the reader's terminal.
-      if (filter.descriptor === undefined && this.#core.descriptorProblem(parsed.descriptor) !== undefined) continue;
+      if (filter.descriptor === undefined && !parsed.long && this.#core.descriptorProblem(parsed.key) !== undefined) continue;
       const location = this.#path(name);
       const probe = this.#probe(location);
       if (!probe) continue;
+      const descriptor = this.#descriptorOf(parsed, probe);
+      // Another descriptor's file that shares this one's long name (or a record
+      // forged to claim it) is not this descriptor's: never list or signal it as such.
+      if (filter.descriptor !== undefined && descriptor !== undefined && descriptor !== filter.descriptor) continue;
       // A shared hold's slot file carries no record: its readers are listed instead.
       if (parsed.kind === "slot" && probe.held === "shared") continue;
       const leftover = probe.status === "stale" || probe.status === "corrupt";
       if (filter.staleOnly ? !leftover : leftover && !filter.all) continue;
       const info: SlotInfo = {
-        descriptor: parsed.descriptor, slot: parsed.slot, kind: parsed.kind, status: probe.status,
+        descriptor: descriptor ?? parsed.key, slot: parsed.slot, kind: parsed.kind, status: probe.status,
         held: probe.held, record: probe.record, problem: probe.problem, location,
       };
       out.push({ info, id: probe.id });
     }
     return out.sort(({ info: a }, { info: b }) => (a.descriptor < b.descriptor ? -1 : a.descriptor > b.descriptor ? 1 : a.slot - b.slot));
+  }
+
+  /**
+   * descriptorOf is the descriptor a file is for: its plain name says so; for a
+   * long name, the record does, if the descriptor it names really has that long
+   * name (if not, the record is not that file's: probe.problem says so).
+   * undefined: a long name whose record cannot tell (held and being written, or unreadable).
+   */
+  #descriptorOf(parsed: ParsedName, probe: Probe): string | undefined {
+    if (!parsed.long) return parsed.key;
+    const claimed = probe.record?.descriptor;
+    if (claimed === undefined) return undefined;
+    if (this.#names.mayBelongTo(parsed, claimed)) return claimed;
+    probe.problem = "the record names a descriptor whose files are named otherwise";
+    return parsed.key;
   }
 
   signalHolders(descriptor: string, signal: string): number[] {
@@ -499,7 +560,7 @@ export class FileBackend implements LockBackend {
     return this.#p.watch(this.#dir, (name) => {
       if (name === undefined) return onChange(); // the runtime could not say which file
       const parsed = parseLockFileName(name);
-      if (parsed && (descriptor === undefined || parsed.descriptor === descriptor)) onChange();
+      if (parsed && (descriptor === undefined || this.#names.mayBelongTo(parsed, descriptor))) onChange();
     });
   }
 }

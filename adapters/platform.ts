@@ -65,6 +65,8 @@ export interface Platform {
    * Returns a file descriptor.
    */
   openSlot(path: string): number;
+  /** Opens an existing path as openSlot does (read-write, no follow, no block), but never creates it (ENOENT). */
+  openReadWrite(path: string): number;
   /** Opens an existing path for probing: read-write if allowed, else read-only; no follow, no block. */
   openExisting(path: string): { fd: number; writable: boolean };
   /** Non-blocking kernel lock on range; false when another open file description holds a conflicting one. */

@@ -34,6 +34,7 @@ interface CoreExports {
   outputPtr(): number;
   scratchSize(): number;
   crc32Of(ptr: number, len: number): number;
+  sha256Of(ptr: number, len: number): number;
   checkDescriptorAt(ptr: number, len: number): DescriptorStatus;
   descriptorBadIndex(): number;
   decodeRecord(len: number): DecodeStatus;
@@ -128,6 +129,15 @@ export class Core {
     if (data.length > this.#size) throw new RangeError(`crc32: at most ${this.#size} bytes`);
     this.#bytes().set(data, this.#in);
     return this.#x.crc32Of(this.#in, data.length) >>> 0;
+  }
+
+  /** sha256 is the SHA-256 digest of data (at most the scratch size, 8 KiB). */
+  sha256(data: Uint8Array): Uint8Array {
+    if (data.length > this.#size) throw new RangeError(`sha256: at most ${this.#size} bytes`);
+    const mem = this.#bytes();
+    mem.set(data, this.#in);
+    const n = this.#x.sha256Of(this.#in, data.length);
+    return mem.slice(this.#out, this.#out + n);
   }
 
   /** descriptorProblem returns why s is not a valid descriptor, or undefined if it is one. */

@@ -1,6 +1,7 @@
 // The waitlock core: pure functions over two scratch areas, no I/O, no imports.
 export { inputPtr, outputPtr, scratchSize } from "./scratch";
 export { crc32Of } from "./crc32";
+export { sha256Of } from "./sha256";
 export { checkDescriptorAt, descriptorBadIndex } from "./descriptor";
 export {
   decodeRecord, encodeRecord, formatVersion, recordMaxBytes,

@@ -13,7 +13,7 @@ export const mainFlags = {
   onePerCPU: Flags.boolean({ char: "c", description: "allow one holder per CPU available to this process (affinity and cgroup quota)" }),
   excludeCPUs: Flags.string({ char: "x", helpValue: "N", description: "with --onePerCPU: leave N CPUs out (at least 1 holder remains)" }),
   timeout: Flags.string({ char: "t", helpValue: "SECS", description: "wait up to SECS seconds (fractions allowed; inf waits forever; default: fail at once; env WAITLOCK_TIMEOUT)" }),
-  check: Flags.boolean({ description: "exit 0 if DESCRIPTOR could be acquired now, 1 if not; takes nothing" }),
+  check: Flags.boolean({ description: "exit 0 if DESCRIPTOR could be acquired now, 1 if it is busy, else the exit code acquiring would fail with; takes nothing" }),
   done: Flags.boolean({ description: "send SIGTERM to every holder of DESCRIPTOR (verified through /proc)" }),
   exec: Flags.boolean({ char: "e", description: "run the command that follows while holding the lock (everything after --exec is the command)" }),
   list: Flags.boolean({ char: "l", description: "list held locks" }),

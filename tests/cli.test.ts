@@ -3,7 +3,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
-import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { acquire, check, list, waitlock } from "../adapters/node/index.ts";
@@ -541,6 +542,104 @@ describe("check, list and descriptors", () => {
     const r = run(dir, ["-m", "4", "pool", "-e", "sh", "-c", "echo $WAITLOCK_SLOT"], { env: { WAITLOCK_SLOT: "2", WAITLOCK_DEBUG: "yes" } });
     assert.equal(r.stdout, "2\n");
     assert.match(r.stderr, /waitlock: acquired pool slot 2/);
+  });
+});
+
+describe("descriptors too long to be file names (up to the 255 characters allowed)", () => {
+  /** A 255-character descriptor ending in tail; all of them share their first 128 characters. */
+  const long = (tail: string) => "long-descriptor.".padEnd(255 - tail.length, "x") + tail;
+  /** The documented long file name (docs/FORMAT.md), computed here independently of names.ts. */
+  const longName = (d: string, suffix: string) => `${d.slice(0, 128)}~${createHash("sha256").update(d).digest("hex").slice(0, 32)}${suffix}`;
+  const rows = (dir: string) => JSON.parse(run(dir, ["--list", "--all", "--format", "json"]).stdout) as { descriptor: string; slot: number; status: string; pid: number | null; problem: string | null }[];
+
+  test("foreground, --check (free 0, held 1), --list with the full name, --done", async (t) => {
+    const dir = tempDir(t);
+    const d = long("A");
+    const free = run(dir, ["--check", d]);
+    assert.equal(free.code, 0, free.stderr);
+    const script = sh(`waitlock ${d} || exit 1; echo locked; read line`, { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    assert.equal(await firstLine(script), "locked");
+    assert.deepEqual(readdirSync(dir), [longName(d, ".slot0.lock")]);
+    assert.equal(run(dir, ["--check", d]).code, 1);
+    assert.equal(run(dir, [d, "--exec", "true"]).code, 1, "another instance is refused");
+    assert.deepEqual(rows(dir).map((r) => [r.descriptor, r.slot, r.status]), [[d, 0, "active"]]);
+    const done = run(dir, ["--done", d]);
+    assert.equal(done.code, 0, done.stderr);
+    await eventually(() => check(d, { lockDir: dir }), "released by --done");
+    assert.equal(run(dir, ["--check", d]).code, 0);
+    assert.equal(run(dir, [d, "--exec", "true"]).code, 0);
+  });
+
+  test("-m 12 takes slot 11, and --shared works", async (t) => {
+    const dir = tempDir(t);
+    const d = long("S");
+    const others = [];
+    for (let slot = 0; slot < 11; slot++) others.push(await acquire(d, { lockDir: dir, maxHolders: 12, preferredSlot: slot }));
+    const inside = `echo $WAITLOCK_SLOT; ${WAITLOCK} --check -m 12 "$WAITLOCK_DESCRIPTOR"; echo $?; ${WAITLOCK} --list --format csv | cut -d, -f1,3 | sort -t, -k2n | tail -1`;
+    const r = run(dir, ["-m", "12", d, "--exec", "sh", "-c", inside]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `11\n1\n${d},11\n`, "slot 11; all 12 busy; listed with the full name");
+    await Promise.all(others.map((l) => l.release()));
+    assert.equal(run(dir, ["--check", "-m", "12", d]).code, 0);
+
+    const reader = start(dir, ["--shared", d, "--exec", "sh", "-c", "echo ready; sleep 30"]);
+    t.after(() => reader.kill("SIGKILL"));
+    assert.equal(await firstLine(reader), "ready");
+    assert.equal(run(dir, ["--check", "--shared", d]).code, 0);
+    assert.equal(run(dir, ["--check", d]).code, 1);
+    assert.equal(run(dir, ["--shared", d, "--exec", "true"]).code, 0, "a second reader gets in");
+    assert.equal(run(dir, [d, "--exec", "true"]).code, 1, "a writer is refused");
+    assert.deepEqual(rows(dir).filter((r) => r.status === "active").map((r) => [r.descriptor, r.pid]), [[d, reader.pid]]);
+    reader.kill("SIGTERM");
+    await exited(reader);
+    assert.equal(run(dir, [d, "--exec", "true"]).code, 0, "the writer gets in once the reader is gone");
+  });
+
+  test("two long descriptors with the same first 128 characters do not exclude each other", async (t) => {
+    const dir = tempDir(t);
+    const [a, b] = [long("A"), long("B")];
+    const script = sh(`waitlock ${a} || exit 1; echo locked; read line`, { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    assert.equal(await firstLine(script), "locked");
+    assert.equal(run(dir, ["--check", b]).code, 0);
+    const inB = run(dir, [b, "--exec", "sh", "-c", `${WAITLOCK} --list --format csv | cut -d, -f1`]);
+    assert.equal(inB.code, 0, inB.stderr);
+    assert.deepEqual(inB.stdout.trim().split("\n").slice(1).sort(), [a, b], "both held at once, each listed with its full name");
+    assert.equal(run(dir, ["--done", b]).code, 1, "nothing holds b");
+    assert.equal(run(dir, ["--check", a]).code, 1, "a is still held");
+    assert.equal(run(dir, ["--done", a]).code, 0);
+    await eventually(() => check(a, { lockDir: dir }), "a released by --done");
+  });
+
+  test("a long-named file whose record names another descriptor: busy (never a false free), never listed or ended as that descriptor", async (t) => {
+    const dir = tempDir(t);
+    const [a, b] = [long("A"), long("B")];
+    const holder = await spawnHolder(t, dir, a);
+    // What two descriptors sharing a long name would look like: b's file holds a's record.
+    linkSync(join(dir, longName(a, ".slot0.lock")), join(dir, longName(b, ".slot0.lock")));
+    assert.equal(run(dir, ["--check", b]).code, 1, "b's file is locked: b is busy");
+    assert.equal(run(dir, [b, "--exec", "true"]).code, 1);
+    const listed = rows(dir);
+    assert.deepEqual(listed.map((r) => [r.descriptor, r.pid]).sort(), [[a, holder.pid], [longName(b, ""), holder.pid]]);
+    assert.match(listed.find((r) => r.descriptor !== a)!.problem!, /record names a descriptor whose files are named otherwise/);
+    assert.deepEqual(await list({ lockDir: dir, descriptor: b }), [], "b's listing does not show a's holder");
+    assert.equal(run(dir, ["--done", b]).code, 1, "--done b does not end a's holder");
+    assert.equal(holder.child.exitCode, null);
+    await holder.release();
+  });
+
+  test("--check fails as acquiring does, never with 1 (busy), on a file it cannot use", (t) => {
+    const dir = tempDir(t);
+    symlinkSync(join(dir, "elsewhere"), join(dir, "link.slot0.lock"));
+    mkdirSync(join(dir, "dir.slot0.lock"));
+    for (const d of ["link", "dir"]) {
+      const acquiring = run(dir, [d, "--exec", "true"]);
+      const checking = run(dir, ["--check", d]);
+      assert.equal(acquiring.code, 6, acquiring.stderr);
+      assert.equal(checking.code, 6, `--check ${d}: ${checking.stderr}`);
+      assert.match(checking.stderr, /^waitlock: [^\n]+ is not a regular file [^\n]+\n$/);
+    }
   });
 });
 

@@ -3,10 +3,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { core } from "../adapters/node/core.ts";
 import { DecodeStatus, LockType, RecordDecodeError, Staleness, type LockRecordInput } from "../adapters/wasm-core.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
+import { LockFileNames, NAME_MAX, parseLockFileName } from "../adapters/names.ts";
 
 const utf8 = new TextEncoder();
 const byteLength = (s: string) => utf8.encode(s).length;
@@ -42,6 +44,60 @@ describe("crc32", () => {
   });
   test("matches zlib for the quick brown fox", () => {
     assert.equal(core.crc32(utf8.encode("The quick brown fox jumps over the lazy dog")), 0x414fa339);
+  });
+});
+
+describe("sha256", () => {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+  test("matches FIPS 180-4's examples", () => {
+    assert.equal(hex(core.sha256(utf8.encode("abc"))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert.equal(hex(core.sha256(new Uint8Array())), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  });
+  test("agrees with node:crypto on any bytes, across block boundaries", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        assert.equal(hex(core.sha256(bytes)), createHash("sha256").update(bytes).digest("hex"));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe("lock file names", () => {
+  const names = new LockFileNames((b) => core.sha256(b));
+  const byteLength = (s: string) => utf8.encode(s).length;
+  test("every descriptor, slot and reader gets a name that fits NAME_MAX and parses back to it", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(descriptorArb, descriptorArb.map((d) => d.padEnd(200 + (d.length % 56), "z"))), fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 1, max: 0xffffffff }),
+        (d, slot, pid, seq) => {
+          for (const [kind, name, plain] of [
+            ["slot", names.slot(d, slot), `${d}.slot${slot}.lock`],
+            ["reader", names.reader(d, slot, pid, seq), `${d}.slot${slot}.reader${pid}-${seq}.lock`],
+          ] as const) {
+            assert.ok(byteLength(name) <= NAME_MAX, `${name}: ${byteLength(name)} bytes`);
+            // A name that fits is the one every version uses; only one that does not takes the long form.
+            const fits = byteLength(plain) <= NAME_MAX;
+            if (fits) assert.equal(name, plain);
+            const parsed = parseLockFileName(name);
+            assert.deepEqual(parsed && { kind: parsed.kind, slot: parsed.slot, long: parsed.long }, { kind, slot, long: !fits });
+            assert.ok(names.mayBelongTo(parsed!, d));
+            if (!fits) {
+              const hash = createHash("sha256").update(d).digest("hex").slice(0, 32);
+              assert.equal(parsed!.key, `${d.slice(0, 128)}~${hash}`, "as docs/FORMAT.md says");
+            }
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+  test("two descriptors never share a file name (long names differ by their hash)", () => {
+    const base = "p".repeat(250); // + up to 4 digits: every name is long
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) seen.add(names.slot(`${base}${i}`, 0));
+    assert.equal(seen.size, 2000);
+    assert.ok([...seen].every((n) => n.startsWith(`${"p".repeat(128)}~`)));
   });
 });
 

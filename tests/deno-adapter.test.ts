@@ -132,7 +132,7 @@ function startNodeWorker(t: T, args: string[]): ChildProcess {
 describe("the Deno adapter's API, in a Deno process", () => {
   // Each scenario is tests/deno/api.ts SCENARIO: it asserts inside Deno, and
   // must then exit by itself (nothing left keeping it alive).
-  for (const scenario of ["mutex", "semaphore", "await-using", "waiting", "shared", "errors", "leftovers"]) {
+  for (const scenario of ["mutex", "semaphore", "await-using", "waiting", "shared", "errors", "leftovers", "long-names"]) {
     test(scenario, async (t) => {
       const dir = tempDir(t);
       const r = await runDeno(t, "api.ts", [scenario, dir], {}, 20_000);
@@ -168,6 +168,25 @@ describe("Deno and Node exclude each other", () => {
     const lock = await tryAcquire("job", { lockDir: dir });
     assert.ok(lock, "free once the Deno holder released it");
     await lock.release();
+  });
+
+  test("a 255-character descriptor: Node and Deno name its file alike, and exclude each other on it", async (t) => {
+    const dir = tempDir(t);
+    const d = "long-descriptor.".padEnd(255, "x");
+    const holder = await spawnHolder(t, dir, d, { maxHolders: 12, preferredSlot: 11 });
+    assert.equal(holder.slot, 11);
+    type Probe = { free: boolean; entries: { slot: number; status: string; held: string; pid: number }[]; acquired: number | null };
+    const seen = await runDenoJson<Probe>(t, "probe.ts", [dir, d, JSON.stringify({ maxHolders: 12, preferredSlot: 11 })]);
+    assert.deepEqual(seen.entries, [{ slot: 11, status: "active", held: "exclusive", pid: holder.pid }]);
+    assert.equal(seen.free, true, "11 other slots are free");
+    assert.notEqual(seen.acquired, 11, "Deno does not take Node's slot");
+    assert.equal((await runDenoJson<Probe>(t, "probe.ts", [dir, d])).free, true, "slot 0 is free");
+    await holder.release();
+    const deno = await spawnDenoHolder(t, dir, d);
+    assert.equal(await check(d, { lockDir: dir }), false);
+    assert.deepEqual((await list({ lockDir: dir })).map((e) => [e.descriptor, e.record?.holderPid]), [[d, deno.pid]]);
+    await deno.release();
+    assert.equal(await check(d, { lockDir: dir }), true);
   });
 
   test("shared locks: a Deno reader admits Node readers and refuses a Node writer", async (t) => {

@@ -3,8 +3,9 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { acquire, tryAcquire, check, list, signalHolders, waitlock } from "../adapters/node/index.ts";
 import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, rejectsWith, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
@@ -145,9 +146,44 @@ describe("naming and slots", () => {
     await Promise.all([a.release(), b.release(), holder.release()]);
   });
 
+  test("every descriptor length up to 255 works with any slot count, slot and lock type (fast-check, real files)", async (t) => {
+    const dir = tempDir(t);
+    const unit = fc.constantFrom(..."abyzABYZ0189._-");
+    // Lengths near 255 most often: that is where file names stop fitting.
+    const descriptorArb = fc.oneof(fc.integer({ min: 1, max: 255 }), fc.integer({ min: 225, max: 255 }))
+      .chain((n) => fc.string({ unit, minLength: n, maxLength: n }));
+    const maxArb = fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 4096 }));
+    await fc.assert(
+      fc.asyncProperty(descriptorArb, maxArb, fc.nat(), fc.boolean(), async (d, maxWanted, slotSeed, shared) => {
+        const maxHolders = shared ? 1 : maxWanted;
+        const slot = slotSeed % maxHolders;
+        const lock = await tryAcquire(d, { lockDir: dir, maxHolders, preferredSlot: slot, shared });
+        try {
+          assert.equal(lock?.slot, slot);
+          assert.ok(readdirSync(dir).every((n) => Buffer.byteLength(n) <= 255));
+          const mine = await list({ lockDir: dir, descriptor: d });
+          assert.deepEqual(mine.map((e) => [e.descriptor, e.slot, e.record?.descriptor, e.record?.holderPid]), [[d, slot, d, process.pid]]);
+          assert.deepEqual((await list({ lockDir: dir })).map((e) => e.descriptor), [d], "listed with its full name");
+          // Another slot is free, or the held one admits another shared holder; an exclusive one it does not.
+          assert.equal(await check(d, { lockDir: dir, maxHolders, shared }), maxHolders > 1 || shared);
+          if (slot === 0) assert.equal(await check(d, { lockDir: dir }), false);
+          const exclusive = await tryAcquire(d, { lockDir: dir, maxHolders: slot + 1, preferredSlot: slot });
+          await exclusive?.release();
+          assert.notEqual(exclusive?.slot, slot, "the held slot is not taken twice");
+        } finally {
+          await lock?.release();
+        }
+        assert.equal(await check(d, { lockDir: dir, maxHolders, shared }), true);
+        assert.deepEqual(await list({ lockDir: dir }), []);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   test("invalid descriptors and numbers are usage errors that create nothing", async (t) => {
     const dir = tempDir(t);
-    for (const d of ["", "a/b", "../x", "x".repeat(256), "sp ace", "nul\0"]) {
+    // Descriptors are ASCII (README): 255 characters are 255 bytes, and a multi-byte character is refused.
+    for (const d of ["", "a/b", "../x", "x".repeat(256), "sp ace", "nul\0", "café", `${"x".repeat(254)}é`]) {
       await rejectsWith(acquire(d, { lockDir: dir }), "EUSAGE");
     }
     for (const o of [{ maxHolders: 0 }, { maxHolders: 1.5 }, { maxHolders: 5000 }, { preferredSlot: 3, maxHolders: 3 }, { timeout: -1 }, { timeout: NaN }]) {

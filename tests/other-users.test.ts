@@ -5,7 +5,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { check, list } from "../adapters/node/index.ts";
 import { ROOT, exited, firstLine, spawnHolder, tempDir } from "./helpers.ts";
@@ -37,6 +38,28 @@ function run(as: As, args: string[]): Result {
   });
   assert.equal(r.error, undefined, `waitlock ${args.join(" ")} did not finish: ${r.error}`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** checkAs asks the library's check() about descriptor, in a Node process and a Deno process of that user. */
+function checkAs(as: As, dir: string, descriptor: string): { node: unknown; deno: unknown } {
+  const script = `import { check } from ${JSON.stringify(join(ROOT, "dist/node/index.js"))};
+    check(process.argv[1], { lockDir: process.argv[2] }).then(
+      (free) => console.log(JSON.stringify({ free })),
+      (err) => console.log(JSON.stringify({ code: err.code, message: err.message })));`;
+  const node = spawnSync(process.execPath, ["--input-type=module", "-e", script, descriptor, dir], { encoding: "utf8", timeout: 30_000, uid: as.uid, gid: as.gid });
+  assert.equal(node.status, 0, node.stderr);
+  // Deno caches what it compiles: give it a directory this user may write.
+  const denoDir = mkdtempSync(join(tmpdir(), "waitlock-deno-"));
+  try {
+    chmodSync(denoDir, 0o777);
+    const deno = spawnSync(join(ROOT, "node_modules/.bin/deno"), [
+      "run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", join(ROOT, "tests/deno/check.ts"), dir, descriptor,
+    ], { encoding: "utf8", timeout: 60_000, uid: as.uid, gid: as.gid, env: { ...process.env, DENO_DIR: denoDir, NO_COLOR: "1" } });
+    assert.equal(deno.status, 0, deno.stderr);
+    return { node: JSON.parse(node.stdout), deno: JSON.parse(deno.stdout) };
+  } finally {
+    rmSync(denoDir, { recursive: true, force: true });
+  }
 }
 
 /** oneLine: a failure prints exactly one line, no stack trace. */
@@ -119,6 +142,23 @@ describe("other users", { skip }, () => {
     const left = await list({ lockDir: dir, all: true });
     assert.ok(left.every((e) => e.status === "stale" && !e.record), `only an empty leftover: ${JSON.stringify(left)}`);
     assert.ok(!existsSync(path) || readFileSync(path).length === 0);
+  });
+
+  test("a slot file the user may only read (root's 0644 in a 1777 directory): --check and check() say EPERM, as acquiring does", (t) => {
+    const dir = sharedDir(t);
+    const path = join(dir, "pl.slot0.lock");
+    writeFileSync(path, "");
+    chmodSync(path, 0o644);
+    const acquiring = run(other, ["-d", dir, "pl", "--exec", "true"]);
+    assert.equal(acquiring.code, 5, acquiring.stderr);
+    const checking = run(other, ["-d", dir, "--check", "pl"]);
+    assert.equal(checking.code, 5, `--check must predict acquiring's refusal: ${checking.stderr}`);
+    oneLine(checking, /cannot open .*pl\.slot0\.lock: permission denied/);
+    const lib = checkAs(other, dir, "pl");
+    assert.deepEqual([(lib.node as { code?: string }).code, (lib.deno as { code?: string }).code], ["EPERM", "EPERM"], JSON.stringify(lib));
+    // Root may write the file: for root it is free, and acquiring agrees.
+    assert.equal(run(ROOT_USER, ["-d", dir, "--check", "pl"]).code, 0);
+    assert.equal(run(ROOT_USER, ["-d", dir, "pl", "--exec", "true"]).code, 0);
   });
 
   test("a lock directory the user cannot write: exit 5 or 6 with one clear line, nothing created", (t) => {

@@ -158,6 +158,11 @@ export class DenoPlatform implements Platform {
     return libc.openFile(path, libc.OPEN_FLAGS.create, 0o666);
   }
 
+  openReadWrite(path: string): number {
+    this.#requireReadWrite(path);
+    return libc.openFile(path, libc.OPEN_FLAGS.readWrite);
+  }
+
   openExisting(path: string): { fd: number; writable: boolean } {
     this.#requireReadWrite(path);
     try {

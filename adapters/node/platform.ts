@@ -80,9 +80,13 @@ export class NodePlatform implements Platform {
     return fs.openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o666);
   }
 
+  openReadWrite(path: string): number {
+    return fs.openSync(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK);
+  }
+
   openExisting(path: string): { fd: number; writable: boolean } {
     try {
-      return { fd: fs.openSync(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK), writable: true };
+      return { fd: this.openReadWrite(path), writable: true };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;

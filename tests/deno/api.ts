@@ -137,6 +137,38 @@ const scenarios: Record<string, () => Promise<void>> = {
     assert.match(linked.problem!, /2 hard links/);
   },
 
+  async "long-names"() {
+    // 255 characters: too long to be a file name with its suffix (docs/FORMAT.md, long names).
+    const long = (tail: string) => "long-descriptor.".padEnd(255 - tail.length, "x") + tail;
+    const [d, other] = [long("A"), long("B")];
+    assert.equal(await check(d, { lockDir: dir }), true);
+    const last = await acquire(d, { lockDir: dir, maxHolders: 12, preferredSlot: 11 });
+    assert.equal(last.slot, 11);
+    const rest = [];
+    for (let i = 0; i < 11; i++) rest.push(await acquire(d, { lockDir: dir, maxHolders: 12, timeout: 0 }));
+    assert.equal(await check(d, { lockDir: dir, maxHolders: 12 }), false);
+    assert.equal(await tryAcquire(d, { lockDir: dir, maxHolders: 12 }), undefined);
+    const entries = await list({ lockDir: dir });
+    assert.deepEqual(entries.map((e) => [e.descriptor, e.slot]), Array.from({ length: 12 }, (_, i) => [d, i]));
+    for (const name of Array.from(Deno.readDirSync(dir), (e) => e.name)) assert.ok(new TextEncoder().encode(name).length <= 255, name);
+    // Same first 128 characters, another descriptor: not excluded.
+    const b = await tryAcquire(other, { lockDir: dir });
+    assert.ok(b, "a descriptor sharing the prefix is free");
+    await b.release();
+    await Promise.all([last, ...rest].map((l) => l.release()));
+    assert.equal(await check(d, { lockDir: dir, maxHolders: 12 }), true);
+
+    const r1 = await tryAcquire(d, { lockDir: dir, shared: true });
+    const r2 = await tryAcquire(d, { lockDir: dir, shared: true });
+    assert.ok(r1 && r2, "many shared holders");
+    assert.equal(await check(d, { lockDir: dir, shared: true }), true);
+    assert.equal(await check(d, { lockDir: dir }), false);
+    assert.deepEqual((await list({ lockDir: dir, descriptor: d })).map((e) => [e.kind, e.descriptor]), [["reader", d], ["reader", d]]);
+    await r1.release();
+    await r2.release();
+    assert.equal(await check(d, { lockDir: dir }), true);
+  },
+
   async leftovers() {
     // Garbage named like a slot is shown as corrupt and taken over.
     Deno.writeTextFileSync(`${dir}/job.slot0.lock`, "this is not a lock record at all, just garbage bytes ......");
