@@ -422,7 +422,10 @@ export class FileBackend implements LockBackend {
     try {
       const st = p.fstat(fd);
       if (st.kind !== "file") throw notARegularFile(path, st.kind);
-      return this.#heldState(fd, true);
+      const held = this.#heldState(fd, true);
+      // As acquiring: a free file with other names is refused (a held one is merely busy).
+      if (held === "free" && st.nlink > 1) throw hardLinked(path, st.nlink);
+      return held;
     } catch (err) {
       throw fromSystemError(err, `cannot test the lock on ${path}`);
     } finally {

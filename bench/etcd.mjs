@@ -133,6 +133,31 @@ async function recovery(tool, etcd, name) {
   return timeOf(await finished(waiter, `${tool.name} (waiter)`), /^s (\S+)$/m, "the waiter") - killedAt;
 }
 
+const LIBRARY = new URL("./etcd-library.mjs", import.meta.url).pathname;
+const library = (...args) => start(process.execPath, [LIBRARY, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+
+/** libraryHandOver: one process holds, another waits (watch open); holder's release → waiter's grant, ms. */
+async function libraryHandOver(etcd, name) {
+  await quiet(etcd.url);
+  const backend = `etcd://${etcd.endpoint}/benchlib`;
+  const holder = library("hold", backend, name);
+  await lineFrom(holder, /^held$/, STEP_TIMEOUT_MS);
+  const waiter = await parked(etcd.url, [process.execPath, LIBRARY, "wait", backend, name], "library waiter");
+  holder.stdin.write("go\n");
+  const [released, granted] = await Promise.all([finished(holder, "library holder"), finished(waiter, "library waiter")]);
+  return Number(granted.trim()) - Number(released.trim().split("\n").pop());
+}
+
+/** contention: procs processes take and release one mutex rounds times each; throughput and waits. */
+async function contention(etcd, procs, rounds) {
+  const backend = `etcd://${etcd.endpoint}/benchcontend`;
+  const t0 = performance.now();
+  const outs = await Promise.all(Array.from({ length: procs }, () => finished(library("contend", backend, "c", String(rounds)), "contender")));
+  const seconds = (performance.now() - t0) / 1000;
+  const waits = outs.flatMap((o) => JSON.parse(o.trim()));
+  return { perSecond: waits.length / seconds, ...summary(waits), median: median(waits) };
+}
+
 export async function run({ quick }) {
   const { onPath, INSTALL_HINT } = await tsImport("../tests/servers/installed.ts", import.meta.url);
   const missing = ["etcd", "etcdctl", "bash"].filter((b) => !onPath(b));
@@ -144,7 +169,7 @@ export async function run({ quick }) {
   const hyperfine = { rounds: 3, runs: quick ? 4 : 10, warmup: 2 };
   const handOvers = quick ? 6 : 20;
   const recoveries = quick ? 2 : 5;
-  const results = { roundTrip: {}, handOver: {}, recovery: {} };
+  const results = { roundTrip: {}, handOver: {}, recovery: {}, library: {} };
   try {
     const commands = [
       ...FLOORS.map((f) => ({ name: f.name, cmd: f.argv(etcd.endpoint).join(" ") })),
@@ -161,6 +186,12 @@ export async function run({ quick }) {
       for (let r = 0; r < recoveries; r++) ms.push(await recovery(tool, etcd, `rec-${i}-${r}`));
       results.recovery[tool.name] = { n: ms.length, median: median(ms), min: Math.min(...ms), max: Math.max(...ms), times: ms };
     }
+    const libMs = [];
+    for (let r = 0; r < handOvers; r++) libMs.push(await libraryHandOver(etcd, `lho-${r}`));
+    results.library.handOver = { ...summary(libMs), times: libMs };
+    const pairs = await finished(library("pairs", `etcd://${etcd.endpoint}/benchpairs`, quick ? "1000" : "3000"), "pairs");
+    results.library.pairsPerSecond = Number(pairs.trim()) / (quick ? 1 : 3);
+    results.library.contention = await contention(etcd, 8, quick ? 5 : 20);
   } finally {
     await etcd.stop();
   }
@@ -193,6 +224,19 @@ export async function run({ quick }) {
         const r = results.recovery[name];
         return [name, r.n, num(r.median), num(r.min), num(r.max), ratio(r.median, results.recovery[anchor].median)];
       }),
+    },
+    {
+      title: "waitlock's library on etcd (Node processes, times from CLOCK_MONOTONIC)",
+      note: `hand-over: ${handOvers} rounds, holder's release() called → the other process's acquire() resolves; pairs: acquire + release, one process, uncontended; contention: 8 processes × ${quick ? 5 : 20} rounds on one mutex.`,
+      head: ["measure", "value"],
+      rows: [
+        ["hand-over p50 (ms)", num(results.library.handOver.p50)],
+        ["hand-over p99 (ms)", num(results.library.handOver.p99)],
+        ["acquire + release per second", num(results.library.pairsPerSecond)],
+        ["8 contending: acquisitions per second", num(results.library.contention.perSecond)],
+        ["8 contending: median wait (ms)", num(results.library.contention.median)],
+        ["8 contending: worst wait (ms)", num(results.library.contention.max)],
+      ],
     },
   ];
   return { data: { etcd: version, hyperfine, ttlSeconds: TTL_S, ...results }, tables };

@@ -308,6 +308,21 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });
     });
 
+    test("--list --watch shows holders come and go on the server", async () => {
+      const backend = url();
+      const watcher = spawn(process.execPath, [WAITLOCK, "--backend", backend, "--list", "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      watcher.stdout!.on("data", (d) => (out += d));
+      await waitUntil(() => out.includes("(no locks held)"), "the first listing", { timeoutMs: 10_000 });
+      const lock = await acquire("watched", { backend });
+      await waitUntil(() => /watched\s+0\s+held/.test(out), "the holder listed", { timeoutMs: 5000 });
+      const before = out.length;
+      await lock.release();
+      await waitUntil(() => out.slice(before).includes("(no locks held)"), "the release listed", { timeoutMs: 5000 });
+      watcher.kill("SIGINT");
+      await exited(watcher);
+    });
+
     test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
       const backend = url();
       assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);
@@ -453,6 +468,47 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
         assertNoOverlap(spans(log));
       });
     }
+  });
+});
+
+describe("etcd backend with authentication", { skip, concurrency: 1 }, () => {
+  test("refused credentials are exit 5; the password never shows in errors, -v, listings or doctor", async (t) => {
+    const server = await startEtcd();
+    t.after(() => server.stop());
+    const e = server.endpoint;
+    const ctl = (...args: string[]) => {
+      const r = spawnSync("etcdctl", [`--endpoints=${e}`, ...args], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    ctl("user", "add", "root", "--new-user-password=s3cretpw");
+    ctl("user", "grant-role", "root", "root");
+    ctl("auth", "enable");
+    const secret = "s3cretpw";
+    const wrong = run(["-v", "--backend", `etcd://root:wr0ngpw@${e}/a`, "x", "--exec", "true"]);
+    assert.equal(wrong.code, 5, wrong.stderr);
+    assert.ok(!wrong.stderr.includes("wr0ngpw"), wrong.stderr);
+    assert.equal(run(["--backend", `etcd://${e}/a`, "--check", "x"]).code, 5, "no user at all");
+    const env = { WAITLOCK_BACKEND_PASSWORD: secret };
+    const dir = tempDir(t);
+    const ready = join(dir, "ready");
+    const holder = start(["-v", "--backend", `etcd://root@${e}/a`, "x", "--exec", "sh", "-c", `touch ${ready}; sleep 30`], env);
+    t.after(() => holder.kill("SIGKILL"));
+    await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "holder running", { timeoutMs: 10_000 });
+    for (const format of ["human", "json", "csv"]) {
+      const listed = run(["--backend", `etcd://root:${secret}@${e}/a`, "--list", "--format", format]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /\bx\b/);
+      assert.ok(!listed.stdout.includes(secret) && !listed.stderr.includes(secret), listed.stdout);
+    }
+    const doctor = run(["doctor", "--backend", `etcd://root:${secret}@${e}/a`]);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, /OK\s+etcd leases: the smallest lease granted is \d+ s/);
+    const badDoctor = run(["doctor", "--backend", `etcd://root:wr0ngpw@${e}/a`]);
+    assert.equal(badDoctor.code, 1);
+    assert.ok(!(badDoctor.stdout + badDoctor.stderr).includes("wr0ngpw"));
+    holder.kill("SIGTERM");
+    await exited(holder);
+    assert.ok(!holder.stderrText().includes(secret), holder.stderrText());
   });
 });
 

@@ -164,7 +164,9 @@ export class EtcdClient {
     } catch {
       // not JSON: keep the text
     }
-    const code = grpc === GRPC_UNAUTHENTICATED || grpc === GRPC_PERMISSION_DENIED || status === 401 || status === 403
+    // etcd reports a missing user as InvalidArgument ("user name is empty"): go by the text too.
+    const authProblem = /user name is empty|permission denied|authentication failed|invalid auth token/i.test(message);
+    const code = grpc === GRPC_UNAUTHENTICATED || grpc === GRPC_PERMISSION_DENIED || status === 401 || status === 403 || authProblem
       ? "EPERM"
       : grpc === GRPC_UNAVAILABLE || status === 503 ? "EAGAIN" : "ESYSTEM";
     const err = new WaitlockError(code, `etcd refused ${path}: ${message || `HTTP ${status}`}`) as WaitlockError & { grpc?: number };
