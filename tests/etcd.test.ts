@@ -41,15 +41,15 @@ function start(args: string[], env: Record<string, string> = {}): ChildProcess &
  * after secs), "end <ns>" to log, with a monotonic-enough clock for one host.
  */
 function logged(log: string, tag: string, secs = 30): string[] {
-  return ["/bin/sh", "-c", `echo "start ${tag} $(date +%s%N) $WAITLOCK_FENCE" >> ${log}; trap 'echo "end ${tag} $(date +%s%N)" >> ${log}; exit 143' TERM; sleep ${secs} & wait; echo "end ${tag} $(date +%s%N)" >> ${log}`];
+  return ["/bin/sh", "-c", `echo "start ${tag} $(date +%s%N) $WAITLOCK_FENCE $$" >> ${log}; trap 'echo "end ${tag} $(date +%s%N)" >> ${log}; exit 143' TERM; sleep ${secs} & wait; echo "end ${tag} $(date +%s%N)" >> ${log}`];
 }
 
-interface Span { tag: string; start: bigint; end?: bigint; fence?: bigint }
+interface Span { tag: string; start: bigint; end?: bigint; fence?: bigint; pid: number }
 function spans(log: string): Span[] {
   const out = new Map<string, Span>();
   for (const line of readFileSync(log, "utf8").split("\n").filter(Boolean)) {
-    const [what, tag, ns, fence] = line.split(" ");
-    if (what === "start") out.set(tag, { tag, start: BigInt(ns), fence: fence ? BigInt(fence) : undefined });
+    const [what, tag, ns, fence, pid] = line.split(" ");
+    if (what === "start") out.set(tag, { tag, start: BigInt(ns), fence: fence ? BigInt(fence) : undefined, pid: Number(pid) });
     else out.get(tag)!.end = BigInt(ns);
   }
   return [...out.values()].sort((a, b) => (a.start < b.start ? -1 : 1));
@@ -208,7 +208,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
 
   describe("Deno beside Node", () => {
     const deno = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/.bin/deno")].find((p) => existsSync(p))!;
-    const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", join(ROOT, "tests/deno/etcd-hold.ts"), backend, d], {
+    const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", join(ROOT, "tests/deno/hold.ts"), "", d, JSON.stringify({ backend })], {
       stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
     });
 
@@ -365,34 +365,46 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
     });
   });
 
+  /** holderThenWaiter starts A holding (lease 2 s) and, once A's command runs, B waiting for the same lock. */
+  async function holderThenWaiter(t: { after(fn: () => void): void }, d: string, bWaitSeconds: number, backendA = url(), backendB = backendA) {
+    const log = join(tempDir(t), "log");
+    writeFileSync(log, "");
+    const a = start(["--backend", backendA, "--lease", "2", d, "--exec", ...logged(log, "A")]);
+    t.after(() => a.kill("SIGKILL"));
+    await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
+    const b = start(["--backend", backendB, "-t", String(bWaitSeconds), d, "--exec", ...logged(log, "B", 0)]);
+    t.after(() => b.kill("SIGKILL"));
+    return { log, a, b };
+  }
+
+  /** gone: the process has exited (a zombie nobody reaps counts as gone). */
+  function gone(pid: number): boolean {
+    try {
+      return /^[ZX]/.test(readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, ""));
+    } catch {
+      return true;
+    }
+  }
+
   describe("faults", () => {
     test("waitlock SIGKILLed in exec mode: its command dies with it, the lock is back within the lease, never two holders", async (t) => {
-      const backend = url();
-      const log = join(tempDir(t), "log");
-      writeFileSync(log, "");
-      const a = start(["--backend", backend, "--lease", "2", "k", "--exec", ...logged(log, "A")]);
-      await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
-      const b = start(["--backend", backend, "-t", "20", "k", "--exec", ...logged(log, "B", 0)]);
+      const { log, a, b } = await holderThenWaiter(t, "k", 20);
       await sleep(300);
+      const A = spans(log).find((s) => s.tag === "A")!;
       const killedAt = Date.now();
       a.kill("SIGKILL");
+      await waitUntil(() => gone(A.pid), "A's command to die with waitlock (pdeathsig)", { timeoutMs: 2000 });
+      const diedBy = BigInt(Date.now()) * 1_000_000n;
       assert.equal((await exited(b)).code, 0, b.stderrText());
       assert.ok(Date.now() - killedAt < 2000 + 1000 + 1500, "back within lease + 1 s (and start-up)");
-      // A's command got SIGKILL (pdeathsig) with waitlock: it never logged an end, and is gone.
       const all = spans(log);
-      const A = all.find((s) => s.tag === "A")!;
-      assert.equal(A.end, undefined);
-      A.end = BigInt(killedAt) * 1_000_000n + 50_000_000n; // it died with waitlock, at the kill
+      assert.equal(all.find((s) => s.tag === "A")!.end, undefined, "A's command was killed, not ended");
+      all.find((s) => s.tag === "A")!.end = diedBy; // dead by then at the latest
       assertNoOverlap(all);
     });
 
     test("the server paused longer than the lease: the holder's command is stopped and waitlock exits 7 before a waiter gets in", async (t) => {
-      const backend = url();
-      const log = join(tempDir(t), "log");
-      writeFileSync(log, "");
-      const a = start(["--backend", backend, "--lease", "2", "p", "--exec", ...logged(log, "A")]);
-      await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
-      const b = start(["--backend", backend, "-t", "30", "p", "--exec", ...logged(log, "B", 0)]);
+      const { log, a, b } = await holderThenWaiter(t, "p", 30);
       await sleep(500);
       etcd.pause();
       try {
@@ -455,11 +467,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
         const proxy = await startTcpProxy(etcd.endpoint);
         t.after(() => proxy.close());
         const prefix = `/cut${process.pid}-${++n}`;
-        const log = join(tempDir(t), "log");
-        writeFileSync(log, "");
-        const a = start(["--backend", `etcd://${proxy.endpoint}${prefix}`, "--lease", "2", "c", "--exec", ...logged(log, "A")]);
-        await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
-        const b = start(["--backend", `etcd://${etcd.endpoint}${prefix}`, "-t", "30", "c", "--exec", ...logged(log, "B", 0)]);
+        const { log, a, b } = await holderThenWaiter(t, "c", 30, `etcd://${proxy.endpoint}${prefix}`, `etcd://${etcd.endpoint}${prefix}`);
         await sleep(500);
         proxy.cut(mode);
         const ra = await exited(a);
