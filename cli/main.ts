@@ -134,6 +134,10 @@ export class MainRun {
     const ownerStart = wl.platform.processStartTime(owner);
     if (ownerStart === undefined) throw new WaitlockError("EUSAGE", `owner PID ${owner} is not running`);
 
+    // A command will be run: load exec mode now, while the lock is awaited, not
+    // after it is granted (a hand-over is that much shorter).
+    if (inv.mode === "exec" && inv.timeoutMs > 0) void import("./exec.ts").catch(() => undefined);
+
     // Ctrl-C or SIGTERM while waiting: stop waiting, hold nothing, exit 128+N.
     const abort = new AbortController();
     let caught: NodeJS.Signals | undefined;
