@@ -13,6 +13,7 @@ import { WaitlockError, fromSystemError } from "./errors.ts";
 import type { LockDir } from "./lock-dir.ts";
 import { joinPath, LockFileNames, parseLockFileName, type ParsedName } from "./names.ts";
 import { waitByPolling } from "./poll-wait.ts";
+import { discardRecordFile } from "./record-file.ts";
 import { errnoOf, type ByteRange, type FileId, type FileStat, type Platform } from "./platform.ts";
 import { DecodeStatus, LockType, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
 
@@ -227,7 +228,7 @@ export class FileBackend implements LockBackend {
       // Leave nothing half-written behind: the file goes (or is emptied) before the lock
       // does. The lock goes when #trySlot closes fd (closing it here too would make that
       // second close fail with EBADF and hide this error, or close someone else's file).
-      discardSlotFile(p, path, fd, st);
+      discardSlotFile(p, path, fd);
       throw fromSystemError(err, `cannot write the lock record to ${path}`);
     }
     const held = new HeldFile(p, slot, fd, path, st, true, (changes) => this.#record({ ...req, ...changes }, slot));
@@ -273,7 +274,7 @@ export class FileBackend implements LockBackend {
       try {
         writeRecord(p, rfd, readerPath, this.#record(req, slot));
       } catch (err) {
-        releaseSlotFile(p, readerPath, rfd, rst);
+        releaseSlotFile(p, readerPath, rfd);
         throw fromSystemError(err, `cannot write the lock record to ${readerPath}`);
       }
       const reader = new HeldFile(p, slot, rfd, readerPath, rst, true, (changes) => this.#record({ ...req, ...changes }, slot));
@@ -582,8 +583,8 @@ function decodeProblem(core: Core, bytes: Uint8Array): string {
  * (if it is still our file), or empty the file where unlinking is refused (a
  * sticky directory, another user's file), then drop the locks.
  */
-function releaseSlotFile(p: Platform, path: string, fd: number, id: FileId): void {
-  discardSlotFile(p, path, fd, id);
+function releaseSlotFile(p: Platform, path: string, fd: number): void {
+  discardSlotFile(p, path, fd);
   try {
     p.unlock(fd, HELD);
     p.unlock(fd, GATE);
@@ -592,27 +593,9 @@ function releaseSlotFile(p: Platform, path: string, fd: number, id: FileId): voi
   }
 }
 
-/**
- * discardSlotFile removes a slot file this process still holds locked (or
- * empties it where unlinking is refused), so no record outlives the hold. It
- * leaves fd open and locked, and never throws: the unlock that follows is what
- * matters, and a leftover file is merely stale.
- */
-function discardSlotFile(p: Platform, path: string, fd: number, id: FileId): void {
-  try {
-    let unlinked = false;
-    if (sameFile(id, p.lstat(path))) {
-      try {
-        p.unlink(path);
-        unlinked = true;
-      } catch {
-        // EACCES/EPERM in a sticky directory: emptying the file is the next best thing.
-      }
-    }
-    if (!unlinked && p.fstat(fd).nlink <= 1) p.truncate(fd, 0); // never empty a file with another name
-  } catch {
-    // see above
-  }
+/** discardSlotFile removes (or empties) a slot file this process still holds locked: see record-file.ts. */
+function discardSlotFile(p: Platform, path: string, fd: number): void {
+  discardRecordFile(p, path, fd);
 }
 
 /** HeldFile is a slot (or reader record) held through an open file. */
@@ -660,7 +643,7 @@ class HeldFile implements HeldSlot {
       this.#reader?.release();
     } finally {
       if (this.#ownsFile) {
-        releaseSlotFile(this.#p, this.#path, this.fd, this.#id);
+        releaseSlotFile(this.#p, this.#path, this.fd);
       } else {
         try {
           this.#p.unlock(this.fd, HELD);

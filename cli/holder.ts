@@ -8,11 +8,19 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { startTimeFrom } from "../adapters/proc.ts";
+import { discardRecordFile, type RecordFileOps } from "../adapters/record-file.ts";
 
 const READY_FD = 3;
 const OWNER_CHECK_MS = 100;
 const [ownerPid, ownerStart, recordPath, fdCount, releaseEvent] = process.argv.slice(2);
 const RECORD_FD = READY_FD + Number(fdCount);
+
+const RECORD_FILE_OPS: RecordFileOps = {
+  fstat: (fd) => fs.fstatSync(fd, { bigint: true }) as unknown as { dev: bigint; ino: bigint; nlink: number },
+  lstat: (path) => fs.lstatSync(path, { bigint: true, throwIfNoEntry: false }),
+  unlink: (path) => fs.unlinkSync(path),
+  truncate: (fd, length) => fs.ftruncateSync(fd, length),
+};
 
 /** startTime is the owner's start time now, or undefined once it is gone. */
 function startTime(pid: string): number | undefined {
@@ -47,21 +55,7 @@ function logRelease(): void {
  * the inherited files drops the kernel locks (waitlock itself has exited).
  */
 function release(): never {
-  try {
-    const mine = fs.fstatSync(RECORD_FD);
-    const there = fs.lstatSync(recordPath, { throwIfNoEntry: false });
-    if (there && there.ino === mine.ino && there.dev === mine.dev) {
-      try {
-        fs.unlinkSync(recordPath);
-      } catch {
-        // A sticky directory may refuse the unlink: empty the file instead, unless it
-        // has another name now (a link made to it since): never write through one.
-        if (fs.fstatSync(RECORD_FD).nlink <= 1) fs.ftruncateSync(RECORD_FD, 0);
-      }
-    }
-  } catch {
-    // whatever happens, exiting releases the lock
-  }
+  discardRecordFile(RECORD_FILE_OPS, recordPath, RECORD_FD);
   logRelease();
   process.exit(0);
 }

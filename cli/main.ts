@@ -4,7 +4,7 @@
 // (acquire, exec, check, done) start without loading oclif's plugin machinery;
 // help and plugin commands go through the full oclif CLI (cli/run.ts).
 import { parse } from "@oclif/core/parser";
-import { readFileSync, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 import { constants } from "node:os";
 import { waitlock as wl } from "../adapters/node/index.ts";
 import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
@@ -13,7 +13,7 @@ import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./i
 import { mainFlags } from "./options.ts";
 import { readFirstLine } from "./stdin-line.ts";
 import { chooseOwner } from "../adapters/proc.ts";
-import { readAncestry } from "../adapters/node/ancestry.ts";
+import { commandLineOf, readAncestry } from "../adapters/node/ancestry.ts";
 import type { Owner } from "./foreground.ts";
 import type { Lock } from "../adapters/api.ts";
 import type { EventLog } from "./syslog.ts";
@@ -133,6 +133,10 @@ export class MainRun {
     const owner = foreground ? inv.owner ?? this.#callerOwner(inv.descriptor) : wl.platform.pid;
     const ownerStart = wl.platform.processStartTime(owner);
     if (ownerStart === undefined) throw new WaitlockError("EUSAGE", `owner PID ${owner} is not running`);
+
+    // A command will be run: load exec mode now, while the lock is awaited, not
+    // after it is granted (a hand-over is that much shorter).
+    if (inv.mode === "exec" && inv.timeoutMs > 0) void import("./exec.ts").catch(() => undefined);
 
     // Ctrl-C or SIGTERM while waiting: stop waiting, hold nothing, exit 128+N.
     const abort = new AbortController();
@@ -301,11 +305,7 @@ function busyMessage(inv: Invocation, h: LockRecord | undefined): string {
     : `${what}; another instance is already running`;
 }
 
-/** commandOf names the owner in listings: its command line from /proc, else its PID. */
+/** commandOf names the owner in listings: its command line, else its PID. */
 function commandOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") || `pid ${pid}`;
-  } catch {
-    return `pid ${pid}`;
-  }
+  return commandLineOf(pid) ?? `pid ${pid}`;
 }

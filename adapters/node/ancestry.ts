@@ -1,5 +1,6 @@
 // Reads the chain of processes above this one from /proc, for the owner walk
-// (chooseOwner in adapters/proc.ts decides; this only reads).
+// (chooseOwner in adapters/proc.ts decides; this only reads), and the owner's
+// command line for listings.
 import { readFileSync } from "node:fs";
 import { parentPidFrom, type ProcessView } from "../proc.ts";
 
@@ -31,4 +32,13 @@ export function readAncestry(parent: number): { self: ProcessView; ancestors: Pr
     pid = parentPidFrom(p.stat);
   }
   return { self, ancestors };
+}
+
+/** commandLineOf is a process's command line from /proc, or undefined if it cannot be read. */
+export function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ") || undefined;
+  } catch {
+    return undefined;
+  }
 }
