@@ -172,6 +172,8 @@ export interface Waitlock {
   readonly platform: Platform;
   /** The backend a lockDir or backend option names (resolving the default directory). */
   backend(where?: string | LockDirOption): LockBackend;
+  /** Lets go of every server connection made so far (held locks stay held), so the process may exit. */
+  close(): void;
 }
 
 /** createWaitlock builds the API for one runtime. */
@@ -315,5 +317,9 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     return backend(options).signalHolders(checkDescriptor(descriptor), signal);
   }
 
-  return { acquire, tryAcquire, check, list, signalHolders, core, platform, backend };
+  function close(): void {
+    for (const b of backends.values()) b.close?.();
+  }
+
+  return { acquire, tryAcquire, check, list, signalHolders, core, platform, backend, close };
 }

@@ -82,7 +82,7 @@ export class MainRun {
       return this.#fail(err);
     } finally {
       await this.#events?.flush();
-      if (inv.network) wl.backend(inv.where).close?.(); // idle keep-alive connections would hold the process
+      wl.close(); // idle keep-alive connections to a server would hold the process
     }
   }
 

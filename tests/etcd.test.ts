@@ -5,6 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { createSocket } from "node:dgram";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -445,6 +446,51 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       assert.equal((await exited(b)).code, 0, b.stderrText());
     });
 
+    test("a pause shorter than the lease: renewals are late but the lock is not lost", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const ready = join(dir, "ready");
+      // Lease 6 s: renewals every 2 s, loss declared 1.5 s before 6 s have passed since the last acknowledged one.
+      const a = start(["--backend", backend, "--lease", "6", "slow", "--exec", "sh", "-c", `touch ${ready}; sleep 5`]);
+      t.after(() => a.kill("SIGKILL"));
+      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "A running", { timeoutMs: 10_000 });
+      etcd.pause();
+      await sleep(2500); // at least one renewal waits on the paused server
+      etcd.resume();
+      const ra = await exited(a);
+      assert.equal(ra.code, 0, a.stderrText());
+    });
+
+    test("foreground mode: a lost lease signals the owner (--lost-signal), and the lost event goes to syslog at err", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const marker = join(dir, "got-term");
+      const receiver = createSocket("udp4");
+      const lines: string[] = [];
+      receiver.on("message", (m) => lines.push(m.toString()));
+      await new Promise<void>((r) => receiver.bind(0, "127.0.0.1", () => r()));
+      t.after(() => receiver.close());
+      const syslogTarget = `udp://127.0.0.1:${receiver.address().port}`;
+      const script = join(dir, "owner.sh");
+      writeFileSync(script, [
+        `trap 'echo TERM > ${marker}; exit 0' TERM`,
+        `${process.execPath} ${WAITLOCK} --backend ${backend} --lease 2 --syslog --syslog-target ${syslogTarget} --lost-signal TERM fgl || exit 1`,
+        `echo held > ${marker}.held`,
+        "while :; do sleep 0.05; done",
+      ].join("\n"));
+      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
+      t.after(() => owner.kill("SIGKILL"));
+      await waitUntil(async () => { try { readFileSync(`${marker}.held`); return true; } catch { return false; } }, "the owner holds the lock", { timeoutMs: 10_000 });
+      etcd.pause();
+      try {
+        await waitUntil(async () => { try { return readFileSync(marker, "utf8").trim() === "TERM"; } catch { return false; } }, "the owner got SIGTERM", { timeoutMs: 5000 });
+      } finally {
+        etcd.resume();
+      }
+      await exited(owner);
+      await waitUntil(() => lines.some((l) => /^<27>.*lost fgl slot 0: lock lost/.test(l)), "a 'lost' line at daemon.err", { timeoutMs: 5000 });
+    });
+
     test("the server killed and restarted within the lease: the lock survives", async (t) => {
       const backend = url();
       const dir = tempDir(t);
@@ -517,6 +563,44 @@ describe("etcd backend with authentication", { skip, concurrency: 1 }, () => {
     holder.kill("SIGTERM");
     await exited(holder);
     assert.ok(!holder.stderrText().includes(secret), holder.stderrText());
+  });
+});
+
+describe("etcd backend over TLS", { skip: skip || (spawnSync("openssl", ["version"]).status === 0 ? false : "openssl not installed"), concurrency: 1 }, () => {
+  /** makeCa writes a CA and a certificate it signs for 127.0.0.1 (openssl), returning the paths. */
+  function makeCa(dir: string, name: string) {
+    const f = (x: string) => join(dir, `${name}-${x}`);
+    const ssl = (...args: string[]) => {
+      const r = spawnSync("openssl", args, { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${name} test CA`, "-keyout", f("ca.key"), "-out", f("ca.pem"));
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("server.key"), "-out", f("server.csr"));
+    writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1\n");
+    ssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", f("ext"), "-out", f("server.pem"));
+    return { ca: f("ca.pem"), cert: f("server.pem"), key: f("server.key") };
+  }
+
+  test("etcds:// works with the right CA (query or environment); a CA that does not vouch for the server is exit 5", async (t) => {
+    const dir = tempDir(t);
+    const good = makeCa(dir, "good");
+    const other = makeCa(dir, "other");
+    const server = await startEtcd({ tls: good });
+    t.after(() => server.stop());
+    const e = server.endpoint;
+    const ok = run(["--backend", `etcds://${e}/tls?ca=${good.ca}`, "secure", "--exec", "sh", "-c", "echo $WAITLOCK_FENCE"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^\d+\n$/);
+    assert.equal(run(["--backend", `etcds://${e}/tls`, "--check", "secure"], { WAITLOCK_TLS_CA: good.ca }).code, 0);
+    const refused = run(["--backend", `etcds://${e}/tls?ca=${other.ca}`, "secure", "--exec", "true"]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.match(refused.stderr, /TLS refused by etcd/);
+    assert.equal(refused.stderr.trim().split("\n").length, 1);
+    const plain = run(["--backend", `etcd://${e}/tls`, "--check", "secure"]);
+    assert.notEqual(plain.code, 0, "plain HTTP to a TLS port does not pass");
+    const missing = run(["--backend", `etcds://${e}/tls?ca=${join(dir, "nope.pem")}`, "--check", "secure"]);
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.match(missing.stderr, /cannot read TLS file/);
   });
 });
 

@@ -123,6 +123,7 @@ export const waitlock: Waitlock = {
   },
   platform,
   backend: (where) => forDir(typeof where === "string" ? { lockDir: where } : where).backend(where),
+  close: () => instance?.close(),
 };
 
 export { Lock, MAX_HOLDERS, DEFAULT_POLL_MS, DEFAULT_LEASE_SECONDS } from "../api.ts";

@@ -9,7 +9,7 @@ export const denoNetwork: NetworkSupport = {
     try {
       return Deno.readTextFileSync(path);
     } catch (err) {
-      const code = err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied ? "EPERM" : "ENODIR";
+      const code = err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied ? "EPERM" : "EUSAGE";
       throw new WaitlockError(code, `cannot read TLS file ${path}: ${(err as Error).message}`, { cause: err });
     }
   },

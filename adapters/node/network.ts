@@ -1,7 +1,7 @@
 // What the Node runtime lends network backends: HTTP on node:http, and TLS files read from disk.
 import { readFileSync } from "node:fs";
 import type { NetworkSupport } from "../etcd-backend.ts";
-import { fromSystemError } from "../errors.ts";
+import { WaitlockError, fromSystemError } from "../errors.ts";
 import { NodeHttp } from "./http.ts";
 
 export const nodeNetwork: NetworkSupport = {
@@ -10,7 +10,9 @@ export const nodeNetwork: NetworkSupport = {
     try {
       return readFileSync(path, "utf8");
     } catch (err) {
-      throw fromSystemError(err, `cannot read TLS file ${path}`);
+      // A path in the URL or environment that names nothing is the caller's mistake (3); a refusal is 5.
+      const e = fromSystemError(err, `cannot read TLS file ${path}`);
+      throw e.code === "EPERM" ? e : new WaitlockError("EUSAGE", e.message, { cause: err });
     }
   },
 };

@@ -3,7 +3,9 @@
 // opens its own connection (no keep-alive pool), so a test that cuts a proxy
 // or stops a server knows which connection a request used, and every request
 // has a hard deadline: a stopped server or a black hole fails it as ETIMEDOUT.
-import { request } from "node:http";
+import { readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 
 export class EtcdRequestError extends Error {
   constructor(message: string, readonly code: string) {
@@ -15,12 +17,14 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 const unb64 = (s: string) => Buffer.from(s, "base64").toString();
 
 /** etcdCall sends one request to url + path (POST with a JSON body, or GET) and returns the parsed JSON answer. */
-export function etcdCall<T = unknown>(url: string, path: string, body?: object, { timeoutMs = 2_000 } = {}): Promise<T> {
+export function etcdCall<T = unknown>(url: string, path: string, body?: object, { timeoutMs = 2_000, ca }: { timeoutMs?: number; ca?: string } = {}): Promise<T> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(`${url}${path}`, {
+    const https = url.startsWith("https:");
+    const req = (https ? httpsRequest : httpRequest)(`${url}${path}`, {
       method: data === undefined ? "GET" : "POST",
       agent: false,
+      ...(https && ca ? { ca: readFileSync(ca, "utf8") } : {}),
       headers: data === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(data) },
     });
     const timer = setTimeout(() => req.destroy(new EtcdRequestError(`etcd ${path} at ${url}: no answer within ${timeoutMs} ms`, "ETIMEDOUT")), timeoutMs);
@@ -70,7 +74,7 @@ export async function etcdStatus(url: string, options?: { timeoutMs?: number }):
 }
 
 /** etcdHealthy tells whether GET /health says so (it does once the member has a leader and can serve). */
-export async function etcdHealthy(url: string, options?: { timeoutMs?: number }): Promise<boolean> {
+export async function etcdHealthy(url: string, options?: { timeoutMs?: number; ca?: string }): Promise<boolean> {
   try {
     return (await etcdCall<{ health?: string }>(url, "/health", undefined, options)).health === "true";
   } catch {

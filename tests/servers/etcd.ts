@@ -17,9 +17,11 @@ export interface EtcdOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** More etcd flags, appended last. */
   extraArgs?: string[];
+  /** Serve clients over TLS with these PEM files (the CA is what clients should trust). */
+  tls?: { cert: string; key: string; ca: string };
 }
 
-const DEFAULTS = { heartbeatMs: 50, electionMs: 500, readyTimeoutMs: 20_000, logLevel: "error", extraArgs: [] as string[] };
+const DEFAULTS = { heartbeatMs: 50, electionMs: 500, readyTimeoutMs: 20_000, logLevel: "error", extraArgs: [] as string[], tls: undefined };
 
 // tmpfs where there is one: etcd fsyncs every write, which costs tens of ms on
 // a busy disk and would make every test slow for nothing.
@@ -54,7 +56,7 @@ export class EtcdMember implements AsyncDisposable {
   constructor(private readonly config: MemberConfig) {
     this.name = config.name;
     this.endpoint = `127.0.0.1:${config.clientPort}`;
-    this.url = `http://${this.endpoint}`;
+    this.url = `${config.options.tls ? "https" : "http"}://${this.endpoint}`;
     this.peerUrl = `http://127.0.0.1:${config.peerPort}`;
     this.dataDir = makeTempDir(DATA_PARENT, "waitlock-etcd-");
   }
@@ -99,6 +101,7 @@ export class EtcdMember implements AsyncDisposable {
       `--election-timeout=${options.electionMs}`,
       "--logger=zap",
       `--log-level=${options.logLevel}`,
+      ...(options.tls ? [`--cert-file=${options.tls.cert}`, `--key-file=${options.tls.key}`] : []),
       ...options.extraArgs,
     ]);
   }
@@ -109,7 +112,7 @@ export class EtcdMember implements AsyncDisposable {
     await waitUntil(
       async () => {
         if (!server.running) throw await exitedEarly(server, `etcd ${this.name}`);
-        return etcdHealthy(this.url, { timeoutMs: 1_000 });
+        return etcdHealthy(this.url, { timeoutMs: 1_000, ca: this.config.options.tls?.ca });
       },
       `etcd ${this.name} at ${this.url} to be healthy`,
       { timeoutMs, everyMs: 50, detail: () => server.log() },
