@@ -21,6 +21,55 @@ export interface ExecResult {
   error?: string;
 }
 
+/**
+ * The starter waits, as a shell, for the line that says the lock is granted
+ * (its environment: WAITLOCK_SLOT=… WAITLOCK_DESCRIPTOR=… WAITLOCK_FENCE=…, all
+ * of characters a shell takes as they are) and then becomes the command. It
+ * never runs the command without that line: waitlock giving up, exiting or
+ * dying closes the pipe, and the starter exits 0 having done nothing.
+ */
+const STARTER_SCRIPT = 'IFS= read -r granted <&3 || exit 0; [ -n "$granted" ] || exit 0; exec 3<&-; eval "export $granted"; exec "$@"';
+
+/**
+ * A command's process, made while the lock is awaited so that the fork and the
+ * shell's start-up are not paid after the grant: a hand-over is then a pipe
+ * write and an exec. Only where the hold is not made of inherited files (a
+ * server's lease: the files a lock directory hands over exist only once it is
+ * granted).
+ */
+export class Starter {
+  readonly #child: ReturnType<typeof spawn>;
+
+  constructor(command: string[]) {
+    const argv = ["/bin/sh", "-c", STARTER_SCRIPT, "waitlock", ...argvFor(command)];
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of ["WAITLOCK_SLOT", "WAITLOCK_DESCRIPTOR", "WAITLOCK_FENCE"]) delete env[name]; // set on grant
+    // As for any command holding a lease: it must not outlive waitlock (see runHolding).
+    const [run, ...args] = existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--", ...argv] : argv;
+    this.#child = spawn(run, args, { stdio: ["inherit", "inherit", "inherit", "pipe"], env });
+    this.#child.on("error", () => undefined); // no shell: runHolding spawns the command itself
+    (this.#child.stdio[3] as NodeJS.WritableStream).on("error", () => undefined);
+  }
+
+  /** go hands the grant to a starter still waiting for it and returns its process, or undefined. */
+  go(lock: Lock): ReturnType<typeof spawn> | undefined {
+    const child = this.#child;
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null || lock.fds.length > 0) {
+      this.cancel();
+      return undefined;
+    }
+    const vars = { WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor, WAITLOCK_FENCE: lock.fence === undefined ? "" : String(lock.fence) };
+    const pipe = child.stdio[3] as NodeJS.WritableStream;
+    pipe.end(`${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
+    return child;
+  }
+
+  /** cancel lets the starter go without running anything. */
+  cancel(): void {
+    (this.#child.stdio[3] as NodeJS.WritableStream | null)?.end();
+  }
+}
+
 /** argvFor runs a single argument containing whitespace through /bin/sh -c, as documented. */
 export function argvFor(command: string[]): string[] {
   return command.length === 1 && /\s/.test(command[0]) ? ["/bin/sh", "-c", command[0]] : command;
@@ -34,6 +83,7 @@ export function argvFor(command: string[]): string[] {
 export function runHolding(
   lock: Lock, command: string[], onStart: (pid: number) => void,
   onSignal: (signal: NodeJS.Signals, passedOn: boolean) => void = () => undefined,
+  starter?: Starter,
 ): Promise<ExecResult> {
   const argv = argvFor(command);
   const [file] = argv;
@@ -66,7 +116,7 @@ export function runHolding(
   const env: NodeJS.ProcessEnv = { ...process.env, WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor };
   if (lock.fence !== undefined) env.WAITLOCK_FENCE = String(lock.fence);
   else delete env.WAITLOCK_FENCE; // an outer lock's token must not pass for this one's
-  child = spawn(run, args, { stdio: ["inherit", "inherit", "inherit", ...lock.fds], env });
+  child = starter?.go(lock) ?? spawn(run, args, { stdio: ["inherit", "inherit", "inherit", ...lock.fds], env });
   for (const s of early) child.kill(s);
   // The witness joins after the command: a signal raised before the command
   // existed did not reach it and must be passed on, and the witness sees only

@@ -42,6 +42,8 @@ export class MainRun {
   #verbose = isDebugEnv((n) => process.env[n]);
   #quiet = false;
   #events?: EventLog;
+  /** The command's process, made while waiting (exec mode on a server); cancelled unless used. */
+  #starter?: import("./exec.ts").Starter;
 
   /** version is asked for only by -V, so the common paths read nothing for it. */
   constructor(version: () => string) {
@@ -82,6 +84,7 @@ export class MainRun {
       return this.#fail(err);
     } finally {
       await this.#events?.flush();
+      this.#starter?.cancel(); // not granted (busy, timed out, interrupted): it runs nothing
       wl.close(); // idle keep-alive connections to a server would hold the process
     }
   }
@@ -135,8 +138,13 @@ export class MainRun {
     if (ownerStart === undefined) throw new WaitlockError("EUSAGE", `owner PID ${owner} is not running`);
 
     // A command will be run: load exec mode now, while the lock is awaited, not
-    // after it is granted (a hand-over is that much shorter).
-    if (inv.mode === "exec" && inv.timeoutMs > 0) void import("./exec.ts").catch(() => undefined);
+    // after it is granted (a hand-over is that much shorter). On a server, start
+    // the command's process too (exec.ts Starter): it runs nothing until granted.
+    if (inv.mode === "exec" && inv.timeoutMs > 0) {
+      const loading = import("./exec.ts");
+      if (inv.network) this.#starter = new (await loading).Starter(inv.command);
+      else void loading.catch(() => undefined);
+    }
 
     // Ctrl-C or SIGTERM while waiting: stop waiting, hold nothing, exit 128+N.
     const abort = new AbortController();
@@ -242,10 +250,12 @@ export class MainRun {
       const { runHolding } = await import("./exec.ts");
       const cancelled = cancelledBy();
       if (cancelled) return cancelled; // released below
+      const starter = this.#starter;
+      this.#starter = undefined;
       const result = await runHolding(lock, inv.command, (pid) => {
         stopWaitSignals(); // runHolding forwards signals from here on
         this.#trace(`running ${inv.command.join(" ")} as PID ${pid}`);
-      }, (signal, passedOn) => this.#trace(passedOn ? `passed ${signal} on to the command` : `${signal} was sent to the process group: the command has it already`));
+      }, (signal, passedOn) => this.#trace(passedOn ? `passed ${signal} on to the command` : `${signal} was sent to the process group: the command has it already`), starter);
       if (result.error && !this.#quiet) process.stderr.write(`waitlock: ${result.error}\n`);
       if (lock.signal.aborted) events?.error(`lost ${what}: ${String((lock.signal.reason as Error)?.message ?? "")}`);
       this.#trace(`command exited with status ${result.status}`);

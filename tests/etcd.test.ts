@@ -324,6 +324,33 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       await exited(watcher);
     });
 
+    test("a waiter's command process, made while waiting, never runs the command without the grant", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const holder = await acquire("pre", { backend });
+      const ran = join(dir, "ran");
+      const timedOut = run(["--backend", backend, "-t", "1", "pre", "--exec", "sh", "-c", `touch ${ran}`]);
+      assert.equal(timedOut.code, 2, timedOut.stderr);
+      const interrupted = start(["--backend", backend, "-t", "30", "pre", "--exec", "sh", "-c", `touch ${ran}`]);
+      await waitUntil(async () => (await list({ backend, descriptor: "pre" })).some((e) => e.kind === "waiter"), "the waiter queued", { timeoutMs: 10_000 });
+      interrupted.kill("SIGTERM");
+      assert.equal((await exited(interrupted)).code, 143);
+      const killed = start(["--backend", backend, "--lease", "2", "-t", "30", "pre", "--exec", "sh", "-c", `touch ${ran}`]);
+      await waitUntil(async () => (await list({ backend, descriptor: "pre" })).some((e) => e.kind === "waiter"), "the waiter queued", { timeoutMs: 10_000 });
+      killed.kill("SIGKILL");
+      await exited(killed);
+      await holder.release();
+      await sleep(500);
+      assert.equal(existsSync(ran), false, "no command ran");
+      const left = spawnSync("pgrep", ["-f", "read -r granted"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean)
+        .filter((pid) => { try { return !/^[ZX]/.test(readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, "")); } catch { return false; } });
+      assert.deepEqual(left, [], "no starter is left waiting");
+      // And with the grant (once the killed waiter's lease has run out), it does run, with the grant's environment.
+      const granted = run(["--backend", backend, "-t", "10", "pre", "--exec", "sh", "-c", "echo $WAITLOCK_SLOT $WAITLOCK_DESCRIPTOR $WAITLOCK_FENCE"]);
+      assert.equal(granted.code, 0, granted.stderr);
+      assert.match(granted.stdout, /^0 pre \d+\n$/);
+    });
+
     test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
       const backend = url();
       assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);

@@ -45,7 +45,8 @@ export class NodeHttp implements HttpTransport {
       // A background stream gets a connection of its own, unreferenced: pooled sockets serve other requests.
       const req = this.#module.request(url, {
         method: "POST", agent: o.background ? false : this.#agent,
-        headers: { "content-type": "application/json", ...o.headers },
+        // A length, not chunks: the request leaves in one write.
+        headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...o.headers },
         ...(o.background ? this.#tlsOptions : {}),
       });
       if (o.background) req.on("socket", (socket) => socket.unref());
