@@ -304,8 +304,18 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend ${backend} d2 || exit 1\nsleep 30\n`);
       const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
       t.after(() => owner.kill("SIGKILL"));
-      await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 1, "foreground lock taken", { timeoutMs: 10_000 });
-      assert.equal(run(["--backend", backend, "--done", "d2"]).code, 0);
+      // Once the lease holder has taken over (the record names it), --done reaches it.
+      const leaseHolder = async () => {
+        const pid = (await list({ backend, descriptor: "d2" })).find((e) => e.kind === "slot")?.record?.holderPid;
+        try {
+          return pid !== undefined && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("lease-holder");
+        } catch {
+          return false;
+        }
+      };
+      await waitUntil(leaseHolder, "the lease holder took over", { timeoutMs: 10_000 });
+      const doneFg = run(["--backend", backend, "--done", "d2"]);
+      assert.equal(doneFg.code, 0, doneFg.stderr);
       await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });
     });
 

@@ -78,7 +78,7 @@ export interface DoneRequest {
 }
 
 /** How long a --done request waits for the holders' answers. */
-const DONE_ANSWER_MS = 3000;
+const DONE_ANSWER_MS = 5000;
 
 export interface WaitOptions {
   /** performance.now() value after which waiting fails with ETIMEDOUT; Infinity waits forever. */
