@@ -1,6 +1,6 @@
 // The public library API, written once over a LockBackend. The Node and Deno
 // entry points only choose the Platform and the WASM loader.
-import type { HeldSlot, LockBackend, SlotInfo, SlotRequest } from "./backend.ts";
+import { DEFAULT_LEASE_SECONDS, type HeldSlot, type LockBackend, type SlotInfo, type SlotRequest } from "./backend.ts";
 import { parseBackendUrl } from "./backend-url.ts";
 import { WaitlockError } from "./errors.ts";
 import { EtcdBackend, type NetworkSupport } from "./etcd-backend.ts";
@@ -16,8 +16,7 @@ export { MAX_HOLDERS };
 
 export { DEFAULT_POLL_MS };
 export type { NetworkSupport };
-/** A network lock's lease when none is asked for, in seconds. */
-export const DEFAULT_LEASE_SECONDS = 10;
+export { DEFAULT_LEASE_SECONDS };
 /** How often a lock bound to another process checks that the owner still lives. */
 const OWNER_CHECK_MS = 100;
 

@@ -5,6 +5,9 @@
 // the backend, and a held slot carries a signal that aborts on loss.
 import type { LockRecord } from "./wasm-core.ts";
 
+/** A network lock's lease when none is asked for, in seconds. */
+export const DEFAULT_LEASE_SECONDS = 10;
+
 /** Backends may answer at once (files) or over the network (a server): callers always await. */
 export type Awaitable<T> = T | Promise<T>;
 

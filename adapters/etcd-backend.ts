@@ -1,22 +1,15 @@
 // LockBackend on etcd: the library's and CLI's view of the protocol in
 // etcd/locks.ts. Maps requests and listings between the two, and owns the
 // client (one per backend URL).
-import type { HeldSlot, LeaseHandle, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
+import { DEFAULT_LEASE_SECONDS, type HeldSlot, type LeaseHandle, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { EtcdTarget } from "./backend-url.ts";
 import { EtcdClient } from "./etcd/client.ts";
 import { EtcdLocks, type EtcdHold, type EtcdLockRequest } from "./etcd/locks.ts";
-import type { HttpTransport, TlsFiles } from "./http.ts";
+import type { NetworkSupport } from "./http.ts";
 import type { Platform } from "./platform.ts";
 import { LockType, type LockRecord } from "./wasm-core.ts";
 
-/** What a runtime lends a network backend: HTTP, and reading TLS files. */
-export interface NetworkSupport {
-  http(tls?: TlsFiles): HttpTransport;
-  /** Reads a whole text file (PEM); throws a WaitlockError saying what could not be read. */
-  readText(path: string): string;
-}
-
-const DEFAULT_LEASE_SECONDS = 10;
+export type { NetworkSupport };
 
 function lockType(maxHolders: number, shared: boolean): LockType {
   return shared ? LockType.Shared : maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
@@ -33,15 +26,7 @@ export class EtcdBackend implements LockBackend {
     this.location = target.display;
     this.#p = platform;
     this.#prefix = target.prefix;
-    let tls: TlsFiles | undefined;
-    if (target.scheme === "https") {
-      tls = {};
-      for (const name of ["ca", "cert", "key"] as const) {
-        const path = target.tls[name];
-        if (path !== undefined) tls[name] = net.readText(path);
-      }
-    }
-    this.#client = new EtcdClient(target, net.http(tls));
+    this.#client = EtcdClient.connect(target, net);
     this.#locks = new EtcdLocks(this.#client, target.prefix, (t) => platform.unrefTimer(t));
   }
 

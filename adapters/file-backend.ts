@@ -231,7 +231,7 @@ export class FileBackend implements LockBackend {
       discardSlotFile(p, path, fd);
       throw fromSystemError(err, `cannot write the lock record to ${path}`);
     }
-    const held = new HeldFile(p, slot, fd, path, st, true, (changes) => this.#record({ ...req, ...changes }, slot));
+    const held = new HeldFile(p, slot, fd, path, true, (changes) => this.#record({ ...req, ...changes }, slot));
     held.tookOver = tookOver;
     return held;
   }
@@ -277,12 +277,12 @@ export class FileBackend implements LockBackend {
         releaseSlotFile(p, readerPath, rfd);
         throw fromSystemError(err, `cannot write the lock record to ${readerPath}`);
       }
-      const reader = new HeldFile(p, slot, rfd, readerPath, rst, true, (changes) => this.#record({ ...req, ...changes }, slot));
+      const reader = new HeldFile(p, slot, rfd, readerPath, true, (changes) => this.#record({ ...req, ...changes }, slot));
       if (!this.#sweptReaders.has(req.descriptor)) {
         this.#sweptReaders.add(req.descriptor);
         this.#sweepDeadReaders(req.descriptor, slot, readerPath);
       }
-      return new HeldFile(p, slot, fd, this.#path(this.#names.slot(req.descriptor, slot)), st, false, () => undefined, reader);
+      return new HeldFile(p, slot, fd, this.#path(this.#names.slot(req.descriptor, slot)), false, () => undefined, reader);
     }
     throw new WaitlockError("EAGAIN", `cannot create a reader record for ${req.descriptor}; try again`);
   }
@@ -607,7 +607,6 @@ class HeldFile implements HeldSlot {
   readonly recordPath: string;
   readonly #p: Platform;
   readonly #path: string;
-  readonly #id: FileId;
   /** Exclusive holds remove their file on release; a shared hold leaves the slot file to the others. */
   readonly #ownsFile: boolean;
   readonly #encode: (changes: Parameters<HeldSlot["rewrite"]>[0]) => Uint8Array | undefined;
@@ -615,14 +614,13 @@ class HeldFile implements HeldSlot {
   #released = false;
 
   constructor(
-    p: Platform, slot: number, fd: number, path: string, id: FileId, ownsFile: boolean,
+    p: Platform, slot: number, fd: number, path: string, ownsFile: boolean,
     encode: (changes: Parameters<HeldSlot["rewrite"]>[0]) => Uint8Array | undefined, reader?: HeldFile,
   ) {
     this.#p = p;
     this.slot = slot;
     this.fd = fd;
     this.#path = path;
-    this.#id = id;
     this.#ownsFile = ownsFile;
     this.#encode = encode;
     this.#reader = reader;

@@ -37,6 +37,13 @@ export interface HttpTransport {
   close(): void;
 }
 
+/** What a runtime lends a network backend: HTTP, and reading TLS files. */
+export interface NetworkSupport {
+  http(tls?: TlsFiles): HttpTransport;
+  /** Reads a whole text file (PEM); throws a WaitlockError saying what could not be read. */
+  readText(path: string): string;
+}
+
 /** A transport failure with a code the caller can map: ETIMEDOUT, ECONNREFUSED, ECONNRESET, ETLS… */
 export class HttpError extends Error {
   override readonly name = "HttpError";

@@ -12,6 +12,16 @@ export const FORWARDED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIG
 export const LOST_STATUS = 7;
 /** util-linux's setpriv: makes the command die with waitlock (PR_SET_PDEATHSIG). */
 const SETPRIV = "/usr/bin/setpriv";
+
+/**
+ * diesWithWaitlock wraps argv so that it is SIGKILLed if waitlock dies. A lease
+ * lives only while waitlock renews it: a command left running after waitlock
+ * is killed would run on after the lease ran out, beside the next holder.
+ * (Files need no such care: the command inherits the kernel lock itself.)
+ */
+function diesWithWaitlock(argv: string[]): string[] {
+  return existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--", ...argv] : argv;
+}
 /** How long the command runs before the witness of group signals (group-signals.ts) joins. */
 const WITNESS_AFTER_MS = 10;
 
@@ -44,8 +54,7 @@ export class Starter {
     const argv = ["/bin/sh", "-c", STARTER_SCRIPT, "waitlock", ...argvFor(command)];
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const name of ["WAITLOCK_SLOT", "WAITLOCK_DESCRIPTOR", "WAITLOCK_FENCE"]) delete env[name]; // set on grant
-    // As for any command holding a lease: it must not outlive waitlock (see runHolding).
-    const [run, ...args] = existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--", ...argv] : argv;
+    const [run, ...args] = diesWithWaitlock(argv);
     this.#child = spawn(run, args, { stdio: ["inherit", "inherit", "inherit", "pipe"], env });
     this.#child.on("error", () => undefined); // no shell: runHolding spawns the command itself
     (this.#child.stdio[3] as NodeJS.WritableStream).on("error", () => undefined);
@@ -87,11 +96,7 @@ export function runHolding(
 ): Promise<ExecResult> {
   const argv = argvFor(command);
   const [file] = argv;
-  // A lease lives only while this process renews it: if waitlock is killed the
-  // command must die with it, or it would run on after the lease ran out,
-  // beside the next holder. (Files need no such care: the command inherits the
-  // kernel lock itself.)
-  const [run, ...args] = lock.lease && existsSync(SETPRIV) ? [SETPRIV, "--pdeathsig", "KILL", "--", ...argv] : argv;
+  const [run, ...args] = lock.lease ? diesWithWaitlock(argv) : argv;
   // Listen before spawning: a signal that lands between the spawn and a later
   // listener would meet the default disposition and kill waitlock, orphaning the
   // command. One that arrives before the child exists is passed on right after.

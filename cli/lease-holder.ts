@@ -13,7 +13,6 @@ import { parseBackendUrl, type EtcdTarget } from "../adapters/backend-url.ts";
 import { EtcdClient } from "../adapters/etcd/client.ts";
 import { KeptLease } from "../adapters/etcd/lease.ts";
 import { EtcdLocks, type HolderInfo } from "../adapters/etcd/locks.ts";
-import { NodeHttp } from "../adapters/node/http.ts";
 import { nodeNetwork } from "../adapters/node/network.ts";
 import { startTimeFrom } from "../adapters/proc.ts";
 
@@ -64,10 +63,7 @@ function log(severity: "info" | "err", text: string): void {
 }
 
 const target = parseBackendUrl(h.backend, (n) => process.env[n]) as EtcdTarget;
-const tls = target.scheme === "https"
-  ? Object.fromEntries(Object.entries(target.tls).filter(([, v]) => v).map(([k, v]) => [k, nodeNetwork.readText(v!)]))
-  : undefined;
-const client = new EtcdClient(target, new NodeHttp(tls));
+const client = EtcdClient.connect(target, nodeNetwork);
 const lease = KeptLease.adopt(client, h.leaseId, h.ttlSeconds, h.certainUntilMono - monoMs());
 let ending = false;
 

@@ -1,5 +1,5 @@
 // What the Deno runtime lends network backends: HTTP on fetch, and TLS files read from disk.
-import type { NetworkSupport } from "../etcd-backend.ts";
+import type { NetworkSupport } from "../http.ts";
 import { WaitlockError } from "../errors.ts";
 import { DenoHttp } from "./http.ts";
 

@@ -8,7 +8,7 @@
 // decimal strings; fields equal to their default (0, false, empty) are omitted.
 import type { EtcdTarget } from "../backend-url.ts";
 import { WaitlockError } from "../errors.ts";
-import { HttpError, type HttpTransport } from "../http.ts";
+import { HttpError, type HttpTransport, type NetworkSupport, type TlsFiles } from "../http.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -122,6 +122,19 @@ export class EtcdClient {
   readonly #timeoutMs: number;
   #current = 0;
   #token: string | undefined;
+
+  /** connect makes a client for target, reading its TLS files (etcds://) through net. */
+  static connect(target: EtcdTarget, net: NetworkSupport, options: EtcdClientOptions = {}): EtcdClient {
+    let tls: TlsFiles | undefined;
+    if (target.scheme === "https") {
+      tls = {};
+      for (const name of ["ca", "cert", "key"] as const) {
+        const path = target.tls[name];
+        if (path !== undefined) tls[name] = net.readText(path);
+      }
+    }
+    return new EtcdClient(target, net.http(tls), options);
+  }
 
   constructor(target: EtcdTarget, http: HttpTransport, options: EtcdClientOptions = {}) {
     this.target = target;

@@ -203,7 +203,7 @@ export class EtcdLocks {
         if (!again) throw err;
         if (wait.signal?.aborted) throw new WaitlockError("EABORTED", `stopped waiting for ${req.descriptor}: aborted`, { cause: wait.signal.reason });
         if (performance.now() >= wait.deadline) throw new WaitlockError("ETIMEDOUT", `timed out waiting for ${req.descriptor} (etcd: ${err.message})`);
-        await sleep(Math.min(500, Math.max(0, wait.deadline - performance.now())), wait.signal ?? new AbortController().signal);
+        await sleep(Math.min(500, Math.max(0, wait.deadline - performance.now())), wait.signal);
       } finally {
         if (lease && !done) await lease.revoke().catch(() => lease!.abandon());
       }
@@ -285,7 +285,7 @@ export class EtcdLocks {
         while (!stop.signal.aborted) {
           try {
             await this.#client.watch(this.base(d), { prefix: true, startRevision: revision + 1n, noPut: true, signal: stop.signal }, onEvents);
-          } catch (err) {
+          } catch {
             if (stop.signal.aborted) return;
             // The stream broke (endpoint gone, compaction): read the queue afresh, then watch again.
             await sleep(200, stop.signal);
@@ -299,7 +299,6 @@ export class EtcdLocks {
             } catch {
               // still unreachable: the deadline or the lease decides
             }
-            void err;
           }
         }
       };
@@ -343,7 +342,7 @@ export class EtcdLocks {
         if (answered.size >= request.leases.length) break;
         const still = (await this.#client.range(base, { prefix: true })).kvs.filter((kv) => /\/(slot|read)\/[0-9]+$/.test(kv.key) && request.leases.includes(kv.lease));
         if (still.length === 0) break; // every target let go (say, it had already ended)
-        await sleep(50, new AbortController().signal);
+        await sleep(50);
       }
       return [...answered.values()];
     } finally {
@@ -443,11 +442,12 @@ export function pickSlot(maxHolders: number, taken: Set<number>, preferred?: num
   return undefined;
 }
 
-function sleep(ms: number, signal: AbortSignal, unref: (t: unknown) => void = () => undefined): Promise<void> {
+/** sleep resolves after ms, or at once when signal aborts. */
+function sleep(ms: number, signal?: AbortSignal, unref: (t: unknown) => void = () => undefined): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
     unref(t);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
   });
 }
 

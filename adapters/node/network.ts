@@ -1,6 +1,6 @@
 // What the Node runtime lends network backends: HTTP on node:http, and TLS files read from disk.
 import { readFileSync } from "node:fs";
-import type { NetworkSupport } from "../etcd-backend.ts";
+import type { NetworkSupport } from "../http.ts";
 import { WaitlockError, fromSystemError } from "../errors.ts";
 import { NodeHttp } from "./http.ts";
 

@@ -13,10 +13,7 @@ export async function etcd(target: EtcdTarget): Promise<Finding[]> {
   const where = target.display;
   let client: EtcdClient;
   try {
-    const tls = target.scheme === "https"
-      ? Object.fromEntries(Object.entries(target.tls).filter(([, v]) => v).map(([k, v]) => [k, nodeNetwork.readText(v!)]))
-      : undefined;
-    client = new EtcdClient(target, nodeNetwork.http(tls), { requestTimeoutMs: 3000 });
+    client = EtcdClient.connect(target, nodeNetwork, { requestTimeoutMs: 3000 });
   } catch (err) {
     return [fail("etcd", `cannot set up TLS for ${where}: ${errorText(err)}`, "check the ca/cert/key paths (query parameters or WAITLOCK_TLS_CA/CERT/KEY)")];
   }
