@@ -12,7 +12,7 @@ import { isWaitlockError } from "../adapters/errors.ts";
 import { FIXTURES, exited, firstLine } from "./helpers.ts";
 import { startEtcd, type EtcdMember } from "./servers/etcd.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
-import { sleep } from "./servers/server-process.ts";
+import { sleep, waitUntil } from "./servers/server-process.ts";
 
 interface Backend {
   name: string;
@@ -61,6 +61,16 @@ const BACKENDS: Backend[] = [
     fifo: true,
   },
 ];
+
+/**
+ * parked resolves once n requests wait for d: seen in the queue where the
+ * backend keeps one; elsewhere after a moment (the lock directory shows no
+ * waiters, and nothing asserted there depends on the wait).
+ */
+async function parked(b: Backend, at: Pick<AcquireOptions, "lockDir" | "backend">, d: string, n = 1): Promise<void> {
+  if (!b.fifo) return void (await sleep(50));
+  await waitUntil(async () => (await list({ ...at, descriptor: d })).filter((e) => e.kind === "waiter").length >= n, `${n} waiting for ${d}`, { timeoutMs: 10_000 });
+}
 
 /** holdIn starts a separate Node process holding d at `where` (tests/fixtures/hold.mjs), killable. */
 async function holdIn(where: Pick<AcquireOptions, "lockDir" | "backend">, d: string) {
@@ -119,7 +129,7 @@ for (const b of BACKENDS) {
       setTimeout(() => ac.abort(), 100);
       await assert.rejects(aborted, (e) => isWaitlockError(e, "EABORTED"));
       const waiter = acquire("w", at);
-      await sleep(100);
+      await parked(b, at, "w");
       await a.release();
       const got = await waiter;
       assert.equal(got.slot, 0);
@@ -176,7 +186,7 @@ for (const b of BACKENDS) {
           await sleep(10);
           await l.release();
         }));
-        await sleep(50);
+        await parked(b, at, "q", i + 1); // arrival order is what the backend saw: each arrives before the next
       }
       await first.release();
       await Promise.all(waiters);

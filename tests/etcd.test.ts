@@ -56,6 +56,20 @@ function spans(log: string): Span[] {
   return [...out.values()].sort((a, b) => (a.start < b.start ? -1 : 1));
 }
 
+/** running starts `waitlock ARGS --exec sh -c 'touch READY; SCRIPT'` and resolves once its command runs. */
+async function running(t: { after(fn: () => void): void }, args: string[], script: string, env: Record<string, string> = {}) {
+  const ready = join(tempDir(t), "ready");
+  const child = start([...args, "--exec", "sh", "-c", `touch ${ready}; ${script}`], env);
+  t.after(() => child.kill("SIGKILL"));
+  await waitUntil(() => existsSync(ready), "the holder's command to run", { timeoutMs: 10_000 });
+  return child;
+}
+
+/** queued resolves once at least n requests wait in descriptor's queue. */
+async function queued(backend: string, descriptor: string, n = 1): Promise<void> {
+  await waitUntil(async () => (await list({ backend, descriptor })).filter((e) => e.kind === "waiter").length >= n, `${n} waiting for ${descriptor}`, { timeoutMs: 10_000 });
+}
+
 /** noOverlap: each span ends before the next starts, and fences strictly increase. */
 function assertNoOverlap(all: Span[]): void {
   for (let i = 1; i < all.length; i++) {
@@ -100,7 +114,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
           await sleep(20);
           await l.release();
         }));
-        await sleep(50); // arrival order is what etcd saw, so let each arrive before the next
+        await queued(backend, "q", i + 1); // arrival order is what etcd saw: each arrives before the next
       }
       await first.release();
       await Promise.all(waiters);
@@ -126,7 +140,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       const r2 = await acquire("rw", { backend, shared: true });
       assert.equal(await tryAcquire("rw", { backend }), undefined);
       const writer = acquire("rw", { backend });
-      await sleep(100);
+      await queued(backend, "rw");
       assert.equal(await tryAcquire("rw", { backend, shared: true }), undefined, "a reader queues behind a waiting writer");
       await r1.release();
       await r2.release();
@@ -140,7 +154,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       await assert.rejects(acquire("t", { backend, timeout: 300 }), (e) => isWaitlockError(e, "ETIMEDOUT"));
       const ac = new AbortController();
       const waiting = acquire("t", { backend, signal: ac.signal });
-      await sleep(100);
+      await queued(backend, "t");
       ac.abort();
       await assert.rejects(waiting, (e) => isWaitlockError(e, "EABORTED"));
       const entries = await list({ backend, descriptor: "t" });
@@ -228,7 +242,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       // And the other way round: Deno waits in the queue behind Node.
       const next = denoHold(backend, "mixed");
       t.after(() => next.kill("SIGKILL"));
-      await sleep(300);
+      await queued(backend, "mixed");
       await mine.release();
       const got = JSON.parse(await firstLine(next));
       assert.ok(BigInt(got.fence) > mine.fence!);
@@ -243,11 +257,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       const out = run(["--backend", backend, "job", "--exec", "sh", "-c", "echo $WAITLOCK_SLOT $WAITLOCK_FENCE"]);
       assert.equal(out.code, 0, out.stderr);
       assert.match(out.stdout, /^0 \d+\n$/);
-      const dir = tempDir(t);
-      const ready = join(dir, "ready");
-      const holder = start(["--backend", backend, "job", "--exec", "sh", "-c", `touch ${ready}; sleep 30`]);
-      t.after(() => holder.kill("SIGKILL"));
-      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "holder running", { timeoutMs: 10_000 });
+      const holder = await running(t, ["--backend", backend, "job"], `sleep 30`);
       assert.equal(run(["--backend", backend, "--check", "job"]).code, 1);
       const busy = run(["--backend", backend, "job", "--exec", "true"]);
       assert.equal(busy.code, 1);
@@ -289,10 +299,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
     test("--done reaches the holders wherever they run: an exec'd command and a foreground holder let go", async (t) => {
       const backend = url();
       const dir = tempDir(t);
-      const ready = join(dir, "ready");
-      const a = start(["--backend", backend, "d1", "--exec", "sh", "-c", `touch ${ready}; sleep 30 & wait`]);
-      t.after(() => a.kill("SIGKILL"));
-      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "holder running", { timeoutMs: 10_000 });
+      const a = await running(t, ["--backend", backend, "d1"], `sleep 30 & wait`);
       const done = run(["-v", "--backend", backend, "--done", "d1"]);
       assert.equal(done.code, 0, done.stderr);
       assert.match(done.stderr, new RegExp(`sent SIGTERM to ${a.pid}`));
@@ -412,6 +419,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
     await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
     const b = start(["--backend", backendB, "-t", String(bWaitSeconds), d, "--exec", ...logged(log, "B", 0)]);
     t.after(() => b.kill("SIGKILL"));
+    await queued(backendB, d);
     return { log, a, b };
   }
 
@@ -427,7 +435,6 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
   describe("faults", () => {
     test("waitlock SIGKILLed in exec mode: its command dies with it, the lock is back within the lease, never two holders", async (t) => {
       const { log, a, b } = await holderThenWaiter(t, "k", 20);
-      await sleep(300);
       const A = spans(log).find((s) => s.tag === "A")!;
       const killedAt = Date.now();
       a.kill("SIGKILL");
@@ -443,7 +450,6 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
 
     test("the server paused longer than the lease: the holder's command is stopped and waitlock exits 7 before a waiter gets in", async (t) => {
       const { log, a, b } = await holderThenWaiter(t, "p", 30);
-      await sleep(500);
       etcd.pause();
       try {
         const ra = await exited(a);
@@ -460,11 +466,8 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
     test("a waiter outlives the server's absence (longer than its own lease) and still gets the lock; a waiter's timeout is exit 2", async (t) => {
       const backend = url();
       const dir = tempDir(t);
-      const ready = join(dir, "ready");
       const release = join(dir, "release");
-      const a = start(["--backend", backend, "--lease", "30", "w", "--exec", "sh", "-c", `touch ${ready}; while [ ! -e ${release} ]; do sleep 0.05; done`]);
-      t.after(() => a.kill("SIGKILL"));
-      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "A running", { timeoutMs: 10_000 });
+      const a = await running(t, ["--backend", backend, "--lease", "30", "w"], `while [ ! -e ${release} ]; do sleep 0.05; done`);
       const b = start(["--backend", backend, "--lease", "2", "-t", "40", "w", "--exec", "true"]);
       const c = start(["--backend", backend, "-t", "2", "w", "--exec", "true"]);
       t.after(() => b.kill("SIGKILL"));
@@ -485,12 +488,8 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
 
     test("a pause shorter than the lease: renewals are late but the lock is not lost", async (t) => {
       const backend = url();
-      const dir = tempDir(t);
-      const ready = join(dir, "ready");
       // Lease 6 s: renewals every 2 s, loss declared 1.5 s before 6 s have passed since the last acknowledged one.
-      const a = start(["--backend", backend, "--lease", "6", "slow", "--exec", "sh", "-c", `touch ${ready}; sleep 5`]);
-      t.after(() => a.kill("SIGKILL"));
-      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "A running", { timeoutMs: 10_000 });
+      const a = await running(t, ["--backend", backend, "--lease", "6", "slow"], `sleep 5`);
       etcd.pause();
       await sleep(2500); // at least one renewal waits on the paused server
       etcd.resume();
@@ -530,11 +529,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
 
     test("the server killed and restarted within the lease: the lock survives", async (t) => {
       const backend = url();
-      const dir = tempDir(t);
-      const ready = join(dir, "ready");
-      const a = start(["--backend", backend, "--lease", "10", "r", "--exec", "sh", "-c", `touch ${ready}; sleep 30`]);
-      t.after(() => a.kill("SIGKILL"));
-      await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "A running", { timeoutMs: 10_000 });
+      const a = await running(t, ["--backend", backend, "--lease", "10", "r"], `sleep 30`);
       await etcd.kill();
       await etcd.restart();
       assert.equal(run(["--backend", backend, "--check", "r"]).code, 1, "still held after the restart");
@@ -551,7 +546,6 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
         t.after(() => proxy.close());
         const prefix = `/cut${process.pid}-${++n}`;
         const { log, a, b } = await holderThenWaiter(t, "c", 30, `etcd://${proxy.endpoint}${prefix}`, `etcd://${etcd.endpoint}${prefix}`);
-        await sleep(500);
         proxy.cut(mode);
         const ra = await exited(a);
         assert.equal(ra.code, 7, a.stderrText());
@@ -580,11 +574,7 @@ describe("etcd backend with authentication", { skip, concurrency: 1 }, () => {
     assert.ok(!wrong.stderr.includes("wr0ngpw"), wrong.stderr);
     assert.equal(run(["--backend", `etcd://${e}/a`, "--check", "x"]).code, 5, "no user at all");
     const env = { WAITLOCK_BACKEND_PASSWORD: secret };
-    const dir = tempDir(t);
-    const ready = join(dir, "ready");
-    const holder = start(["-v", "--backend", `etcd://root@${e}/a`, "x", "--exec", "sh", "-c", `touch ${ready}; sleep 30`], env);
-    t.after(() => holder.kill("SIGKILL"));
-    await waitUntil(async () => { try { readFileSync(ready); return true; } catch { return false; } }, "holder running", { timeoutMs: 10_000 });
+    const holder = await running(t, ["-v", "--backend", `etcd://root@${e}/a`, "x"], `sleep 30`, env);
     for (const format of ["human", "json", "csv"]) {
       const listed = run(["--backend", `etcd://root:${secret}@${e}/a`, "--list", "--format", format]);
       assert.equal(listed.code, 0, listed.stderr);
@@ -651,7 +641,7 @@ describe("etcd backend, three members", { skip, concurrency: 1 }, () => {
     const a = start(["--backend", backend, "--lease", "3", "L", "--exec", ...logged(log, "A", 4)]);
     await waitUntil(async () => readFileSync(log, "utf8").includes("start A"), "A started", { timeoutMs: 10_000 });
     const b = start(["--backend", backend, "-t", "40", "L", "--exec", ...logged(log, "B", 0)]);
-    await sleep(300);
+    await queued(backend, "L");
     const leader = await cluster.leader();
     await leader.kill();
     const [ra, rb] = await Promise.all([exited(a), exited(b)]);
