@@ -1,17 +1,22 @@
 // The fast path of bin/waitlock, bundled as CommonJS (dist/cli/run.cjs) and run
-// from V8's code cache by bin/waitlock. A first argument that names a command
-// (built in or from a plugin, e.g. `doctor`) runs that command through oclif;
-// anything else is the main command, so `waitlock backup` locks "backup", and
-// `waitlock -- doctor` locks a descriptor that happens to be a command's name.
+// from V8's code cache by bin/waitlock. A first argument that names one of
+// waitlock's own commands (doctor, plugins, autocomplete, help, version) runs
+// that command through oclif; anything else is the main command, so `waitlock
+// backup` locks "backup", and `waitlock -- doctor` locks a descriptor that
+// happens to be a command's name. Commands that plugins a user installs add
+// never take a word away from descriptors (`waitlock plugins run NAME` runs
+// them): a script's `waitlock NAME` means the same whatever is installed later.
 //
 // The main command's common paths (acquire, exec, check, done, list) skip
-// loading oclif's plugin machinery: only when the first word could be a command
-// (one of the command IDs recorded at build time, or any word once the user has
-// installed plugins of their own) or help is asked for is the full CLI loaded.
+// loading oclif's plugin machinery: only when the first word is one of the
+// command IDs recorded at build time, or help is asked for, is the full CLI
+// loaded (and on a terminal, when the user has plugins of their own, to tell
+// them that a word they typed is also a plugin's command).
 // The full CLI is ESM (dist/cli/full-cli.js); bin/waitlock imports it for us,
 // since code run from a cache by node:vm cannot import().
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
+import { isatty } from "node:tty";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -40,7 +45,7 @@ function needsFullCli(argv: string[]): boolean {
   }
   const first = argv[0];
   if (first === undefined || first.startsWith("-")) return false;
-  return userPluginsInstalled() || (builtInCommandIds()?.includes(first) ?? true) || !/^[A-Za-z0-9._-]+$/.test(first);
+  return (builtInCommandIds()?.includes(first) ?? true) || !/^[A-Za-z0-9._-]+$/.test(first) || (isatty(2) && userPluginsInstalled());
 }
 
 /** run runs one invocation; loadFullCli imports dist/cli/full-cli.js. */

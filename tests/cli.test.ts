@@ -797,6 +797,30 @@ describe("help and man page", () => {
   });
 });
 
+describe("help and version as words", () => {
+  test("`waitlock help` and `waitlock version` show help and the version, taking no lock", (t) => {
+    const dir = tempDir(t);
+    const help = run(dir, ["help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.equal(help.stdout, run(dir, ["--help"]).stdout);
+    const version = run(dir, ["version"]);
+    assert.deepEqual([version.code, version.stdout, version.stderr], [0, run(dir, ["-V"]).stdout, ""]);
+    assert.match(version.stdout, /^waitlock \d+\.\d+\.\d+/);
+    const doctorHelp = run(dir, ["help", "doctor"]);
+    assert.equal(doctorHelp.code, 0, doctorHelp.stderr);
+    assert.equal(doctorHelp.stdout, run(dir, ["doctor", "--help"]).stdout);
+    assert.deepEqual(readdirSync(dir), [], "no lock taken");
+  });
+
+  test("`waitlock -- help` and `waitlock -- version` lock the descriptors help and version", (t) => {
+    const dir = tempDir(t);
+    for (const word of ["help", "version"]) {
+      const r = run(dir, ["--", word, "--exec", "sh", "-c", `echo "$WAITLOCK_DESCRIPTOR"; ${WAITLOCK} --check -- ${word}; echo $?`]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, `${word}\n1\n`, ""], word);
+    }
+  });
+});
+
 describe("shared locks and the waiting status line", () => {
   test("--shared admits readers together and keeps a writer out", async (t) => {
     const dir = tempDir(t);

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, ROOT, tempDir } from "./helpers.ts";
+import { check } from "../adapters/node/index.ts";
+import { FIXTURES, ROOT, eventually, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 const EXAMPLE = join(FIXTURES, "example-plugin");
@@ -33,37 +34,53 @@ function sandbox(t: { after(fn: () => void): void }) {
 }
 
 describe("a third-party plugin", () => {
-  test("linked with `waitlock plugins:link`, its command runs through bin/waitlock; unlinked, it is gone", (t) => {
+  test("linked with `waitlock plugins:link`, its command runs as `waitlock plugins run NAME`; unlinked, it is gone", (t) => {
     const { env, run } = sandbox(t);
     const link = run(["plugins:link", EXAMPLE, "--no-install"]);
     assert.equal(link.code, 0, link.stderr);
     assert.ok(existsSync(join(env.XDG_DATA_HOME, "waitlock/package.json")), "recorded in the sandbox's data directory");
 
-    const hello = run(["hello"]);
+    const hello = run(["plugins", "run", "hello"]);
     assert.equal(hello.code, 0, hello.stderr);
     assert.equal(hello.stdout, "hello, world, from a plugin of waitlock 0.1.0\n");
     assert.equal(hello.stderr, "", "no warnings on the way");
-    assert.equal(run(["hello", "you", "--shout"]).stdout, "HELLO, YOU, FROM A PLUGIN OF WAITLOCK 0.1.0\n");
+    assert.equal(run(["plugins", "run", "hello", "you", "--shout"]).stdout, "HELLO, YOU, FROM A PLUGIN OF WAITLOCK 0.1.0\n");
     assert.match(run(["plugins"]).stdout, /^waitlock-plugin-hello 1\.0\.0 \(link\) /m);
 
     const unlink = run(["plugins:unlink", "waitlock-plugin-hello"]);
     assert.equal(unlink.code, 0, unlink.stderr);
     assert.doesNotMatch(run(["plugins"]).stdout, /waitlock-plugin-hello/);
+    const gone = run(["plugins", "run", "hello"]);
+    assert.equal(gone.code, 3, gone.stderr);
+    assert.match(gone.stderr, /^waitlock: no plugin adds a command "hello" \(installed: none\)\n$/);
   });
 
-  test("with a plugin linked, options still reach the main command, and `--` makes the command's name a descriptor", (t) => {
-    const { run } = sandbox(t);
+  test("a plugin's command never takes a word from descriptors: a script's `waitlock hello` still locks hello", async (t) => {
+    const { env, run } = sandbox(t);
+    const script = 'waitlock hello || exit 1; waitlock --list --format csv | cut -d, -f1 | tail -n +2; waitlock hello --exec true; echo "again: $?"';
+    const runScript = async () => {
+      const r = spawnSync("/bin/sh", ["-c", script], { env: { ...env, PATH: `${join(ROOT, "bin")}:${process.env.PATH}` }, encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, "hello\nagain: 1\n", "held by the script: listed, and a second taker is refused");
+      assert.match(r.stderr, /^waitlock: hello is held by PID \d+ .*another instance is already running\n$/);
+      await eventually(() => check("hello", { lockDir: env.WAITLOCK_DIR }), "released when the script exited");
+    };
+    await runScript();
     assert.equal(run(["plugins:link", EXAMPLE, "--no-install"]).code, 0);
-    for (const args of [["--check", "hello"], ["--check", "--", "hello"]]) {
+    await runScript(); // the same script means the same with the plugin linked
+    for (const args of [["--check", "hello"], ["--check", "--", "hello"], ["hello", "--exec", "sh", "-c", "echo $WAITLOCK_DESCRIPTOR"]]) {
       const r = run(args);
-      assert.deepEqual([r.code, r.stdout, r.stderr], [0, "", ""], args.join(" "));
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, args.length > 3 ? "hello\n" : "", ""], args.join(" "));
     }
+    // A user at a terminal who typed the command's name is told how to run it.
+    const onTty = spawnSync("script", ["-qfec", `${WAITLOCK} hello --exec echo locked`, "/dev/null"], { env, encoding: "utf8" });
+    assert.match(onTty.stdout, /^waitlock: note: hello is taken as a DESCRIPTOR; to run the command of plugin waitlock-plugin-hello: waitlock plugins run hello\r?\nlocked\r?\n$/);
   });
 
   test("`waitlock plugins link DIR` (words, as oclif prints it) links too", (t) => {
     const { run } = sandbox(t);
     assert.equal(run(["plugins", "link", EXAMPLE, "--no-install"]).code, 0);
-    assert.equal(run(["hello"]).stdout, "hello, world, from a plugin of waitlock 0.1.0\n");
+    assert.equal(run(["plugins", "run", "hello"]).stdout, "hello, world, from a plugin of waitlock 0.1.0\n");
   });
 });
 

@@ -23,7 +23,7 @@ export default class Main extends Command {
 
 Exit codes: 0 ok, 1 busy, 2 timeout, 3 usage, 4 system error, 5 permission denied, 6 lock directory unusable, 75 temporary failure; with --exec the command's status (128+N if killed by signal N, 126 not executable, 127 not found).
 
-A descriptor that is also a command name (e.g. doctor) is locked with: waitlock -- doctor`;
+The first word is one of waitlock's own commands (doctor, autocomplete, plugins, help, version), else the DESCRIPTOR; a descriptor named like a command is locked with: waitlock -- help. Commands that plugins you install add never take a word from descriptors, so a script's waitlock NAME means the same whatever is installed later: run them with waitlock plugins run NAME.`;
   static override examples = [
     "waitlock backup || exit 1",
     "waitlock -m 4 gpu_pool --exec train.sh",
