@@ -1,9 +1,10 @@
 // The whole oclif CLI: plugins, help, topics, and commands other than the main
 // one. Loaded only when bin/waitlock needs it (see run.ts).
-import { Config, flush, handle, run } from "@oclif/core";
-import { WaitlockError } from "../adapters/errors.ts";
+import { Config, flush, run } from "@oclif/core";
+import { reportCommandError } from "./command-errors.ts";
 import { MAIN_ID } from "./commands/main.ts";
-import { isOwnCommand } from "./commands/plugins-run.ts";
+import { PLUGINS_RUN_ID, isOwnCommand } from "./commands/plugins-run.ts";
+import { isDebugEnv } from "./invocation.ts";
 
 /**
  * namesCommand tells whether argv starts with one of waitlock's own commands or
@@ -27,23 +28,35 @@ function shadowNote(config: Config, argv: string[]): void {
   process.stderr.write(`waitlock: note: ${first} is taken as a DESCRIPTOR; to run the command of plugin ${command.pluginName}: waitlock plugins run ${first}\n`);
 }
 
+/** commandWords names the command argv runs, as typed ("plugins link"), for an error's pointer to its help. */
+function commandWords(config: Config, argv: string[]): string | undefined {
+  const flag = argv.findIndex((a) => a.startsWith("-"));
+  const words = flag === -1 ? argv : argv.slice(0, flag);
+  for (let n = words.length; n > 0; n--) {
+    const id = words.slice(0, n).join(":");
+    if (!config.findCommand(id) && !config.findTopic(id)) continue;
+    if (id === PLUGINS_RUN_ID && words.length > n) {
+      // `plugins run hello --bogus` is hello's mistake: its help is `waitlock help hello`.
+      const inner = commandWords(config, words.slice(n));
+      if (inner) return `help ${inner}`;
+    }
+    return words.slice(0, n).join(" ");
+  }
+  return undefined;
+}
+
 export async function runFullCli(root: string, argv: string[]): Promise<void> {
+  let config: Config | undefined;
   try {
-    const config = await Config.load(root);
+    config = await Config.load(root);
     // oclif's own run() turns `plugins link DIR` into plugins:link, and handles --help and topics.
     if (namesCommand(config, argv)) await run(argv, config);
     else {
       shadowNote(config, argv);
-      await config.runCommand(MAIN_ID, argv);
+      await config.runCommand(MAIN_ID, argv); // the main command reports its own failures
     }
     await flush();
   } catch (err) {
-    if (err instanceof WaitlockError) {
-      // waitlock's own commands (help, version, plugins run) fail as the main command does
-      process.stderr.write(`waitlock: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    await handle(err as Error); // plugin commands' errors; the main command prints its own
+    process.exitCode = reportCommandError(err, config && commandWords(config, argv), isDebugEnv((n) => process.env[n]));
   }
 }

@@ -191,7 +191,7 @@ describe("waitlock doctor through bin/waitlock", () => {
       const r = await doctor(args, { WAITLOCK_DIR: dir });
       assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
       assert.equal(r.stdout, "");
-      assert.match(r.stderr, /^waitlock doctor: .+ \(see waitlock doctor --help\)\n$/);
+      assert.match(r.stderr, /^waitlock: .+ \(see waitlock doctor --help\)\n$/);
     }
     assert.deepEqual(readdirSync(dir), []);
   });

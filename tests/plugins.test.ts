@@ -77,6 +77,30 @@ describe("a third-party plugin", () => {
     assert.match(onTty.stdout, /^waitlock: note: hello is taken as a DESCRIPTOR; to run the command of plugin waitlock-plugin-hello: waitlock plugins run hello\r?\nlocked\r?\n$/);
   });
 
+  test("plugin and framework commands fail as the main command does: one line, waitlock's exit codes", (t) => {
+    const { run } = sandbox(t);
+    assert.equal(run(["plugins:link", EXAMPLE, "--no-install"]).code, 0);
+    const usage: [string[], RegExp][] = [
+      [["--bogus"], /^waitlock: Nonexistent flag: --bogus \(see waitlock --help\)\n$/],
+      [["plugins", "--bogus"], /^waitlock: Nonexistent flag: --bogus \(see waitlock plugins --help\)\n$/],
+      [["doctor", "--bogus"], /^waitlock: Nonexistent flag: --bogus \(see waitlock doctor --help\)\n$/],
+      [["autocomplete", "--bogus"], /^waitlock: Nonexistent flag: --bogus \(see waitlock autocomplete --help\)\n$/],
+      [["autocomplete", "tcsh"], /^waitlock: Expected tcsh to be one of: .+ \(see waitlock autocomplete --help\)\n$/],
+      [["plugins", "run", "hello", "--bogus"], /^waitlock: Nonexistent flag: --bogus \(see waitlock help hello\)\n$/],
+      [["version", "extra"], /^waitlock: .+ \(see waitlock version --help\)\n$/],
+      [["help", "no-such-command"], /^waitlock: no command "no-such-command" .*\n$/],
+    ];
+    for (const [args, stderr] of usage) {
+      const r = run(args);
+      assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, stderr, args.join(" "));
+      assert.equal(r.stdout, "", args.join(" "));
+    }
+    // A plugin's this.error() without an exit code of its own: a failure (4), not oclif's 2 (waitlock's "timed out").
+    const failed = run(["plugins", "run", "hello", ""]);
+    assert.deepEqual([failed.code, failed.stderr], [4, "waitlock: nobody to greet: NAME is empty\n"]);
+  });
+
   test("`waitlock plugins link DIR` (words, as oclif prints it) links too", (t) => {
     const { run } = sandbox(t);
     assert.equal(run(["plugins", "link", EXAMPLE, "--no-install"]).code, 0);

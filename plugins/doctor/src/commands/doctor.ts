@@ -45,7 +45,7 @@ Exit status: 0 when nothing FAILs, 1 otherwise, 3 on a usage error.`;
       if (flags.backend !== undefined) parseBackendUrl(flags.backend); // a bad URL is a usage error, with the password hidden
     } catch (err) {
       const message = String((err as Error)?.message ?? err).split("\n")[0];
-      process.stderr.write(`waitlock doctor: ${message} (see waitlock doctor --help)\n`);
+      process.stderr.write(`waitlock: ${message} (see waitlock doctor --help)\n`);
       process.exitCode = 3;
       return;
     }
