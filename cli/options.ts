@@ -1,6 +1,8 @@
-// The main command's options, declared once: oclif parses them, --help shows
-// them, and scripts/manpage.mjs renders waitlock.1 from the same table.
+// The main command's options, exit codes, environment and files, declared
+// once: oclif parses the options, --help shows them, and scripts/manpage.mjs
+// renders waitlock.1 (OPTIONS, EXIT STATUS, ENVIRONMENT, FILES) from the same tables.
 import * as Flags from "@oclif/core/flags";
+import { EXIT_CODES } from "../adapters/errors.ts";
 
 export const FORMATS = ["human", "csv", "null", "json"] as const;
 export const FACILITIES = [
@@ -8,10 +10,19 @@ export const FACILITIES = [
   "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ] as const;
 
+/**
+ * alsoKebab gives a flag named as the original tool names it (--allowMultiple)
+ * its kebab-case spelling too (--allow-multiple), as the other flags are spelt;
+ * help and the man page name both.
+ */
+function alsoKebab<F extends { description?: string; aliases?: string[] }>(flag: F, kebab: string): F {
+  return { ...flag, aliases: [kebab], description: `${flag.description} (also --${kebab})` };
+}
+
 export const mainFlags = {
-  allowMultiple: Flags.string({ char: "m", helpValue: "N", description: "a semaphore: allow N holders at once (slots 0..N-1)" }),
-  onePerCPU: Flags.boolean({ char: "c", description: "allow one holder per CPU available to this process (affinity and cgroup quota)" }),
-  excludeCPUs: Flags.string({ char: "x", helpValue: "N", description: "with --onePerCPU: leave N CPUs out (at least 1 holder remains)" }),
+  allowMultiple: alsoKebab(Flags.string({ char: "m", helpValue: "N", description: "a semaphore: allow N holders at once (slots 0..N-1)" }), "allow-multiple"),
+  onePerCPU: alsoKebab(Flags.boolean({ char: "c", description: "allow one holder per CPU available to this process (affinity and cgroup quota)" }), "one-per-cpu"),
+  excludeCPUs: alsoKebab(Flags.string({ char: "x", helpValue: "N", description: "with --onePerCPU: leave N CPUs out (at least 1 holder remains)" }), "exclude-cpus"),
   timeout: Flags.string({ char: "t", helpValue: "SECS", description: "wait up to SECS seconds (fractions allowed; inf waits forever; default: fail at once; env WAITLOCK_TIMEOUT)" }),
   check: Flags.boolean({ description: "exit 0 if DESCRIPTOR could be acquired now, 1 if it is busy, else the exit code acquiring would fail with; takes nothing" }),
   done: Flags.boolean({ description: "send SIGTERM to every holder of DESCRIPTOR (verified through /proc)" }),
@@ -36,3 +47,49 @@ export const mainFlags = {
   version: Flags.boolean({ char: "V", description: "print the version" }),
   help: Flags.boolean({ char: "h", description: "show this help" }),
 };
+
+/** What each exit status means (README's table; adapters/errors.ts maps errors to them). */
+export const EXIT_STATUS: readonly (readonly [number | string, string])[] = [
+  [0, "ok"],
+  [EXIT_CODES.EBUSY, "busy (no --timeout: fails at once; another instance is already running)"],
+  [EXIT_CODES.ETIMEDOUT, "timed out"],
+  [EXIT_CODES.EUSAGE, "usage: a bad descriptor, flag, number, format or facility (nothing is created)"],
+  [EXIT_CODES.ESYSTEM, "system error"],
+  [EXIT_CODES.EPERM, "permission denied"],
+  [EXIT_CODES.ENODIR, "lock directory unusable (missing, not a directory, a planted symlink or hard link)"],
+  [EXIT_CODES.ELOST, "lock lost (a server's lease ran out while held): the command was stopped first"],
+  [EXIT_CODES.EAGAIN, "temporary failure (disk full, server unreachable): try again"],
+  [126, "with --exec: the command is not executable"],
+  [127, "with --exec: the command is not found"],
+  ["128+N", "with --exec: the command was killed by signal N (otherwise the command's own exit status)"],
+];
+
+/** The environment waitlock reads, and what it sets for the command of --exec. */
+export const ENVIRONMENT: readonly (readonly [string, string])[] = [
+  ["WAITLOCK_DIR", "the lock directory when --lock-dir is not given"],
+  ["WAITLOCK_BACKEND", "where locks live when --backend is not given (a URL, as --backend)"],
+  ["WAITLOCK_BACKEND_PASSWORD", "the password for the backend URL's user (never printed)"],
+  ["WAITLOCK_TLS_CA, WAITLOCK_TLS_CERT, WAITLOCK_TLS_KEY", "TLS files for etcds:// when the URL names none"],
+  ["WAITLOCK_TIMEOUT", "the default --timeout, in seconds"],
+  ["WAITLOCK_SLOT", "the slot to try first; --exec sets it for the command to the slot held"],
+  ["WAITLOCK_DESCRIPTOR", "set for the command of --exec: the descriptor held"],
+  ["WAITLOCK_FENCE", "set for the command of --exec on a server: the lock's fencing token"],
+  ["WAITLOCK_SYSLOG", "where --syslog sends when --syslog-target is not given"],
+  ["WAITLOCK_DEBUG", "1, true or yes: as --verbose"],
+  ["XDG_DATA_HOME, XDG_CACHE_HOME", "where the plugins a user installs and the shell completion cache are kept (see FILES)"],
+];
+
+/** The files waitlock uses. */
+export const FILES: readonly (readonly [string, string])[] = [
+  ["/var/lock/waitlock, /tmp/waitlock, ~/.waitlock", "the default lock directory: the first usable of these (the shared ones are created 1777)"],
+  ["DIR/DESCRIPTOR.slotN.lock", "slot N of DESCRIPTOR, held while a kernel lock is held on it; its content is the holder's record"],
+  ["DIR/DESCRIPTOR.slot0.readerPID-N.lock", "the record of one --shared holder"],
+  ["$XDG_DATA_HOME/waitlock (~/.local/share/waitlock)", "the plugins a user installed or linked (waitlock plugins)"],
+  ["$XDG_CACHE_HOME/waitlock/autocomplete (~/.cache/waitlock/autocomplete)", "shell completion functions (waitlock autocomplete)"],
+  ["/dev/log", "the local syslog socket --syslog writes to by default"],
+];
+
+/** exitStatusText: the exit codes in one paragraph, for --help. */
+export function exitStatusText(): string {
+  return `Exit codes: ${EXIT_STATUS.filter(([code]) => typeof code === "number" && code < 126).map(([code, meaning]) => `${code} ${meaning.split(" (")[0].split(":")[0]}`).join(", ")}; with --exec the command's status (128+N if killed by signal N, 126 not executable, 127 not found).`;
+}

@@ -797,6 +797,61 @@ describe("help and man page", () => {
   });
 });
 
+describe("help and man page: commands, exit status, environment, files", () => {
+  /** The man page's text with its font changes taken out. */
+  const man = () => readFileSync(join(ROOT, "dist/man/waitlock.1"), "utf8").replace(/\\-/g, "-").replace(/\\f[BIR]/g, "");
+  /** The terms of a section's .TP list. */
+  const terms = (text: string) => [...text.matchAll(/^\.TP\n(.+)$/gm)].map((m) => m[1]);
+  const section = (text: string, name: string) => text.split(/^\.SH /m).find((s) => s.startsWith(`${name}\n`)) ?? "";
+
+  test("--help and waitlock.1 list waitlock's commands", (t) => {
+    const help = run(tempDir(t), ["--help"]);
+    const commands = help.stdout.slice(help.stdout.indexOf("\nCOMMANDS\n"));
+    for (const name of ["autocomplete", "doctor", "help", "plugins", "version"]) {
+      assert.match(commands, new RegExp(`^  ${name} +\\S`, "m"), `--help lists ${name}`);
+      assert.ok(terms(section(man(), "COMMANDS")).some((term) => term.split(" ")[0] === name), `waitlock.1 lists ${name}`);
+    }
+    assert.match(commands, /plugins run/, "and the plugins subcommands");
+  });
+
+  test("waitlock.1 has EXIT STATUS, ENVIRONMENT and FILES, agreeing with the README and the error table", async () => {
+    const { EXIT_CODES } = await import("../adapters/errors.ts");
+    const page = man();
+    const codes = terms(section(page, "EXIT STATUS"));
+    const readmeCodes = [...readFileSync(join(ROOT, "README.md"), "utf8").matchAll(/^\| (\d+) \| /gm)].map((m) => m[1]);
+    assert.deepEqual(codes.filter((c) => Number(c) < 126), readmeCodes, "the README's exit table");
+    for (const code of new Set(Object.values(EXIT_CODES))) if (code !== 130) assert.ok(codes.includes(String(code)), `exit ${code} documented`);
+    assert.deepEqual(codes.slice(-3), ["126", "127", "128+N"]);
+    const env = section(page, "ENVIRONMENT");
+    for (const name of ["WAITLOCK_DIR", "WAITLOCK_BACKEND", "WAITLOCK_TIMEOUT", "WAITLOCK_SLOT", "WAITLOCK_DESCRIPTOR", "WAITLOCK_FENCE", "WAITLOCK_SYSLOG", "WAITLOCK_DEBUG"]) {
+      assert.match(env, new RegExp(`\\b${name}\\b`), name);
+    }
+    const files = section(page, "FILES");
+    for (const path of ["/var/lock/waitlock", ".slotN.lock", "/dev/log"]) assert.ok(files.includes(path), path);
+    // Every WAITLOCK_ variable the options mention is in ENVIRONMENT.
+    for (const [name] of section(page, "OPTIONS").matchAll(/WAITLOCK_[A-Z_]+/g)) assert.match(env, new RegExp(`\\b${name}\\b`), `${name} (named in OPTIONS)`);
+  });
+
+  test("--allow-multiple, --one-per-cpu and --exclude-cpus work beside the original's camelCase names", (t) => {
+    const dir = tempDir(t);
+    const show = ["--exec", "sh", "-c", 'echo "$WAITLOCK_SLOT"'];
+    for (const flag of ["--allowMultiple", "--allow-multiple"]) {
+      const r = run(dir, [flag, "3", "pool", ...show], { env: { WAITLOCK_SLOT: "2" } });
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, "2\n", ""], flag);
+    }
+    for (const args of [["--onePerCPU", "--excludeCPUs", "0"], ["--one-per-cpu", "--exclude-cpus", "0"], ["-c", "--exclude-cpus=0"]]) {
+      const r = run(dir, [...args, "cpus", ...show]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, "0\n", ""], args.join(" "));
+    }
+    assert.equal(run(dir, ["--exclude-cpus", "1", "x"]).code, 3, "still needs --onePerCPU");
+    const help = run(dir, ["--help"]).stdout;
+    for (const alias of ["--allow-multiple", "--one-per-cpu", "--exclude-cpus"]) {
+      assert.ok(help.includes(alias), `--help names ${alias}`);
+      assert.ok(man().includes(alias), `waitlock.1 names ${alias}`);
+    }
+  });
+});
+
 describe("help and version as words", () => {
   test("`waitlock help` and `waitlock version` show help and the version, taking no lock", (t) => {
     const dir = tempDir(t);
