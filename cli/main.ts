@@ -12,6 +12,7 @@ import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
 import { readFirstLine } from "./stdin-line.ts";
+import { cut, printable } from "./text.ts";
 import { chooseOwner } from "../adapters/proc.ts";
 import { commandLineOf, readAncestry } from "../adapters/node/ancestry.ts";
 import type { Owner } from "./foreground.ts";
@@ -162,7 +163,7 @@ export class MainRun {
       for (const s of waitSignals) process.off(s, onSignal);
     };
     const stopStatus = inv.timeoutMs > 0 && !inv.quiet && process.stderr.isTTY
-      ? (await import("./status-line.ts")).showWaiting(wl, inv.descriptor, inv.where, process.stderr) : () => undefined;
+      ? (await import("./status-line.ts")).showWaiting(wl, inv.descriptor, inv.where, inv.timeoutMs, process.stderr) : () => undefined;
     if (inv.syslog) {
       const { EventLog } = await import("./syslog.ts");
       this.#events = new EventLog({ facility: inv.facility, target: inv.syslogTarget, quiet: inv.quiet });
@@ -187,6 +188,7 @@ export class MainRun {
         if (err.code === "ETIMEDOUT") events?.warning(`timeout waiting for ${inv.descriptor} after ${inv.timeoutMs / 1000} s${by}`);
         else events?.warning(`conflict on ${inv.descriptor}${by}`);
         if (err.code === "EBUSY") throw new WaitlockError("EBUSY", busyMessage(inv, h));
+        if (h) throw new WaitlockError("ETIMEDOUT", `${err.message}; ${inv.maxHolders > 1 ? `all ${inv.maxHolders} slots held, one` : "held"} by ${holderText(h)}`);
       }
       throw err;
     } finally {
@@ -308,11 +310,14 @@ function printSlot(slot: number): boolean {
   }
 }
 
+/** The holder as messages name it: its PID and its command, cut to 60 columns. */
+function holderText(h: LockRecord): string {
+  return `PID ${h.holderPid} (${cut(printable(h.command), 60)})`;
+}
+
 function busyMessage(inv: Invocation, h: LockRecord | undefined): string {
   const what = inv.maxHolders > 1 ? `all ${inv.maxHolders} slots of ${inv.descriptor} are held` : `${inv.descriptor} is held`;
-  return h
-    ? `${what} by PID ${h.holderPid} (${h.command.slice(0, 60)}); another instance is already running`
-    : `${what}; another instance is already running`;
+  return h ? `${what} by ${holderText(h)}; another instance is already running` : `${what}; another instance is already running`;
 }
 
 /** commandOf names the owner in listings: its command line, else its PID. */

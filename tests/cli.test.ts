@@ -358,10 +358,33 @@ describe("timeouts and waiting", () => {
     assert.equal(run(dir, ["-t", "0", "busy"]).code, 1);
     const timedOut = run(dir, ["-t", "0.3", "busy"]);
     assert.equal(timedOut.code, 2);
-    assert.match(timedOut.stderr, /^waitlock: timed out after 0.3 s waiting for busy\n$/);
+    assert.match(timedOut.stderr, new RegExp(`^waitlock: timed out after 0.3 s waiting for busy; held by PID ${holder.pid} \\(.*hold\\.mjs.*\\)\n$`), "names the holder, as busy does");
     assert.equal(run(dir, ["busy"], { env: { WAITLOCK_TIMEOUT: "0.2" } }).code, 2);
     assert.equal(run(dir, ["-q", "busy"]).stderr, "", "-q prints nothing");
     await holder.release();
+  });
+
+  test("busy and timeout messages name the holder, its command cut to 60 columns with …", async (t) => {
+    const { default: stringWidth } = await import("string-width");
+    const cases = [
+      { command: "short command", shown: "short command" },
+      { command: `backup ${"x".repeat(100)}`, shown: `backup ${"x".repeat(52)}…` },
+      { command: "古".repeat(40), shown: `${"古".repeat(29)}…` }, // two columns each: 58 + 1
+      { command: `colour \x1b[31mred\n${"y".repeat(60)}`, shown: `colour ?[31mred?${"y".repeat(43)}…` },
+    ];
+    for (const { command, shown } of cases) {
+      const dir = tempDir(t);
+      const holder = await spawnHolder(t, dir, "busy", { command });
+      const busy = run(dir, ["busy", "--exec", "true"]);
+      assert.equal(busy.code, 1);
+      const inside = /^waitlock: busy is held by PID \d+ \((.*)\); another instance is already running\n$/.exec(busy.stderr)?.[1];
+      assert.equal(inside, shown, busy.stderr);
+      assert.ok(stringWidth(inside) <= 60, `${stringWidth(inside)} columns`);
+      const timedOut = run(dir, ["-t", "0.1", "busy", "--exec", "true"]);
+      assert.equal(timedOut.code, 2);
+      assert.equal(timedOut.stderr, `waitlock: timed out after 0.1 s waiting for busy; held by PID ${holder.pid} (${shown})\n`);
+      await holder.release();
+    }
   });
 
   test("-t inf waits until the holder goes", async (t) => {
@@ -897,7 +920,10 @@ describe("shared locks and the waiting status line", () => {
     const env = { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "" };
     // script(1) gives waitlock a pseudo-terminal, as an interactive shell would.
     const onTty = spawnSync("script", ["-qfec", `${WAITLOCK} -t 1.2 busy --exec true`, "/dev/null"], { env, encoding: "utf8" });
-    assert.match(onTty.stdout, new RegExp(`waitlock: waiting for busy \\[\\d+s\\]: held by PID ${holder.pid} for \\d+s \\(`));
+    assert.match(onTty.stdout, new RegExp(`waitlock: waiting for busy \\[\\d+s, \\d+s left\\]: held by PID ${holder.pid} for \\d+s \\(`));
+    assert.match(onTty.stdout, /waitlock: waiting for busy \[0s, 2s left\]/, "the time left, rounded up");
+    const forever = spawnSync("script", ["-qfec", `${WAITLOCK} -t inf busy --exec true & sleep 1; kill $!`, "/dev/null"], { env, encoding: "utf8" });
+    assert.match(forever.stdout, /waitlock: waiting for busy \[0s\]: held by/, "no time left to show without a limit");
     const quiet = spawnSync("script", ["-qfec", `${WAITLOCK} -q -t 0.3 busy --exec true`, "/dev/null"], { env, encoding: "utf8" });
     assert.doesNotMatch(quiet.stdout, /waitlock: waiting for/);
     const piped = run(dir, ["-t", "0.3", "busy", "--exec", "true"]);

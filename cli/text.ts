@@ -1,0 +1,26 @@
+// Text for a terminal: cut by display width (a CJK character or an emoji takes
+// two columns), and with control characters made harmless.
+import stringWidth from "string-width";
+
+/** printable replaces control characters (a record's command may carry escape sequences) with "?". */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
+}
+
+/**
+ * cut returns text if it fits in `columns` terminal columns, else its longest
+ * head that fits in columns - 1, followed by "…". Characters are never split:
+ * it cuts between grapheme clusters.
+ */
+export function cut(text: string, columns: number): string {
+  if (stringWidth(text) <= columns) return text;
+  let head = "";
+  let width = 0;
+  for (const { segment } of new Intl.Segmenter().segment(text)) {
+    const w = stringWidth(segment);
+    if (width + w > columns - 1) break;
+    head += segment;
+    width += w;
+  }
+  return columns >= 1 ? `${head}…` : "";
+}
