@@ -1,6 +1,8 @@
 // Renders a listing in the four --format styles. Pure: entries in, text out.
 import type { LockInfo } from "../adapters/api.ts";
 import type { Format } from "./invocation.ts";
+import stringWidth from "string-width";
+import { duration, printable } from "./text.ts";
 
 export interface Row {
   descriptor: string;
@@ -49,14 +51,6 @@ export function toRows(entries: LockInfo[], now: number, userName: (uid: number)
   });
 }
 
-function duration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
-}
-
 function human(rows: Row[], showStatus: boolean): string {
   if (rows.length === 0) return "";
   // Locks on a server come from many hosts, carry fences and leases, and queue: say so.
@@ -69,10 +63,12 @@ function human(rows: Row[], showStatus: boolean): string {
     r.heldForMs === null ? "-" : duration(r.heldForMs),
     ...(server ? [r.fence ?? "-", r.leaseLeftS === null ? "-" : `${r.leaseLeftS}s`] : []),
     ...(showStatus ? [r.status + (r.problem ? ` (${r.problem})` : "")] : []),
-    (r.command ?? "").replace(/[\x00-\x1f\x7f]/g, "?"),
+    printable(r.command ?? ""),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join("  ").trimEnd();
+  // Columns are aligned by display width: a user or host name may hold wide characters.
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => stringWidth(c[i]))));
+  const pad = (v: string, i: number) => v + " ".repeat(Math.max(0, widths[i] - stringWidth(v)));
+  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : pad(v, i))).join("  ").trimEnd();
   return [line(head), ...cells.map(line)].join("\n") + "\n";
 }
 

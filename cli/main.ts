@@ -104,16 +104,14 @@ export class MainRun {
   async #list(inv: Invocation): Promise<number> {
     const { render, toRows } = await import("./listing.ts");
     const { userName } = await import("./users.ts");
-    const text = async () => {
-      const entries = await wl.list({ ...inv.where, all: inv.all, staleOnly: inv.staleOnly });
-      return render(toRows(entries, Date.now(), userName), inv.format, inv.all || inv.staleOnly);
-    };
+    const rows = async () => toRows(await wl.list({ ...inv.where, all: inv.all, staleOnly: inv.staleOnly }), Date.now(), userName);
+    const view = { format: inv.format, showStatus: inv.all || inv.staleOnly };
     if (!inv.watch) {
-      process.stdout.write(await text());
+      process.stdout.write(render(await rows(), view.format, view.showStatus));
       return 0;
     }
     const { watchListing } = await import("./watch.ts");
-    return watchListing(wl.backend(inv.where), text, process.stdout);
+    return watchListing(wl.backend(inv.where), rows, view, process.stdout);
   }
 
   async #check(inv: Invocation): Promise<number> {

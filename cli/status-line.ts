@@ -1,14 +1,9 @@
 // The live "waiting for …" line on a terminal: how long so far and how long
 // left before the timeout, who holds the lock, and for how long.
 import type { LockDirOption, Waitlock } from "../adapters/api.ts";
-import { cut, printable } from "./text.ts";
+import { cut, duration, printable } from "./text.ts";
 
 const REFRESH_MS = 500;
-
-function age(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${s % 60}s` : `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
-}
 
 /**
  * showWaiting draws the line on stream every half second, for a wait of at
@@ -24,15 +19,15 @@ export function showWaiting(wl: Waitlock, descriptor: string, where: LockDirOpti
       if (h) {
         const more = holders.length > 1 ? ` and ${holders.length - 1} more` : "";
         // The command goes last: a narrow terminal cuts it, not the facts before it.
-        who = `: held by PID ${h.holderPid}${more} for ${age(Date.now() - h.acquiredAt)} (${printable(h.command)})`;
+        who = `: held by PID ${h.holderPid}${more} for ${duration(Date.now() - h.acquiredAt)} (${printable(h.command)})`;
       }
     } catch {
       // the line is a courtesy; never let it fail the wait
     }
     const waited = Date.now() - started;
     // Time left is rounded up: "1s left" until the very end, never "0s left" with time to go.
-    const left = timeoutMs === Infinity ? "" : `, ${age(Math.ceil(Math.max(0, timeoutMs - waited) / 1000) * 1000)} left`;
-    const line = `waitlock: waiting for ${descriptor} [${age(waited)}${left}]${who}`;
+    const left = timeoutMs === Infinity ? "" : `, ${duration(Math.ceil(Math.max(0, timeoutMs - waited) / 1000) * 1000)} left`;
+    const line = `waitlock: waiting for ${descriptor} [${duration(waited)}${left}]${who}`;
     const width = stream.columns || 80; // 0 when the terminal reports no size
     // One column spare: a line that fills the last column wraps on some terminals.
     stream.write(`\r\x1b[K${cut(line, Math.max(20, width - 1))}`);

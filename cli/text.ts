@@ -24,3 +24,17 @@ export function cut(text: string, columns: number): string {
   }
   return columns >= 1 ? `${head}…` : "";
 }
+
+/**
+ * duration is how every listing and message shows a length of time: 45s,
+ * 1m05s, 2h03m, 3d04h (whole units, rounded down; the second unit two digits,
+ * so a column of them lines up).
+ */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const two = (n: number) => String(n).padStart(2, "0");
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86400)}d${two(Math.floor((s % 86400) / 3600))}h`;
+}

@@ -820,6 +820,64 @@ describe("help and man page", () => {
   });
 });
 
+describe("watching the listing, and durations", () => {
+  test("--list --watch --format json into a pipe is NDJSON, one object per change, that jq follows", async (t) => {
+    const dir = tempDir(t);
+    // Through a real jq, as a user would follow it: one line out of jq per line in.
+    const watcher = spawn("/bin/sh", ["-c", `"${WAITLOCK}" --list --watch --format json | jq -c --unbuffered '[.time != null, (.locks | map([.descriptor, .slot, .pid]))]'`], {
+      env: { ...process.env, WAITLOCK_DIR: dir }, stdio: ["ignore", "pipe", "pipe"], detached: true,
+    });
+    t.after(() => {
+      try {
+        process.kill(-watcher.pid!, "SIGKILL");
+      } catch {
+        // gone
+      }
+    });
+    let out = "";
+    watcher.stdout!.on("data", (d) => (out += d));
+    const lines = () => out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    await eventually(() => lines().length === 1, "the first listing");
+    assert.deepEqual(lines(), [[true, []]]);
+    const holder = await spawnHolder(t, dir, "followed");
+    await eventually(() => lines().length === 2, "the holder's arrival");
+    assert.deepEqual(lines()[1], [true, [["followed", 0, holder.pid]]]);
+    await new Promise((r) => setTimeout(r, 2500)); // two ticks of the redraw timer: ages change, the locks do not
+    assert.equal(lines().length, 2, `nothing new while nothing changed: ${out}`);
+    await holder.release();
+    await eventually(() => lines().length === 3, "the holder's departure");
+    assert.deepEqual(lines()[2], [true, []]);
+  });
+
+  test("on a terminal too narrow for the table, each line is cut to its width, never wrapped", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "a-rather-long-descriptor-name", { command: "古".repeat(30) });
+    const r = spawnSync("script", ["-qfec", `stty cols 40 rows 10; timeout -s INT 1.5 ${WAITLOCK} --list --watch`, "/dev/null"], {
+      env: { ...process.env, WAITLOCK_DIR: dir }, encoding: "utf8",
+    });
+    const { default: stringWidth } = await import("string-width");
+    const screen = r.stdout.split("\x1b[H\x1b[2J").at(-1)!.split(/\r?\n/).filter(Boolean);
+    assert.equal(screen.length, 2, `a header and one row: ${JSON.stringify(screen)}`);
+    assert.match(screen[0], /^DESCRIPTOR +SLOT .*…$/, "the header, cut");
+    for (const line of screen) assert.ok(stringWidth(line) <= 39, `${stringWidth(line)} columns: ${line}`);
+    await holder.release();
+  });
+
+  test("--list and the waiting line show a duration the same way (1m05s)", async (t) => {
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "old");
+    // The holder took the lock 65 s ago, as far as its record says.
+    const path = join(dir, "old.slot0.lock");
+    const { core } = await import("../adapters/node/core.ts");
+    writeFileSync(path, core.encodeRecord({ ...core.decodeRecord(readFileSync(path)), acquiredAt: Date.now() - 65_000 }));
+    const listed = run(dir, ["--list"]);
+    assert.match(listed.stdout, /\b1m05s\b/, listed.stdout);
+    const onTty = spawnSync("script", ["-qfec", `${WAITLOCK} -t 0.6 old --exec true`, "/dev/null"], { env: { ...process.env, WAITLOCK_DIR: dir }, encoding: "utf8" });
+    assert.match(onTty.stdout, new RegExp(`held by PID ${holder.pid} for 1m05s `), onTty.stdout);
+    await holder.release();
+  });
+});
+
 describe("help and man page: commands, exit status, environment, files", () => {
   /** The man page's text with its font changes taken out. */
   const man = () => readFileSync(join(ROOT, "dist/man/waitlock.1"), "utf8").replace(/\\-/g, "-").replace(/\\f[BIR]/g, "");
