@@ -36,7 +36,7 @@ export interface NetworkHandOff {
 }
 
 /** spawnHolder starts the holder that fits the lock: inherited files, or a lease to keep alive. */
-function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | undefined, network: NetworkHandOff | undefined) {
+function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | undefined, network: NetworkHandOff | undefined, lostSignal: string) {
   const detached = true; // its own session: a terminal's Ctrl-C to the script's group does not reach it
   const lease = lock.lease;
   if (lease && network) {
@@ -55,14 +55,17 @@ function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | unde
     return child;
   }
   const fds = lock.fds;
-  const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length)];
+  const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length), lostSignal];
   if (releaseEvent) args.push(JSON.stringify(releaseEvent));
   return spawn(process.execPath, args, { detached, stdio: ["ignore", "ignore", "ignore", "pipe", ...fds] });
 }
 
-/** handOver starts the holder and returns its PID once it holds the lock. */
-export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseEvent, network?: NetworkHandOff): Promise<number> {
-  const child = spawnHolder(lock, owner, releaseEvent, network);
+/**
+ * handOver starts the holder and returns its PID once it holds the lock.
+ * lostSignal (or "none") is sent to the owner if the lock is taken from it.
+ */
+export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseEvent, network?: NetworkHandOff, lostSignal = "SIGTERM"): Promise<number> {
+  const child = spawnHolder(lock, owner, releaseEvent, network, network?.lostSignal ?? lostSignal);
   const answer = await new Promise<string>((resolve) => {
     let text = "";
     const pipe = child.stdio[3]!;

@@ -4,7 +4,7 @@
 // (acquire, exec, check, done) start without loading oclif's plugin machinery;
 // help and plugin commands go through the full oclif CLI (cli/run.ts).
 import { parse } from "@oclif/core/parser";
-import { writeSync } from "node:fs";
+import { lstatSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { waitlock as wl } from "../adapters/node/index.ts";
 import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
@@ -120,14 +120,56 @@ export class MainRun {
     return free ? 0 : 1;
   }
 
+  /**
+   * done ends every holder of the descriptor. A foreground holder ended so
+   * sends its owner --lost-signal (cli/holder.ts), except the caller's own:
+   * a script that says `waitlock --done NAME` for the lock it took lets go of
+   * it and carries on.
+   */
   async #done(inv: Invocation): Promise<number> {
+    const own = inv.network ? [] : await this.#letGoOfOwn(inv);
     const pids = await wl.signalHolders(inv.descriptor, "SIGTERM", inv.where);
-    if (pids.length === 0) {
+    if (pids.length === 0 && own.length === 0) {
       if (!this.#quiet) process.stderr.write(`waitlock: nothing holds ${inv.descriptor}\n`);
       return 1;
     }
-    this.#trace(`sent SIGTERM to ${pids.join(", ")}`);
+    if (pids.length > 0) this.#trace(`sent SIGTERM to ${pids.join(", ")}`);
     return 0;
+  }
+
+  /**
+   * letGoOfOwn ends, quietly (SIGUSR2), the foreground holders of the
+   * descriptor whose owner is the caller of this --done, and waits until they
+   * have let go; it returns their PIDs. The record says who the owner is, but
+   * a record can be forged: the PID it names is signalled only if the kernel
+   * says that process holds the slot file's lock.
+   */
+  async #letGoOfOwn(inv: Invocation): Promise<number[]> {
+    let caller: number;
+    try {
+      caller = this.#callerOwner(inv.descriptor);
+    } catch {
+      return []; // no caller to tell by (an adopted waitlock, a wrapper's vanished caller)
+    }
+    const callerStart = wl.platform.processStartTime(caller);
+    const ended: number[] = [];
+    for (const e of await wl.list({ descriptor: inv.descriptor, ...inv.where })) {
+      const r = e.record;
+      if (!r || e.status !== "active" || r.ownerPid !== caller || r.ownerStart !== callerStart || r.holderPid === r.ownerPid) continue;
+      const id = lstatSync(e.location, { bigint: true, throwIfNoEntry: false });
+      if (!id || wl.platform.holdsLock(r.holderPid, { dev: id.dev, ino: id.ino }) !== "holds") continue;
+      try {
+        wl.platform.kill(r.holderPid, "SIGUSR2");
+        ended.push(r.holderPid);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    // Until they are gone, signalHolders would find them still holding, and end them as another's.
+    const until = Date.now() + 5000;
+    while (ended.some((pid) => wl.platform.processStartTime(pid) !== undefined) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    if (ended.length > 0) this.#trace(`let go of the caller's own hold (holder PID ${ended.join(", ")})`);
+    return ended;
   }
 
   async #acquire(inv: Invocation): Promise<number> {
@@ -242,7 +284,7 @@ export class MainRun {
           info: { host: wl.platform.hostname(), uid: wl.platform.uid(), pid: 0, ownerPid: owner.pid, ownerStart: owner.start, command },
         }
         : undefined;
-      const pid = await handOver(lock, owner, releaseEvent, network);
+      const pid = await handOver(lock, owner, releaseEvent, network, inv.lostSignal);
       this.#trace(`holder PID ${pid} keeps ${inv.descriptor} until PID ${owner.pid} exits`);
       return 0; // exit without releasing: the holder has the lock now
     }

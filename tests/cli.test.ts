@@ -141,6 +141,74 @@ describe("the foreground idiom in a real sh script", () => {
     assert.equal(run(dir, ["--done", "svc"]).code, 1, "nothing left to end");
   });
 
+  /** lines collects a child's stdout lines; next() resolves with the next one. */
+  function lines(child: ReturnType<typeof sh>) {
+    const seen: string[] = [];
+    let buffer = "";
+    child.stdout!.on("data", (d) => {
+      buffer += d;
+      const parts = buffer.split("\n");
+      buffer = parts.pop()!;
+      seen.push(...parts);
+    });
+    let read = 0;
+    return async (what: string) => {
+      await eventually(() => seen.length > read || child.exitCode !== null || child.signalCode !== null, what);
+      return seen[read++];
+    };
+  }
+
+  test("--done from another process takes the lock from a foreground owner, which gets SIGTERM (as on a lost lease)", async (t) => {
+    const dir = tempDir(t);
+    const script = sh("waitlock svc || exit 1; echo locked; while :; do sleep 0.05; done", { WAITLOCK_DIR: dir });
+    t.after(() => script.kill("SIGKILL"));
+    assert.equal(await firstLine(script), "locked");
+    const done = run(dir, ["--done", "svc"]);
+    assert.equal(done.code, 0, done.stderr);
+    await eventually(() => script.signalCode !== null || script.exitCode !== null, "the owner was told it lost the lock");
+    assert.equal(script.signalCode, "SIGTERM");
+    await eventually(() => check("svc", { lockDir: dir }), "released");
+  });
+
+  test("--lost-signal chooses the signal the owner gets (none: it carries on, the lock gone)", async (t) => {
+    const dir = tempDir(t);
+    const trapped = sh("trap 'echo lost; exit 9' USR1; waitlock --lost-signal USR1 svc || exit 1; echo locked; while :; do sleep 0.05; done", { WAITLOCK_DIR: dir });
+    t.after(() => trapped.kill("SIGKILL"));
+    const next = lines(trapped);
+    assert.equal(await next("locked"), "locked");
+    assert.equal(run(dir, ["--done", "svc"]).code, 0);
+    assert.equal(await next("lost"), "lost");
+    assert.equal((await exited(trapped)).code, 9);
+
+    const unaware = sh("waitlock --lost-signal none svc || exit 1; echo locked; read line; echo alive", { WAITLOCK_DIR: dir });
+    t.after(() => unaware.kill("SIGKILL"));
+    const more = lines(unaware);
+    assert.equal(await more("locked"), "locked");
+    assert.equal(run(dir, ["--done", "svc"]).code, 0);
+    await eventually(() => check("svc", { lockDir: dir }), "released");
+    unaware.stdin!.end("go\n");
+    assert.equal(await more("alive"), "alive", "no signal was sent");
+  });
+
+  test("a script's own --done lets go of its lock quietly and carries on; another owner's hold it ends gets SIGTERM", async (t) => {
+    const dir = tempDir(t);
+    const other = sh("waitlock -m 2 pool || exit 1; echo locked; while :; do sleep 0.05; done", { WAITLOCK_DIR: dir });
+    t.after(() => other.kill("SIGKILL"));
+    assert.equal(await firstLine(other), "locked");
+    const self = sh('waitlock -m 2 pool || exit 1; echo locked; read line; waitlock --done pool; echo "done $?"; waitlock --check -m 2 pool; echo "free $?"; read line; echo alive', { WAITLOCK_DIR: dir });
+    t.after(() => self.kill("SIGKILL"));
+    const next = lines(self);
+    assert.equal(await next("locked"), "locked");
+    self.stdin!.write("go\n");
+    assert.equal(await next("done"), "done 0");
+    assert.equal(await next("free"), "free 0", "its own slot is free by the time --done returns, and so is the other");
+    self.stdin!.end("go\n");
+    assert.equal(await next("alive"), "alive", "the caller was not signalled");
+    assert.equal((await exited(self)).code, 0);
+    await eventually(() => other.signalCode !== null, "the other owner was told");
+    assert.equal(other.signalCode, "SIGTERM");
+  });
+
   test("--owner binds the lock to another process", async (t) => {
     const dir = tempDir(t);
     const owner = spawn("sleep", ["30"]);
