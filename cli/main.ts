@@ -12,7 +12,6 @@ import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
 import { readFirstLine } from "./stdin-line.ts";
-import { cut, printable } from "./text.ts";
 import { chooseOwner } from "../adapters/proc.ts";
 import { commandLineOf, readAncestry } from "../adapters/node/ancestry.ts";
 import type { Owner } from "./foreground.ts";
@@ -227,8 +226,10 @@ export class MainRun {
         const by = h ? ` (held by PID ${h.holderPid}: ${h.command.slice(0, 200)})` : "";
         if (err.code === "ETIMEDOUT") events?.warning(`timeout waiting for ${inv.descriptor} after ${inv.timeoutMs / 1000} s${by}`);
         else events?.warning(`conflict on ${inv.descriptor}${by}`);
-        if (err.code === "EBUSY") throw new WaitlockError("EBUSY", busyMessage(inv, h));
-        if (h) throw new WaitlockError("ETIMEDOUT", `${err.message}; ${inv.maxHolders > 1 ? `all ${inv.maxHolders} slots held, one` : "held"} by ${holderText(h)}`);
+        // text.ts (and string-width with it) is loaded only on this path, not on every start.
+        const holderText = h && (await holderTextOf(h));
+        if (err.code === "EBUSY") throw new WaitlockError("EBUSY", busyMessage(inv, holderText));
+        if (holderText) throw new WaitlockError("ETIMEDOUT", `${err.message}; ${inv.maxHolders > 1 ? `all ${inv.maxHolders} slots held, one` : "held"} by ${holderText}`);
       }
       throw err;
     } finally {
@@ -351,13 +352,14 @@ function printSlot(slot: number): boolean {
 }
 
 /** The holder as messages name it: its PID and its command, cut to 60 columns. */
-function holderText(h: LockRecord): string {
+async function holderTextOf(h: LockRecord): Promise<string> {
+  const { cut, printable } = await import("./text.ts");
   return `PID ${h.holderPid} (${cut(printable(h.command), 60)})`;
 }
 
-function busyMessage(inv: Invocation, h: LockRecord | undefined): string {
+function busyMessage(inv: Invocation, holder: string | undefined): string {
   const what = inv.maxHolders > 1 ? `all ${inv.maxHolders} slots of ${inv.descriptor} are held` : `${inv.descriptor} is held`;
-  return h ? `${what} by ${holderText(h)}; another instance is already running` : `${what}; another instance is already running`;
+  return holder ? `${what} by ${holder}; another instance is already running` : `${what}; another instance is already running`;
 }
 
 /** commandOf names the owner in listings: its command line, else its PID. */

@@ -27,7 +27,9 @@ const common = {
   format: "esm",
   // A native addon cannot be bundled; it is loaded from node_modules at run time.
   // typescript is only required by oclif when transpiling a linked dev plugin: never bundle it.
-  external: ["fs-native-extensions", "typescript"],
+  // string-width (a dependency) serves busy messages and listings only: the fast path
+  // requires it from node_modules when it first cuts a text, rather than carry it.
+  external: ["fs-native-extensions", "typescript", "string-width"],
   sourcemap: "linked",
   logLevel: "warning",
   // @oclif/core is CommonJS and calls require() at run time; ESM bundles have no require.
