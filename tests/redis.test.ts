@@ -19,7 +19,7 @@ import { skipUnlessInstalled } from "./servers/installed.ts";
 import { redisCommand } from "./servers/redis-resp.ts";
 import { startRedis, type RedisServer } from "./servers/redis.ts";
 import { startTcpProxy } from "./servers/tcp-proxy.ts";
-import { sleep, waitUntil } from "./servers/server-process.ts";
+import { freePorts, sleep, waitUntil } from "./servers/server-process.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 const skip = skipUnlessInstalled("redis-server");
@@ -428,7 +428,7 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
     test("a bad URL is a usage error, one line, and contacts nothing", async (t) => {
       const listener = await silentServer(t);
       const e = listener.endpoint;
-      for (const bad of ["redis://", `redis://${e.replace(/:\d+$/, ":99999")}`, `redis://${e}/x`, `redis://${e}/-1`, `redis://${e}/0?bogus=1`, `redis://${e}/0#frag`, `redis://:@${e}/0`]) {
+      for (const bad of ["redis://", `redis://${e.replace(/:\d+$/, ":99999")}`, `redis://${e}/x`, `redis://${e}/-1`, `redis://${e}/0?bogus=1`, `redis://${e}/0#frag`, `redis://${e},${e}/0`, `redis://${e}/0?ca=/etc/hostname`]) {
         const r = run(["--backend", bad, "x", "--exec", "true"]);
         assert.equal(r.code, 3, `${bad}: ${r.stderr}`);
         assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
@@ -739,5 +739,46 @@ describe("redis backend with a password", { skip, concurrency: 1 }, () => {
     assert.ok(!holder.stderrText().includes(secret), holder.stderrText());
     await waitUntil(() => syslog.lines.length >= 2, "syslog lines from the holder and the refused one", { timeoutMs: 5000 });
     for (const line of syslog.lines) assert.ok(!line.includes(secret), line);
+  });
+});
+
+describe("redis backend over TLS", { skip: skip || (spawnSync("openssl", ["version"]).status === 0 ? false : "openssl not installed"), concurrency: 1 }, () => {
+  /** makeCa writes a CA and a certificate it signs for 127.0.0.1 (openssl), returning the paths. */
+  function makeCa(dir: string, name: string) {
+    const f = (x: string) => join(dir, `${name}-${x}`);
+    const ssl = (...args: string[]) => {
+      const r = spawnSync("openssl", args, { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${name} test CA`, "-keyout", f("ca.key"), "-out", f("ca.pem"));
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("server.key"), "-out", f("server.csr"));
+    writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1\n");
+    ssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", f("ext"), "-out", f("server.pem"));
+    return { ca: f("ca.pem"), cert: f("server.pem"), key: f("server.key") };
+  }
+
+  test("rediss:// works with the right CA (query or environment); a CA that does not vouch for the server is exit 5", async (t) => {
+    const dir = tempDir(t);
+    const good = makeCa(dir, "good");
+    const other = makeCa(dir, "other");
+    const [tlsPort] = await freePorts(1);
+    const server = await startRedis({ extraArgs: ["--tls-port", String(tlsPort), "--tls-cert-file", good.cert, "--tls-key-file", good.key, "--tls-ca-cert-file", good.ca, "--tls-auth-clients", "no"] });
+    t.after(() => server.stop());
+    const e = `127.0.0.1:${tlsPort}`;
+    const ok = run(["--backend", `rediss://${e}/0?ca=${good.ca}`, "secure", "--exec", "sh", "-c", "echo $WAITLOCK_FENCE"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^\d+\n$/);
+    assert.equal(run(["--backend", `rediss://${e}/0`, "--check", "secure"], { WAITLOCK_TLS_CA: good.ca }).code, 0);
+    const refused = run(["--backend", `rediss://${e}/0?ca=${other.ca}`, "secure", "--exec", "true"]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+    const plain = run(["--backend", `redis://${e}/0`, "--check", "secure"]);
+    assert.notEqual(plain.code, 0, "plain text to a TLS port does not pass");
+    const missing = run(["--backend", `rediss://${e}/0?ca=${join(dir, "nope.pem")}`, "--check", "secure"]);
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+    const doctor = run(["doctor", "--backend", `rediss://${e}/0?ca=${good.ca}`]);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, new RegExp(`^OK\\s+redis: ${e.replace(/\./g, "\\.")} answers`, "m"));
   });
 });
