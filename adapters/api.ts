@@ -3,11 +3,12 @@
 import { DEFAULT_LEASE_SECONDS, type HeldSlot, type LockBackend, type SlotInfo, type SlotRequest } from "./backend.ts";
 import { parseBackendUrl } from "./backend-url.ts";
 import { WaitlockError } from "./errors.ts";
-import { EtcdBackend, type NetworkSupport } from "./etcd-backend.ts";
 import { FileBackend } from "./file-backend.ts";
+import type { NetworkSupport } from "./http.ts";
 import { resolveLockDir } from "./lock-dir.ts";
 import { DEFAULT_POLL_MS } from "./poll-wait.ts";
 import type { Platform } from "./platform.ts";
+import { serverBackend } from "./server-backend.ts";
 import type { Core, LockRecord } from "./wasm-core.ts";
 import { MAX_HOLDERS } from "../assembly/codes.ts";
 
@@ -25,7 +26,8 @@ export interface LockDirOption {
   lockDir?: string;
   /**
    * Where locks live, as a URL: file:///DIR (same as lockDir), etcd://HOST:PORT[,…][/PREFIX],
-   * etcds://… (TLS). Default: WAITLOCK_BACKEND, else the lock directory. Not with lockDir.
+   * etcds://… (TLS), redis://[USER:PASS@]HOST:PORT[/DB][?prefix=P], rediss://… (TLS).
+   * Default: WAITLOCK_BACKEND, else the lock directory. Not with lockDir.
    */
   backend?: string;
 }
@@ -203,7 +205,7 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     let b = backends.get(key);
     if (!b) {
       if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
-      b = new EtcdBackend(target, net, platform);
+      b = serverBackend(target, net, platform);
       backends.set(key, b);
     }
     return b;

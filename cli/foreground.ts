@@ -46,7 +46,7 @@ function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | unde
       backend: network.backend, leaseId: lease.id, ttlSeconds: network.ttlSeconds,
       certainUntilMono: monoMs + lease.certainForMs(), ownerPid: owner.pid, ownerStart: owner.start,
       lostSignal: network.lostSignal, what: releaseEvent?.what ?? `${lock.descriptor} slot ${lock.slot}`,
-      descriptor: lock.descriptor, fence: String(lock.fence ?? 0n), info: network.info,
+      descriptor: lock.descriptor, slot: lock.slot, fence: String(lock.fence ?? 0n), info: network.info,
       syslog: releaseEvent && { facility: releaseEvent.facility, target: releaseEvent.target },
       acquiredAt: releaseEvent?.acquiredAt ?? Date.now(),
     };
