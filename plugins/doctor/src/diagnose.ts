@@ -3,7 +3,6 @@
 // for it.
 import { createWaitlock } from "../../../adapters/api.ts";
 import { parseBackendUrl } from "../../../adapters/backend-url.ts";
-import { WaitlockError } from "../../../adapters/errors.ts";
 import type { Platform } from "../../../adapters/platform.ts";
 import { cpus } from "./checks/cpus.ts";
 import { deno } from "./checks/deno.ts";
@@ -46,9 +45,9 @@ export async function diagnose(o: DiagnoseOptions): Promise<Finding[]> {
   if (o.backend !== undefined) {
     const target = parseBackendUrl(o.backend, o.env ?? ((n) => process.env[n]));
     if (target.kind === "file") return diagnose({ ...o, backend: undefined, lockDir: target.dir });
-    if (target.kind === "redis") throw new WaitlockError("EUSAGE", `doctor does not check redis:// backends yet (${target.display})`);
-    const { etcd } = await import("./checks/etcd.ts");
-    const findings = await etcd(target);
+    const findings = target.kind === "redis"
+      ? await (await import("./checks/redis.ts")).redis(target)
+      : await (await import("./checks/etcd.ts")).etcd(target);
     findings.push(wasmCore(o.root).finding);
     findings.push(await syslog(o.env ?? ((n) => process.env[n]), o.devLog));
     return findings;
