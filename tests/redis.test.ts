@@ -227,6 +227,17 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       await holder.release();
     });
 
+    test("two prefixes are two namespaces, even when one begins with the other", async () => {
+      const p = `ns${process.pid}-${++n}`;
+      const [short, long] = [`redis://${redis.endpoint}/0?prefix=${p}`, `redis://${redis.endpoint}/0?prefix=${p}1`];
+      const a = await acquire("1x", { backend: short });
+      const b = await tryAcquire("x", { backend: long });
+      assert.ok(b, `"x" under prefix ${p}1 is taken by "1x" under prefix ${p}: the prefix is not delimited from the descriptor`);
+      assert.deepEqual((await list({ backend: long })).map((e) => e.descriptor), ["x"]);
+      await b.release();
+      await a.release();
+    });
+
     test("a held lock whose keys vanish is lost at the next renewal, and says so", async () => {
       const backend = url();
       const l = await acquire("gone", { backend, lease: 2 });
@@ -546,6 +557,7 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       const release = join(dir, "release");
       const a = await running(t, ["--backend", backend, "--lease", "30", "w"], `while [ ! -e ${release} ]; do sleep 0.05; done`);
       const b = start(["--backend", backend, "--lease", "2", "-t", "40", "w", "--exec", "true"]);
+      const cStarted = Date.now();
       const c = start(["--backend", backend, "-t", "2", "w", "--exec", "true"]);
       t.after(() => b.kill("SIGKILL"));
       t.after(() => c.kill("SIGKILL"));
@@ -553,6 +565,8 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       redis.pause();
       try {
         assert.equal((await exited(c)).code, 2, c.stderrText());
+        // -t 2 is a promise to the caller, whatever the server does: start-up, 2 s, and leaving the queue (best effort: its lease runs out anyway).
+        assert.ok(Date.now() - cStarted < 2000 + 2000, `-t 2 gave up after ${Date.now() - cStarted} ms with the server paused`);
         await sleep(2500); // past B's 2 s lease: its place in the queue is gone
       } finally {
         redis.resume();
