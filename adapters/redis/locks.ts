@@ -88,6 +88,8 @@ export interface DoneRequest {
 
 /** How often a waiter checks in at most (and so how late a missed wake-up is noticed). */
 const CHECK_IN_MS = 1000;
+/** How long the release of a hold already judged lost may take (it is only tidying up). */
+const LOST_RELEASE_MS = 1000;
 /** How long a --done request waits for the holders' answers. */
 const DONE_ANSWER_MS = 5000;
 /** How long a --done request (and its answers) stay readable on the server. */
@@ -192,8 +194,8 @@ export class RedisLocks {
   }
 
   /** release drops token, holding or waiting, and grants what it freed to the next in line. */
-  async release(descriptor: string, token: string): Promise<boolean> {
-    return Number(await this.#script("waitlockRelease", descriptor, [token])) === 1;
+  async release(descriptor: string, token: string, timeoutMs?: number): Promise<boolean> {
+    return Number(await this.#script("waitlockRelease", descriptor, [token], timeoutMs)) === 1;
   }
 
   /** check: would a request of this shape be granted right now? Reads only. */
@@ -330,9 +332,11 @@ export class RedisLocks {
       release: async () => {
         if (released) return;
         released = true;
+        const lost = lease.lost.aborted;
         lease.stop();
         // Unreachable: the lease runs out on the server by itself; nobody is granted before then.
-        await this.release(d, lease.token).catch(() => undefined);
+        // After a loss the server has most likely forgotten the token: do not wait long to hear it.
+        await this.release(d, lease.token, lost ? LOST_RELEASE_MS : undefined).catch(() => undefined);
       },
     };
   }

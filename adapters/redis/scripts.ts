@@ -75,8 +75,10 @@ local function free_for(mode, n)
 end
 
 -- grant makes tok a holder: the preferred slot if free, else the lowest
--- free one (exclusive), or a shared grant; with a fresh fence, and a lease
--- that runs from now.
+-- free one (exclusive), or a shared grant, with a fresh fence. Its lease is
+-- left as it is: a waiter's lease goes on from its last renewal (as its own
+-- process judges it), so a waiter that died in the queue holds what it is
+-- granted only until that lease runs out, not a whole lease more.
 local function grant(tok, mode, pref, ttl, now, n)
   local slot = 0
   if mode == 'x' then
@@ -96,9 +98,6 @@ local function grant(tok, mode, pref, ttl, now, n)
   end
   local fence = next_fence()
   redis.call('HSET', B .. 'st', tok, 'H ' .. ttl .. ' ' .. mode .. ' ' .. slot .. ' ' .. fence .. ' ' .. string.format('%.0f', now))
-  local until_ = now + ttl
-  local cur = redis.call('ZSCORE', B .. 'exp', tok)
-  if not cur or tonumber(cur) < until_ then redis.call('ZADD', B .. 'exp', until_, tok) end
   return slot, fence
 end
 
@@ -179,6 +178,7 @@ end
 if redis.call('ZCARD', B .. 'q') == 0 and free_for(mode, n) then
   redis.call('SET', B .. 'n', n)
   redis.call('HSET', B .. 'rec', tok, ARGV[7])
+  redis.call('ZADD', B .. 'exp', now + ttl, tok)
   local slot, fence = grant(tok, mode, pref, ttl, now, n)
   changed(now)
   return {'held', slot, fence, string.format('%.0f', now)}
