@@ -199,15 +199,14 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     const url = o.backend ?? (o.lockDir === undefined ? platform.env("WAITLOCK_BACKEND") || undefined : undefined);
     if (url === undefined) return fileBackend(o.lockDir);
     if (typeof url !== "string") throw usage("backend must be a URL string");
+    const key = `url:${url}`;
+    const made = backends.get(key); // a server's backend is made once per URL: parse it only then
+    if (made) return made;
     const target = parseBackendUrl(url, (n) => platform.env(n));
     if (target.kind === "file") return fileBackend(target.dir);
-    const key = `url:${url}`;
-    let b = backends.get(key);
-    if (!b) {
-      if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
-      b = serverBackend(target, net, platform);
-      backends.set(key, b);
-    }
+    if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
+    const b = serverBackend(target, net, platform);
+    backends.set(key, b);
     return b;
   }
 

@@ -217,7 +217,9 @@ function parseRedis(scheme: "redis" | "rediss", rest: string, display: string, e
   if (db > MAX_REDIS_DB) throw bad(`database ${db} is out of range in ${shown}`);
   // Redis authenticates a password alone as the default user: redis://:PASS@HOST is the usual form.
   const password = parts.password ?? (env(BACKEND_ENV.password) || undefined);
-  const prefix = parts.params.get("prefix") ?? DEFAULT_REDIS_PREFIX;
+  // Keys are PREFIX DESCRIPTOR ":" …: a prefix that did not end in ":" could run into a descriptor.
+  const given = parts.params.get("prefix");
+  const prefix = given === undefined ? DEFAULT_REDIS_PREFIX : given.endsWith(":") ? given : `${given}:`;
   const tls = tlsFiles(parts, env, scheme === "rediss", "rediss", display);
   return {
     kind: "redis", scheme, host: host.replace(/^\[(.*)\]$/, "$1"), port, endpoint: `${host}:${port}`, db, prefix,

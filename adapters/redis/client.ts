@@ -91,10 +91,6 @@ export class RedisClient {
     return this.target.endpoint;
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   unref(timer: unknown): void {
     this.#unref(timer);
   }
@@ -135,6 +131,7 @@ export class RedisClient {
    * or null. An abort closes that connection, which ends the block at once.
    */
   async blpop(key: string, timeoutMs: number, signal?: AbortSignal): Promise<string | null> {
+    this.#closed = false;
     const link = this.#idle.pop() ?? new Link(this);
     this.#busy.add(link);
     const onAbort = () => link.drop();
@@ -159,7 +156,7 @@ export class RedisClient {
     return this.#subscriber;
   }
 
-  /** close drops every connection; later requests open new ones, but nothing re-subscribes. */
+  /** close drops every connection; later requests open new ones (and a later subscription subscribes again). */
   close(): void {
     this.#closed = true;
     this.#main.drop();
@@ -323,24 +320,23 @@ export class Subscriber {
     let set = this.#handlers.get(channel);
     const isNew = !set;
     if (!set) this.#handlers.set(channel, (set = new Set()));
+    this.#closed = false; // a backend used again after close() follows again
     set.add(handler);
     if (onReady) this.#onReady.add(onReady);
     if (this.#redis && this.#ready && isNew) void this.#redis.subscribe(channel).then(() => onReady?.(), () => this.#redis?.disconnect());
     else if (this.#ready) onReady?.();
     else this.#start();
+    // Stopping leaves the channel subscribed and the connection open (it keeps
+    // nothing alive): a process that locks in a loop would otherwise pay a new
+    // connection for every lock. close() ends it.
     return () => {
       set!.delete(handler);
       if (onReady) this.#onReady.delete(onReady);
-      if (set!.size === 0) {
-        this.#handlers.delete(channel);
-        if (this.#ready) void this.#redis?.unsubscribe(channel).catch(() => undefined);
-      }
-      if (this.#handlers.size === 0) this.#stop();
     };
   }
 
   #start(): void {
-    if (this.#starting || this.#redis || this.#closed || this.#client.closed) return;
+    if (this.#starting || this.#redis || this.#closed) return;
     this.#starting = true;
     void this.#subscribe().finally(() => (this.#starting = false));
   }
@@ -377,7 +373,7 @@ export class Subscriber {
   }
 
   #retry(): void {
-    if (this.#closed || this.#client.closed || this.#handlers.size === 0) return;
+    if (this.#closed || this.#handlers.size === 0) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#start(), RESUBSCRIBE_MS);
     this.#client.unref(this.#timer);

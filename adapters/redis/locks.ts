@@ -1,17 +1,15 @@
 // The lock protocol on Redis, in one place (docs/REDIS.md describes it for
-// people; the scripts it calls are in scripts.ts). Every request to lock
-// descriptor D is a random token with a lease on the server's clock. Under
-// the backend's prefix P, with B = P D ":":
+// people; the scripts it calls, and the layout of a descriptor's keys, are in
+// scripts.ts). Every request to lock descriptor D is a random token with a
+// lease on the server's clock. Under the backend's prefix P, with
+// B = P D ":":
 //
-//   B st      HASH token → "W ttl mode slot" (waiting) or "H ttl mode slot fence at" (holding)
-//   B rec     HASH token → the holder's or waiter's record (JSON, for listings)
-//   B exp     ZSET token → when its lease runs out (server ms)
-//   B q       ZSET token → arrival (the queue, first come first served)
-//   B slot    HASH slot  → token (exclusive holders);  B read  SET of tokens (shared holders)
-//   B n       the number of slots every request of D must agree on
-//   B w:TOKEN LIST a waiter blocks on; a grant is pushed there by whoever freed the slot
-//   B done, B ack:ID   --done requests and their answers (short-lived)
-//   P #fence  the fence counter;  P #index  descriptors in use;  channels P #events, P #done
+//   B state, B queue, B expiry   the descriptor's holders, waiters and leases
+//   B wake:TOKEN                 a list its waiter blocks on; whoever frees a
+//                                slot for it pushes the grant there
+//   B done, B ack:ID             --done requests and their answers (short-lived)
+//   P #fence  the fence counter;  P #index  descriptors in use;
+//   channels P #events (every change) and P #done (--done requests)
 //
 // A release (or a sweep of run-out leases, done by every script) grants the
 // waiters at the head of the queue inside the same script and wakes only
@@ -19,6 +17,7 @@
 // second, which renews its place, catches a wake-up it missed and sweeps.
 import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { LeaseKeeper } from "../lease-keeper.ts";
+import { setLongTimeout } from "../long-timer.ts";
 import type { HolderInfo } from "../backend.ts";
 import type { RedisClient, ScriptName } from "./client.ts";
 
@@ -88,18 +87,23 @@ export interface DoneRequest {
 
 /** How often a waiter checks in at most (and so how late a missed wake-up is noticed). */
 const CHECK_IN_MS = 1000;
+/** How long the release of a hold already judged lost, or of a request given up, may take (it is only tidying up). */
+const LOST_RELEASE_MS = 1000;
+const GIVE_UP_RELEASE_MS = 1000;
+/** The longest a waiter's check-in may take (the client's own bound on any request). */
+const REQUEST_BOUND_MS = 3000;
 /** How long a --done request waits for the holders' answers. */
 const DONE_ANSWER_MS = 5000;
+/** How many --done answers a process remembers having given (a request is answered once per hold). */
+const MAX_REMEMBERED = 1000;
 /** How long a --done request (and its answers) stay readable on the server. */
 const DONE_KEEP_MS = 10_000;
 
 const now = () => performance.now();
 
-/** A token nobody else will draw: 128 random bits. */
+/** A token nobody else will draw: a random UUID's 122 bits (randomUUID draws from a cached pool: cheaper than getRandomValues per call). */
 function newToken(): string {
-  const bytes = new Uint8Array(16);
-  crypto.getRandomValues(bytes);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return crypto.randomUUID().replaceAll("-", "");
 }
 
 /** The server answered, but too late for the lease to be of use: ask again. */
@@ -140,7 +144,7 @@ export class TokenLease extends LeaseKeeper {
   constructor(locks: RedisLocks, descriptor: string, token: string, ttlSeconds: number, sentAt: number) {
     super({
       ttlSeconds, sentAt, unref: (t) => locks.client.unref(t),
-      renew: async (timeoutMs) => (await locks.renew(descriptor, token, ttlSeconds, false, timeoutMs))[0] !== "gone",
+      renew: async (timeoutMs) => (await locks.renew(descriptor, token, ttlSeconds, timeoutMs))[0] !== "gone",
       goneWhy: "redis no longer knows this holder (its lease ran out, or the server lost its data)",
     });
     this.token = token;
@@ -187,13 +191,13 @@ export class RedisLocks {
   }
 
   /** renew extends token's lease (compare-and-extend); the reply says whether it holds, waits, or is gone. */
-  renew(descriptor: string, token: string, ttlSeconds: number, checkIn: boolean, timeoutMs?: number): Promise<unknown[]> {
-    return this.#script("waitlockRenew", descriptor, [token, ttlSeconds * 1000, checkIn ? 1 : 0], timeoutMs);
+  renew(descriptor: string, token: string, ttlSeconds: number, timeoutMs?: number): Promise<unknown[]> {
+    return this.#script("waitlockRenew", descriptor, [token, ttlSeconds * 1000], timeoutMs);
   }
 
   /** release drops token, holding or waiting, and grants what it freed to the next in line. */
-  async release(descriptor: string, token: string): Promise<boolean> {
-    return Number(await this.#script("waitlockRelease", descriptor, [token])) === 1;
+  async release(descriptor: string, token: string, timeoutMs?: number): Promise<boolean> {
+    return Number(await this.#script("waitlockRelease", descriptor, [token], timeoutMs)) === 1;
   }
 
   /** check: would a request of this shape be granted right now? Reads only. */
@@ -254,8 +258,9 @@ export class RedisLocks {
         if (lease && !done) {
           lease.stop();
           // Out of the queue, or the grant given back if one came meanwhile. If
-          // unreachable: the lease runs out on the server by itself.
-          await this.release(d, token).catch(() => undefined);
+          // unreachable: the lease runs out on the server by itself, so giving
+          // up is not delayed by more than a moment.
+          await this.release(d, token, GIVE_UP_RELEASE_MS).catch(() => undefined);
         }
       }
     }
@@ -270,11 +275,13 @@ export class RedisLocks {
    */
   async #wait(req: RedisLockRequest, lease: TokenLease, wait: WaitOptions): Promise<RedisHold> {
     const d = req.descriptor;
-    const wake = `${this.base(d)}w:${lease.token}`;
+    const wake = `${this.base(d)}wake:${lease.token}`;
+    // Stops a block at once: the caller aborts, the lease is judged lost, or the deadline passes.
     const stop = new AbortController();
     const onStop = () => stop.abort();
     wait.signal?.addEventListener("abort", onStop, { once: true });
     lease.lost.addEventListener("abort", onStop, { once: true });
+    const stopDeadline = setLongTimeout(onStop, wait.deadline - now());
     let blockMs = CHECK_IN_MS;
     try {
       for (;;) {
@@ -297,7 +304,8 @@ export class RedisLocks {
         const sentAt = now();
         let r: unknown[];
         try {
-          r = await this.renew(d, lease.token, req.leaseSeconds, true);
+          // Bounded by the deadline too: a server that does not answer must not hold a waiter past it.
+          r = await this.renew(d, lease.token, req.leaseSeconds, Math.max(100, Math.min(REQUEST_BOUND_MS, wait.deadline - now())));
         } catch (err) {
           if (!isWaitlockError(err, "EAGAIN")) throw err;
           blockMs = CHECK_IN_MS;
@@ -311,6 +319,7 @@ export class RedisLocks {
         blockMs = Number(r[1]) === 0 ? Math.max(5, Math.min(CHECK_IN_MS, untilFirstExpiry + 5)) : CHECK_IN_MS;
       }
     } finally {
+      stopDeadline();
       wait.signal?.removeEventListener("abort", onStop);
       lease.lost.removeEventListener("abort", onStop);
     }
@@ -330,9 +339,11 @@ export class RedisLocks {
       release: async () => {
         if (released) return;
         released = true;
+        const lost = lease.lost.aborted;
         lease.stop();
         // Unreachable: the lease runs out on the server by itself; nobody is granted before then.
-        await this.release(d, lease.token).catch(() => undefined);
+        // After a loss the server has most likely forgotten the token: do not wait long to hear it.
+        await this.release(d, lease.token, lost ? LOST_RELEASE_MS : undefined).catch(() => undefined);
       },
     };
   }
@@ -353,31 +364,35 @@ export class RedisLocks {
     const r = (await this.client.script("waitlockList", [this.#prefix], [descriptor ?? ""])) as unknown[];
     const serverNow = Number(r[0]);
     const out: ListedDescriptor[] = [];
-    for (const item of r.slice(1) as [string, string[], string[], string[], string[], string][]) {
-      const [d, stFlat, recFlat, expFlat, queue, n] = item;
-      const pairs = (flat: string[]) => {
-        const m = new Map<string, string>();
-        for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i], flat[i + 1]);
-        return m;
+    for (const item of r.slice(1) as [string, string[], string[], string[]][]) {
+      const [d, stateFlat, expiryFlat, queue] = item;
+      const state = new Map<string, string>();
+      for (let i = 0; i + 1 < stateFlat.length; i += 2) state.set(stateFlat[i], stateFlat[i + 1]);
+      const expiry = new Map<string, number>();
+      for (let i = 0; i + 1 < expiryFlat.length; i += 2) expiry.set(expiryFlat[i], Number(expiryFlat[i + 1]));
+      const left = (token: string) => (expiry.get(token) ?? 0) - serverNow;
+      /** A token's state: the header fields and the record. */
+      const entry = (token: string) => {
+        const v = state.get(`t${token}`) ?? "";
+        const nl = v.indexOf("\n");
+        return { f: (nl >= 0 ? v.slice(0, nl) : v).split(" "), value: nl >= 0 ? parseEntry(v.slice(nl + 1)) : undefined };
       };
-      const st = pairs(stFlat);
-      const rec = pairs(recFlat);
-      const exp = pairs(expFlat);
-      const left = (token: string) => Number(exp.get(token) ?? 0) - serverNow;
       const holders: ListedEntry[] = [];
-      for (const [token, s] of st) {
-        const f = s.split(" ");
+      for (const field of state.keys()) {
+        if (!field.startsWith("t")) continue;
+        const token = field.slice(1);
+        const { f, value } = entry(token);
         if (f[0] !== "H" || left(token) <= 0) continue;
         holders.push({
           token, kind: f[2] === "s" ? "reader" : "slot", slot: Number(f[3]), fence: BigInt(f[4]), acquiredAt: Number(f[5]),
-          leaseLeftMs: left(token), value: parseEntry(rec.get(token)),
+          leaseLeftMs: left(token), value,
         });
       }
       holders.sort((a, b) => a.slot - b.slot || (a.fence! < b.fence! ? -1 : 1));
       const waiters = queue.filter((t) => left(t) > 0).map((token): ListedEntry => ({
-        token, kind: "waiter", slot: 0, leaseLeftMs: left(token), value: parseEntry(rec.get(token)),
+        token, kind: "waiter", slot: 0, leaseLeftMs: left(token), value: entry(token).value,
       }));
-      if (holders.length || waiters.length) out.push({ descriptor: d, maxHolders: Number(n) || 1, holders, waiters });
+      if (holders.length || waiters.length) out.push({ descriptor: d, maxHolders: Number(state.get("n")) || 1, holders, waiters });
     }
     return out.sort((a, b) => (a.descriptor < b.descriptor ? -1 : a.descriptor > b.descriptor ? 1 : 0));
   }
@@ -407,7 +422,7 @@ export class RedisLocks {
     try {
       const deadline = now() + DONE_ANSWER_MS;
       while (now() < deadline) {
-        const [answers, states] = await this.client.run((r) => Promise.all([r.lrange(ack, 0, -1), r.hmget(`${base}st`, ...tokens)]));
+        const [answers, states] = await this.client.run((r) => Promise.all([r.lrange(ack, 0, -1), r.hmget(`${base}state`, ...tokens.map((t) => `t${t}`))]));
         for (const a of answers) {
           try {
             const { token, info } = JSON.parse(a) as { token: string; info: HolderInfo };
@@ -458,8 +473,9 @@ class DoneDesk {
   readonly #locks: RedisLocks;
   readonly #follows = new Map<string, { descriptor: string; info: HolderInfo; onRequest: (signal: string) => void }>();
   readonly #recent: { at: number; request: DoneRequest }[] = [];
+  /** Requests answered (id/token), the oldest first, to answer each once. */
   readonly #answered = new Set<string>();
-  #unsubscribe: (() => void) | undefined;
+  #subscribed = false;
 
   constructor(locks: RedisLocks) {
     this.#locks = locks;
@@ -477,15 +493,10 @@ class DoneDesk {
 
   follow(descriptor: string, token: string, info: HolderInfo, onRequest: (signal: string) => void): () => void {
     this.#follows.set(token, { descriptor, info, onRequest });
-    this.#unsubscribe ??= this.#locks.client.subscriber().on(`${this.#locks.prefix}#done`, (json) => this.#heard(json), () => this.#catchUp());
+    // Subscribed once, for the life of the client: a process that locks in a loop pays nothing here.
+    this.#subscribed ||= (this.#locks.client.subscriber().on(`${this.#locks.prefix}#done`, (json) => this.#heard(json), () => this.#catchUp()), true);
     for (const { request } of this.#fresh()) this.#handle(request);
-    return () => {
-      this.#follows.delete(token);
-      if (this.#follows.size === 0) {
-        this.#unsubscribe?.();
-        this.#unsubscribe = undefined;
-      }
-    };
+    return () => void this.#follows.delete(token);
   }
 
   /** The requests heard in the last DONE_KEEP_MS. */
@@ -515,6 +526,7 @@ class DoneDesk {
       const key = `${request.id}/${token}`;
       if (!f || f.descriptor !== request.descriptor || this.#answered.has(key)) continue;
       this.#answered.add(key);
+      if (this.#answered.size > MAX_REMEMBERED) this.#answered.delete(this.#answered.values().next().value!);
       void this.#locks.answerDone(request, token, f.info).catch(() => undefined).finally(() => f.onRequest(request.signal));
     }
   }
