@@ -85,7 +85,7 @@ async function pairs(redis, runs, seconds) {
  * handOvers: rounds of hold → park a waiter → release, between two long-lived
  * processes of the tool. A waitlock waiter is seen in the queue
  * before the release; a redis-semaphore waiter cannot be seen, so both get the
- * same 30 ms after saying "waiting" (3 of redis-semaphore's 10 ms polls).
+ * same 30–40 ms after saying "waiting" (3 to 4 of redis-semaphore's 10 ms polls).
  */
 async function handOvers(redis, tool, shape, rounds, list) {
   const backend = where(redis, tool);
@@ -99,7 +99,9 @@ async function handOvers(redis, tool, shape, rounds, list) {
       if (tool === "waitlock") {
         await until(async () => (await list({ backend, descriptor: name })).some((e) => e.kind === "waiter"), "the waiter queued", STEP_TIMEOUT_MS, 2);
       }
-      await sleep(30);
+      // A random part: redis-semaphore polls every 10 ms from the moment it said "waiting", so a fixed pause
+      // would release at the same phase of its polling every round and bias its numbers (either way).
+      await sleep(30 + Math.random() * 10);
       const seen = waiter.out.split("\n").length;
       const released = Number((await answer(holder, "release", /^released /)).split(" ")[1]);
       const granted = Number((await until(() => waiter.out.split("\n").slice(seen - 1, -1).find((l) => l.startsWith("granted ")), "the grant", STEP_TIMEOUT_MS, 1)).split(" ")[1]);
@@ -197,7 +199,7 @@ export async function run({ quick }) {
     },
     {
       title: "Redis library hand-over: holder's release() called → the waiting process's acquire() resolves (ms)",
-      note: `${rounds} hand-overs per row between two long-lived processes; the waiter parked 30 ms (and, for waitlock, seen in the queue) before each release; the semaphore's 4 slots all held by one process, which releases one. CLOCK_MONOTONIC.`,
+      note: `${rounds} hand-overs per row between two long-lived processes; the waiter parked 30–40 ms (uniformly random, so the release falls at any phase of redis-semaphore's 10 ms polling; for waitlock also seen in the queue) before each release; the semaphore's 4 slots all held by one process, which releases one. CLOCK_MONOTONIC.`,
       head: ["tool", "lock", "n", "p50", "p99", "max", `p50 ÷ ${ANCHOR}`],
       rows: SHAPES.flatMap((s) => TOOLS.map((tool) => {
         const r = results.handOver[`${tool} ${s.name}`];
