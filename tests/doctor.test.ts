@@ -231,6 +231,7 @@ describe("waitlock doctor --backend redis://", { skip: skipUnlessInstalled("redi
     assert.match(r.stdout, /— fix: set appendonly yes/);
     assert.deepEqual([find(report, "redis role").status, find(report, "redis role").finding], ["OK", "primary, no replicas"]);
     assert.equal(find(report, "redis eviction").status, "OK");
+    assert.deepEqual([find(report, "redis locks").status, find(report, "redis locks").finding], ["OK", 'the lock scripts run; under prefix "waitlock:": 0 lock(s) in use, 0 holder(s), 0 waiting']);
     assert.equal(find(report, "WASM core").status, "OK", "the checks that need no server still run");
   });
 
@@ -261,6 +262,27 @@ describe("waitlock doctor --backend redis://", { skip: skipUnlessInstalled("redi
     const eviction = find(lines((await doctor(["--backend", `redis://${server.endpoint}`])).stdout), "redis eviction");
     assert.equal(eviction.status, "WARN");
     assert.match(eviction.finding, /^maxmemory-policy volatile-lru with maxmemory 67108864: .* a held lock vanishes — fix: use maxmemory-policy noeviction/);
+  });
+
+  test("ACL users: one that may lock but not read INFO gets warnings; one that may not run scripts gets a FAIL", async (t) => {
+    const server = await started(t);
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "locker", "on", ">lockerpw", "~*", "&*", "+@all", "-info", "-role", "-config"]), "OK");
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "reader", "on", ">readerpw", "~*", "&*", "+@read", "+@connection"]), "OK");
+    const locker = await doctor(["--backend", `redis://locker:lockerpw@${server.endpoint}`]);
+    assert.equal(locker.code, 0, locker.stdout + locker.stderr);
+    const report = lines(locker.stdout);
+    assert.match(find(report, "redis").finding, /answers: \(version not readable: INFO refused to this user\)/);
+    assert.equal(find(report, "redis locks").status, "OK");
+    assert.equal(find(report, "redis persistence").status, "WARN");
+    assert.match(find(report, "redis persistence").finding, /^cannot tell: INFO is refused to this user — fix: ask whoever runs the server/);
+    assert.equal(find(report, "redis role").status, "WARN");
+    assert.equal(report.find((l) => l.check === "redis eviction"), undefined, "CONFIG refused: nothing said about eviction");
+    const reader = await doctor(["--backend", `redis://reader:readerpw@${server.endpoint}`]);
+    assert.equal(reader.code, 1, reader.stdout + reader.stderr);
+    const locks = find(lines(reader.stdout), "redis locks");
+    assert.equal(locks.status, "FAIL");
+    assert.match(locks.finding, /^the lock scripts do not run: .*NOPERM/);
+    assert.ok(!(locker.stdout + reader.stdout).includes("pw@"), "no password");
   });
 
   test("unreachable: FAIL naming the endpoint, never the password, exit 1, within 10 s", async () => {

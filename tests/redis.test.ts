@@ -722,7 +722,9 @@ describe("redis backend with a password", { skip, concurrency: 1 }, () => {
     const secret = "s3cretpw";
     const server = await startRedis();
     t.after(() => server.stop());
-    // Set once the harness has seen the server answer PING (it sends no password).
+    // Users first, then the default user's password (the harness has seen the server answer PING without one).
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "alice", "on", ">alicepw", "~*", "&*", "+@all"]), "OK");
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "bob", "on", ">bobpw", "~*", "&*", "+@read", "+@connection"]), "OK");
     assert.equal(await redisCommand(server.port, ["CONFIG", "SET", "requirepass", secret]), "OK");
     const e = server.endpoint;
     const wrong = run(["-v", "--backend", `redis://default:wr0ngpw@${e}/0`, "x", "--exec", "true"]);
@@ -730,6 +732,15 @@ describe("redis backend with a password", { skip, concurrency: 1 }, () => {
     assert.equal(wrong.stderr.includes("wr0ngpw"), false, wrong.stderr);
     const none = run(["--backend", `redis://${e}/0`, "--check", "x"]);
     assert.equal(none.code, 5, `no password at all: ${none.stderr}`);
+    const alice = run(["--backend", `redis://alice:alicepw@${e}/0`, "acl", "--exec", "sh", "-c", "echo $WAITLOCK_FENCE"]);
+    assert.equal(alice.code, 0, `an ACL user: ${alice.stderr}`);
+    const aliceWrong = run(["--backend", `redis://alice:bobpw@${e}/0`, "--check", "acl"]);
+    assert.equal(aliceWrong.code, 5, aliceWrong.stderr);
+    assert.ok(!aliceWrong.stderr.includes("bobpw"), aliceWrong.stderr);
+    const bob = run(["-v", "--backend", `redis://bob:bobpw@${e}/0`, "acl", "--exec", "true"]);
+    assert.equal(bob.code, 5, `a user who may not run scripts: ${bob.stderr}`);
+    assert.equal(bob.stderr.trim().split("\n").filter((l) => !/acquiring/.test(l)).length, 1, bob.stderr);
+    assert.ok(!bob.stderr.includes("bobpw") && !/\n\s+at /.test(bob.stderr), bob.stderr);
     const syslog = await udpSyslog(t);
     const holder = await running(t, ["-v", "--syslog", "--syslog-target", syslog.target, "--backend", `redis://default:${secret}@${e}/0`, "x"], `sleep 30`);
     const env = { WAITLOCK_BACKEND_PASSWORD: secret };

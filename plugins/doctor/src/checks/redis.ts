@@ -8,6 +8,7 @@ import type { RedisTarget } from "../../../../adapters/backend-url.ts";
 import { isWaitlockError } from "../../../../adapters/errors.ts";
 import { nodeNetwork } from "../../../../adapters/node/network.ts";
 import { RedisClient } from "../../../../adapters/redis/client.ts";
+import { RedisLocks } from "../../../../adapters/redis/locks.ts";
 import { errorText, fail, ok, warn, type Finding } from "../finding.ts";
 
 const ROUND_TRIPS = 7;
@@ -39,8 +40,10 @@ export async function redis(target: RedisTarget): Promise<Finding[]> {
   const send: Send = (...args) => client.run((r) => r.call(args[0], ...args.slice(1)));
   const findings: Finding[] = [];
   try {
-    const server = String(await send("INFO", "server"));
-    findings.push(ok("redis", `${target.endpoint} answers: Redis ${field(server, "redis_version") ?? "(version not reported)"}, database ${target.db}`));
+    await send("PING"); // reachable, and the credentials accepted: everything below may be refused one by one
+    const server = await refusable(() => send("INFO", "server"));
+    const version = server === REFUSED ? "(version not readable: INFO refused to this user)" : `Redis ${field(String(server), "redis_version") ?? "(version not reported)"}`;
+    findings.push(ok("redis", `${target.endpoint} answers: ${version}, database ${target.db}`));
 
     const times: number[] = [];
     for (let i = 0; i < ROUND_TRIPS; i++) {
@@ -53,6 +56,7 @@ export async function redis(target: RedisTarget): Promise<Finding[]> {
     const rtt = `round trip ${median.toFixed(2)} ms (median of ${ROUND_TRIPS} PINGs)`;
     findings.push(median > 50 ? warn("redis round trip", rtt, "every acquire, renewal and release is a round trip; a nearer server makes locking faster") : ok("redis round trip", rtt));
 
+    findings.push(await lockScripts(client, target));
     findings.push(await persistence(send));
     findings.push(await role(send));
     const eviction = await evictionPolicy(send);
@@ -68,8 +72,38 @@ export async function redis(target: RedisTarget): Promise<Finding[]> {
   return findings;
 }
 
+const REFUSED = Symbol("refused");
+
+/** refusable runs a request that an ACL may forbid (NOPERM): REFUSED then, instead of failing the whole check. */
+async function refusable<T>(request: () => Promise<T>): Promise<T | typeof REFUSED> {
+  try {
+    return await request();
+  } catch (err) {
+    if (isWaitlockError(err, "EPERM") && /NOPERM/.test(errorText(err))) return REFUSED;
+    throw err;
+  }
+}
+
+/** lockScripts runs the protocol's read-only listing script: what every lock operation needs this user to be allowed. */
+async function lockScripts(client: RedisClient, target: RedisTarget): Promise<Finding> {
+  try {
+    const listed = await new RedisLocks(client, target.prefix).list();
+    const holders = listed.reduce((n, d) => n + d.holders.length, 0);
+    const waiters = listed.reduce((n, d) => n + d.waiters.length, 0);
+    return ok("redis locks", `the lock scripts run; under prefix ${JSON.stringify(target.prefix)}: ${listed.length} lock(s) in use, ${holders} holder(s), ${waiters} waiting`);
+  } catch (err) {
+    return fail("redis locks", `the lock scripts do not run: ${errorText(err)}`,
+      isWaitlockError(err, "EPERM") ? "allow this user EVAL/EVALSHA and the keys and channels under the prefix (e.g. ACL SETUSER … ~PREFIX* &PREFIX* +@all)" : undefined);
+  }
+}
+
 async function persistence(send: Send): Promise<Finding> {
-  const info = String(await send("INFO", "persistence"));
+  const reply = await refusable(() => send("INFO", "persistence"));
+  if (reply === REFUSED) {
+    return warn("redis persistence", "cannot tell: INFO is refused to this user",
+      "ask whoever runs the server whether it keeps AOF or RDB: without either a restart forgets every lock");
+  }
+  const info = String(reply);
   const aof = field(info, "aof_enabled") === "1";
   const save = await config(send, "save");
   const fsync = aof ? await config(send, "appendfsync") : undefined;
@@ -92,7 +126,9 @@ async function role(send: Send): Promise<Finding> {
   } catch {
     // ROLE refused: INFO replication says the same
   }
-  const info = reply ? "" : String(await send("INFO", "replication"));
+  const replication = reply ? "" : await refusable(() => send("INFO", "replication"));
+  if (replication === REFUSED) return warn("redis role", "cannot tell: ROLE and INFO are refused to this user", "make sure --backend names the primary, not a replica");
+  const info = String(replication);
   const name = reply ? String(reply[0]) : field(info, "role") ?? "unknown";
   if (name === "slave" || name === "replica") {
     const primary = reply ? `${reply[1]}:${reply[2]}` : `${field(info, "master_host")}:${field(info, "master_port")}`;
