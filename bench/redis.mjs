@@ -122,9 +122,13 @@ async function handOvers(redis, tool, shape, rounds, list) {
 async function contention(redis, tool, ms) {
   const backend = where(redis, tool);
   const name = keyName(tool, "contend");
-  const kids = Array.from({ length: CONTENDERS }, () => worker("contend", tool, backend, name, "1", String(ms)));
+  const kids = [];
   try {
-    await Promise.all(kids.map((c) => lineFrom(c, /^ready$/, STEP_TIMEOUT_MS)));
+    // One after another: 8 Node processes starting at once on 2 busy cores is a start-up stampede, not the contention measured.
+    for (let i = 0; i < CONTENDERS; i++) {
+      kids.push(worker("contend", tool, backend, name, "1", String(ms)));
+      await lineFrom(kids[i], /^ready$/, STEP_TIMEOUT_MS);
+    }
     for (const c of kids) c.stdin.write("go\n");
     const outs = (await Promise.all(kids.map((c) => finished(c, `${tool} contender`)))).map((o) => JSON.parse(o.trim().split("\n").pop()));
     const waits = outs.flatMap((o) => o.waits);
