@@ -480,11 +480,11 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       const backend = url();
       const dir = tempDir(t);
       const script = join(dir, "job.sh");
-      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend '${backend}' --lease 2 fg || exit 1\nsleep 4\n`);
+      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend '${backend}' --lease 2 fg || exit 1\nsleep 3.5\n`);
       const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
       t.after(() => owner.kill("SIGKILL"));
       await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 1, "lock taken", { timeoutMs: 10_000 });
-      await sleep(3000); // past the 2 s lease: only renewals keep it
+      await sleep(2500); // past the 2 s lease: only renewals keep it
       assert.equal(run(["--backend", backend, "--check", "fg"]).code, 1, "still held while the owner runs");
       await exited(owner);
       await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 0, "released after the owner exited", { timeoutMs: 5000 });
