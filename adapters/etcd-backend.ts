@@ -6,6 +6,7 @@ import type { EtcdTarget } from "./backend-url.ts";
 import { EtcdClient } from "./etcd/client.ts";
 import { KeptLease } from "./etcd/lease.ts";
 import { EtcdLocks, type EtcdHold, type EtcdLockRequest } from "./etcd/locks.ts";
+import { fenceOf, parseEntry } from "./etcd/queue.ts";
 import type { NetworkSupport } from "./http.ts";
 import { LockType, type LockRecord } from "./wasm-core.ts";
 
@@ -55,17 +56,14 @@ export class EtcdBackend implements LockBackend {
    * the lock directory signals the verified local holder.
    */
   #held(r: EtcdLockRequest, hold: EtcdHold): HeldLease {
-    const held = new HeldLease(hold);
-    const stop = new AbortController();
-    held.onEnd(() => stop.abort());
-    this.#locks.followDone(r.descriptor, hold.lease.id, r.info, hold.fence, stop.signal, (signal) => {
+    hold.followDone(r.info, (signal) => {
       try {
         this.#p.kill(this.#p.pid, signal);
       } catch {
         // an unknown signal name: nothing to do
       }
     });
-    return held;
+    return new HeldLease(hold);
   }
 
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Promise<boolean> {
@@ -86,7 +84,7 @@ export class EtcdBackend implements LockBackend {
       if (!m) continue; // not a waitlock key
       const [, descriptor, kind] = m;
       if (kind === "q" && holding.has(kv.lease)) continue;
-      const v = EtcdLocks.parseEntry(kv).value;
+      const v = parseEntry(kv).value;
       const record: LockRecord | undefined = v && {
         version: 1, type: lockType(v.maxHolders, v.mode === "shared"), slot: v.slot ?? 0, maxHolders: v.maxHolders,
         holderPid: v.pid, ownerPid: v.ownerPid, ownerStart: v.ownerStart, uid: v.uid ?? -1,
@@ -96,7 +94,7 @@ export class EtcdBackend implements LockBackend {
         descriptor, slot: kind === "slot" ? Number(m[3]) : 0, kind: kind === "read" ? "reader" : kind === "slot" ? "slot" : "waiter",
         status: v ? "active" : "corrupt", held: kind === "q" ? "free" : kind === "read" ? "shared" : "exclusive",
         record, problem: v ? undefined : "not a waitlock entry", location: `${this.location} ${kv.key}`,
-        fence: kind === "q" ? undefined : kv.createRevision,
+        fence: kind === "q" ? undefined : fenceOf(kv),
       };
       (kind === "q" ? waiters : holders).push(info);
       if (kind !== "q") leases.set(info, kv.lease);
@@ -175,14 +173,6 @@ class HeldLease implements HeldSlot {
     };
   }
 
-  #onEnd: (() => void)[] = [];
-
-  /** Calls fn once the hold ends (released or lost). */
-  onEnd(fn: () => void): void {
-    this.#onEnd.push(fn);
-    this.lost.addEventListener("abort", fn, { once: true });
-  }
-
   rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
     const info: Parameters<EtcdHold["rewrite"]>[0] = {};
     if (changes.holderPid !== undefined) info.pid = changes.holderPid;
@@ -193,7 +183,6 @@ class HeldLease implements HeldSlot {
   }
 
   release(): Promise<void> {
-    for (const fn of this.#onEnd.splice(0)) fn();
     return this.#hold.release();
   }
 }

@@ -15,6 +15,7 @@ import { ROOT, exited, firstLine, tempDir } from "./helpers.ts";
 import { startEtcd, startEtcdCluster, type EtcdMember } from "./servers/etcd.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { startTcpProxy } from "./servers/tcp-proxy.ts";
+import { etcdCall } from "./servers/etcd-http.ts";
 import { sleep, waitUntil } from "./servers/server-process.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
@@ -63,6 +64,14 @@ async function running(t: { after(fn: () => void): void }, args: string[], scrip
   t.after(() => child.kill("SIGKILL"));
   await waitUntil(() => existsSync(ready), "the holder's command to run", { timeoutMs: 10_000 });
   return child;
+}
+
+/** keysAt reads every key under prefix as it was at revision: key → lease ID. */
+async function keysAt(prefix: string, revision: bigint): Promise<Map<string, string>> {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  const r = await etcdCall<{ kvs?: { key: string; lease?: string }[] }>(etcd.url, "/v3/kv/range", { key: b64(prefix), range_end: b64(end), revision: String(revision) });
+  return new Map((r.kvs ?? []).map((kv) => [Buffer.from(kv.key, "base64").toString(), kv.lease ?? "0"]));
 }
 
 /** queued resolves once at least n requests wait in descriptor's queue. */
@@ -119,6 +128,46 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       await first.release();
       await Promise.all(waiters);
       assert.deepEqual(order, [0, 1, 2, 3]);
+    });
+
+    test("letting go hands the lock to the next waiter in the same transaction that removes the holder", async () => {
+      const backend = url();
+      const prefix = `${new URL(backend).pathname.slice(1)}/`;
+      const a = await acquire("ho", { backend });
+      const next = acquire("ho", { backend });
+      await queued(backend, "ho", 1);
+      await a.release();
+      const b = await next;
+      // One revision: before it the holder is queued, at it the holder is gone and the waiter holds slot 0.
+      const before = await keysAt(`${prefix}ho/`, b.fence! - 1n);
+      const at = await keysAt(`${prefix}ho/`, b.fence!);
+      assert.ok(before.has(`${prefix}ho/q/${a.lease!.id}`), "the holder was queued until then");
+      assert.equal(at.has(`${prefix}ho/q/${a.lease!.id}`), false);
+      assert.equal(at.get(`${prefix}ho/slot/0`), b.lease!.id);
+      await b.release();
+    });
+
+    test("a writer's release lets the readers queued behind it in together, and the writer behind them waits", async () => {
+      const backend = url();
+      const w = await acquire("rw", { backend });
+      const readers = [acquire("rw", { backend, shared: true }), acquire("rw", { backend, shared: true })];
+      await queued(backend, "rw", 2);
+      let writerIn = false;
+      const w2 = acquire("rw", { backend }).then((l) => ((writerIn = true), l));
+      await queued(backend, "rw", 3);
+      await w.release();
+      const [r1, r2] = await Promise.all(readers);
+      assert.equal(r1.fence, r2.fence, "granted by one transaction");
+      assert.ok(r1.fence! > w.fence!);
+      await sleep(100);
+      assert.equal(writerIn, false, "the writer behind the readers waits for both");
+      await r1.release();
+      await sleep(100);
+      assert.equal(writerIn, false);
+      await r2.release();
+      const last = await w2;
+      assert.ok(last.fence! > r2.fence!);
+      await last.release();
     });
 
     test("a semaphore hands out distinct slots and holders must agree on its size", async () => {

@@ -15,22 +15,20 @@
 // (exclusive) or no exclusive ones (shared). New entries only ever queue
 // behind, so once granted by that rule a request stays granted; the grant
 // itself is a transaction that claims a free slot only while the request's
-// queue entry still exists, and its revision is the fencing token: strictly
-// greater than every earlier grant of every descriptor on that etcd.
+// queue entry still exists and has never been granted (its mod revision is
+// still its create revision: every grant rewrites the entry), and its revision
+// is the fencing token: strictly greater than every earlier grant of every
+// descriptor on that etcd. A holder that lets go hands its slot straight to
+// the waiter(s) its release lets through, in the same transaction that
+// removes it, so a waiter is woken already holding the lock.
 import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { setLongTimeout, type CancelTimer } from "../long-timer.ts";
-import type { EtcdClient, KeyValue, WatchEvent } from "./client.ts";
+import type { Compare, EtcdClient, KeyValue, Op, WatchEvent } from "./client.ts";
 import { KeptLease, LateGrant } from "./lease.ts";
+import { Follower } from "./follower.ts";
+import { QueueView, disagreement, grantable, parseEntry, type EntryValue, type HolderInfo, type QueueEntry } from "./queue.ts";
 
-/** What a holder or waiter says about itself, kept with its keys for listings. */
-export interface HolderInfo {
-  host: string;
-  uid: number;
-  pid: number;
-  ownerPid: number;
-  ownerStart: number;
-  command: string;
-}
+export type { EntryValue, HolderInfo, QueueEntry };
 
 export interface EtcdLockRequest {
   descriptor: string;
@@ -41,29 +39,15 @@ export interface EtcdLockRequest {
   info: HolderInfo;
 }
 
-/** The JSON value of a queue entry (and, with slot and acquiredAt, of a grant; its fence is the grant key's create revision). */
-export interface EntryValue extends HolderInfo {
-  v: 1;
-  mode: "exclusive" | "shared";
-  maxHolders: number;
-  queuedAt: number;
-  slot?: number;
-  acquiredAt?: number;
-}
-
-export interface QueueEntry {
-  lease: string;
-  createRevision: bigint;
-  value: EntryValue | undefined;
-}
-
 export interface EtcdHold {
   readonly slot: number;
   readonly fence: bigint;
   readonly lease: KeptLease;
   /** Rewrites the record kept with the grant (the queue entry is left alone). */
   rewrite(info: Partial<HolderInfo>): Promise<void>;
-  /** Ends the hold: revokes the lease, and with it every key of this holder. */
+  /** Answers --done requests for this hold from any host by calling onRequest(signal), while the hold lasts. */
+  followDone(info: HolderInfo, onRequest: (signal: string) => void): void;
+  /** Ends the hold: hands over to the next waiter(s) and revokes the lease, and with it every key of this holder. */
   release(): Promise<void>;
 }
 
@@ -116,58 +100,25 @@ export class EtcdLocks {
     return `${this.base(d)}read/${lease}`;
   }
 
-  static parseEntry(kv: KeyValue): QueueEntry {
-    let value: EntryValue | undefined;
-    try {
-      const parsed = JSON.parse(kv.value) as EntryValue;
-      if (parsed && parsed.v === 1) value = parsed;
-    } catch {
-      value = undefined; // not ours, or damaged: listed as such, counted as a holder to stay safe
-    }
-    return { lease: kv.key.slice(kv.key.lastIndexOf("/") + 1), createRevision: kv.createRevision, value };
-  }
-
   #value(req: EtcdLockRequest, extra: Partial<EntryValue> = {}): string {
     const v: EntryValue = {
-      v: 1, mode: req.shared ? "shared" : "exclusive", maxHolders: req.maxHolders, queuedAt: Date.now(), ...req.info, ...extra,
+      v: 1, mode: req.shared ? "shared" : "exclusive", maxHolders: req.maxHolders, queuedAt: Date.now(), preferredSlot: req.preferredSlot, ...req.info, ...extra,
     };
     return JSON.stringify(v);
-  }
-
-  /** disagreement names the first entry whose shape contradicts req (a usage error), if any. */
-  static disagreement(req: Pick<EtcdLockRequest, "descriptor" | "maxHolders" | "shared">, entries: QueueEntry[]): string | undefined {
-    for (const e of entries) {
-      const v = e.value;
-      if (!v) continue;
-      if (v.maxHolders !== req.maxHolders) {
-        return `${req.descriptor} is held or awaited as ${v.maxHolders === 1 ? "a mutex" : `a semaphore of ${v.maxHolders}`} (by PID ${v.pid} on ${v.host}), not ${req.maxHolders === 1 ? "a mutex" : `a semaphore of ${req.maxHolders}`}`;
-      }
-    }
-    return undefined;
-  }
-
-  /** grantable says whether a request could be granted with these entries queued ahead of it. */
-  static grantable(req: Pick<EtcdLockRequest, "maxHolders" | "shared">, ahead: Iterable<QueueEntry>): boolean {
-    let count = 0;
-    for (const e of ahead) {
-      if (req.shared ? e.value?.mode !== "shared" : true) count++;
-      if (req.shared ? count > 0 : count >= req.maxHolders) return false;
-    }
-    return true;
   }
 
   /** The queue of descriptor in arrival order, and the revision it was read at. */
   async queue(descriptor: string): Promise<{ entries: QueueEntry[]; revision: bigint }> {
     const { kvs, revision } = await this.#client.range(`${this.base(descriptor)}q/`, { prefix: true, sortByCreate: true });
-    return { entries: kvs.map((kv) => EtcdLocks.parseEntry(kv)), revision };
+    return { entries: kvs.map((kv) => parseEntry(kv)), revision };
   }
 
   /** check: would a request of this shape be granted right now? Reads only. */
   async check(req: Pick<EtcdLockRequest, "descriptor" | "maxHolders" | "shared">): Promise<boolean> {
     const { entries } = await this.queue(req.descriptor);
-    const problem = EtcdLocks.disagreement(req, entries);
+    const problem = disagreement(req, entries);
     if (problem) throw new WaitlockError("EUSAGE", problem);
-    return EtcdLocks.grantable(req, entries);
+    return grantable(req, entries);
   }
 
   /** tryAcquire takes the lock if it is free now and never waits (nor writes, when it is plainly busy). */
@@ -213,94 +164,79 @@ export class EtcdLocks {
 
   async #queueAndWait(req: EtcdLockRequest, lease: KeptLease, wait: WaitOptions | undefined): Promise<EtcdHold | undefined> {
     const d = req.descriptor;
+    const base = this.base(d);
     const myKey = this.#queueKey(d, lease.id);
-    const q = `${this.base(d)}q/`;
-    const slots = `${this.base(d)}slot/`;
     const fast = await this.#uncontendedMutex(req, lease);
     if (fast) return fast;
-    // Queue up (once: a retried request finds its key already there) and read the queue and slots.
+    // Queue up (once: a retried request finds its key already there) and read the descriptor's keys.
+    const entry = this.#value(req);
+    const everything: Op = { range: { key: base, prefix: true, sortByCreate: true } };
     const enq = await this.#client.txn(
       [{ key: myKey, target: "CREATE", result: "EQUAL", value: 0n }],
-      [{ put: { key: myKey, value: this.#value(req), lease: lease.id } }, { range: { key: q, prefix: true, sortByCreate: true } }, { range: { key: slots, prefix: true } }],
-      [{ range: { key: q, prefix: true, sortByCreate: true } }, { range: { key: slots, prefix: true } }],
+      [{ put: { key: myKey, value: entry, lease: lease.id } }, everything],
+      [everything],
     );
-    const [queueKvs, slotKvs] = enq.succeeded ? [enq.results[1], enq.results[2]] : [enq.results[0], enq.results[1]];
-    const entries = queueKvs.map((kv) => EtcdLocks.parseEntry(kv));
-    const mine = entries.find((e) => e.lease === lease.id);
+    const view = new QueueView(base, enq.results[enq.succeeded ? 1 : 0], enq.revision);
+    const mine = view.entry(lease.id);
     if (!mine) throw new WaitlockError("EAGAIN", `etcd lost the queue entry of ${d} as it was made`);
-    const problem = EtcdLocks.disagreement(req, entries.filter((e) => e !== mine));
+    const problem = disagreement(req, view.entries().filter((e) => e !== mine));
     if (problem) throw new WaitlockError("EUSAGE", problem);
 
-    const ahead = new Map(entries.filter((e) => e.createRevision < mine.createRevision).map((e) => [e.lease, e]));
-    const taken = new Set(slotKvs.map((kv) => Number(kv.key.slice(slots.length))));
-    if (EtcdLocks.grantable(req, ahead.values())) return this.#grant(req, lease, mine.createRevision, taken);
+    const me: Queued = { rev: mine.createRevision, entry };
+    // A grant handed over by a holder that let go since the read is found by #grant.
+    if (grantable(req, view.ahead(lease.id)) || mine.modRevision !== mine.createRevision) return this.#grant(req, lease, me, view.taken());
     if (!wait) return undefined;
     wait.onWait?.();
-    return this.#wait(req, lease, mine.createRevision, ahead, taken, enq.revision, wait);
+    return this.#wait(req, lease, me, view, wait);
   }
 
   /**
-   * #wait follows deletions under the descriptor (a watch, no polling) and
-   * grants as soon as fewer than N entries remain ahead. Each waiter gets the
-   * deletion events of its descriptor, but only the one(s) a deletion lets
+   * #wait follows the descriptor's keys (a watch, no polling). Usually a
+   * holder that lets go hands its slot to this request directly: the watch
+   * then shows a grant key put on this request's lease, and the waiter holds
+   * without another round trip (and keeps the same watch as holder).
+   * Otherwise (a holder whose lease expired, a waiter ahead that gave up) it
+   * claims a slot as soon as fewer than N entries remain ahead. Each waiter
+   * gets every event of its descriptor, but only the one(s) an event lets
    * through go back to the server.
    */
-  #wait(req: EtcdLockRequest, lease: KeptLease, myRev: bigint, ahead: Map<string, QueueEntry>, taken: Set<number>, revision: bigint, wait: WaitOptions): Promise<EtcdHold> {
+  #wait(req: EtcdLockRequest, lease: KeptLease, me: Queued, view: QueueView, wait: WaitOptions): Promise<EtcdHold> {
     const d = req.descriptor;
-    const q = `${this.base(d)}q/`;
-    const slots = `${this.base(d)}slot/`;
     return new Promise<EtcdHold>((resolve, reject) => {
-      const stop = new AbortController();
+      const follower = new Follower(this.#client, this.base(d), view, this.#unref);
+      // The watch does not keep the process alive (it outlives the wait when handed over): this does.
+      const alive = setInterval(() => undefined, 1 << 30);
       let stopDeadline: CancelTimer | undefined;
+      let done = false;
       let granting = false;
       const finish = (err: unknown, hold?: EtcdHold) => {
-        if (stop.signal.aborted) return void hold?.release();
-        stop.abort();
+        if (done) return void hold?.release();
+        done = true;
+        clearInterval(alive);
         stopDeadline?.();
         wait.signal?.removeEventListener("abort", onAbort);
         lease.lost.removeEventListener("abort", onLost);
+        if (!hold) follower.stop(); // a hold keeps the watch (handed over) or has its own (claimed)
         if (hold) resolve(hold);
         else reject(err);
       };
-      const tryGrant = () => {
-        if (granting || stop.signal.aborted || !EtcdLocks.grantable(req, ahead.values())) return;
+      /** Goes to the server (once) when the view says this request may hold. */
+      follower.onChange = () => {
+        if (granting || done) return;
+        const mine = view.entry(lease.id);
+        if (!mine) return finish(new WaitlockError("ELOST", `etcd dropped this waiter's place in the queue for ${d}`));
+        const handed = view.grantOf(lease.id);
+        if (handed) {
+          granting = true;
+          if (lease.lost.aborted) return finish(lease.lost.reason);
+          return finish(undefined, this.#hold(req, lease, handed, follower));
+        }
+        // Granted, but the grant is not in view (read after a broken watch): #grant finds it.
+        if (mine.modRevision === me.rev && !grantable(req, view.ahead(lease.id))) return;
         granting = true;
-        this.#grant(req, lease, myRev, taken).then((hold) => finish(undefined, hold), (err) => finish(err));
-      };
-      const onEvents = (events: WatchEvent[], rev: bigint) => {
-        revision = rev;
-        for (const e of events) {
-          if (e.type !== "DELETE") continue;
-          if (e.kv.key.startsWith(q)) {
-            const lease_ = e.kv.key.slice(q.length);
-            if (lease_ === lease.id) return finish(new WaitlockError("ELOST", `etcd dropped this waiter's place in the queue for ${d}`));
-            ahead.delete(lease_);
-          } else if (e.kv.key.startsWith(slots)) {
-            taken.delete(Number(e.kv.key.slice(slots.length)));
-          }
-        }
-        tryGrant();
-      };
-      const follow = async () => {
-        while (!stop.signal.aborted) {
-          try {
-            await this.#client.watch(this.base(d), { prefix: true, startRevision: revision + 1n, noPut: true, signal: stop.signal }, onEvents);
-          } catch {
-            if (stop.signal.aborted) return;
-            // The stream broke (endpoint gone, compaction): read the queue afresh, then watch again.
-            await sleep(200, stop.signal);
-            try {
-              const now = await this.queue(d);
-              if (!now.entries.some((e) => e.lease === lease.id)) return finish(new WaitlockError("ELOST", `etcd dropped this waiter's place in the queue for ${d}`));
-              ahead.clear();
-              for (const e of now.entries) if (e.createRevision < myRev) ahead.set(e.lease, e);
-              revision = now.revision;
-              tryGrant();
-            } catch {
-              // still unreachable: the deadline or the lease decides
-            }
-          }
-        }
+        // A claim of our own fails its compare if a releaser was first, and then finds that grant itself.
+        follower.stop();
+        this.#grant(req, lease, me, view.taken()).then((hold) => finish(undefined, hold), (err) => finish(err));
       };
       const onAbort = () => finish(new WaitlockError("EABORTED", `stopped waiting for ${d}: aborted`, { cause: wait.signal?.reason }));
       const onLost = () => finish(lease.lost.reason);
@@ -309,8 +245,6 @@ export class EtcdLocks {
       wait.signal?.addEventListener("abort", onAbort, { once: true });
       lease.lost.addEventListener("abort", onLost, { once: true });
       stopDeadline = setLongTimeout(() => finish(new WaitlockError("ETIMEDOUT", `timed out waiting for ${d}`)), wait.deadline - performance.now());
-      void follow();
-      tryGrant(); // a deletion may have landed between the read and the watch
     });
   }
 
@@ -360,18 +294,7 @@ export class EtcdLocks {
     let revision = fromRevision;
     const onEvents = (events: WatchEvent[], rev: bigint) => {
       revision = rev;
-      for (const e of events) {
-        if (e.type !== "PUT") continue;
-        let req: DoneRequest;
-        try {
-          req = JSON.parse(e.kv.value) as DoneRequest;
-        } catch {
-          continue;
-        }
-        if (!Array.isArray(req.leases) || !req.leases.includes(lease) || typeof req.signal !== "string" || typeof req.lease !== "string") continue;
-        void this.#client.put(`${base}ack/${req.id}/${lease}`, JSON.stringify(info), req.lease).catch(() => undefined)
-          .finally(() => onRequest(req.signal));
-      }
+      for (const e of events) if (e.type === "PUT") this.answerDone(descriptor, lease, info, e.kv, onRequest);
     };
     const follow = async () => {
       while (!stop.aborted) {
@@ -385,6 +308,19 @@ export class EtcdLocks {
     void follow();
   }
 
+  /** answerDone answers one --done request (the value of P D/done) if it is for lease, then calls onRequest. */
+  answerDone(descriptor: string, lease: string, info: HolderInfo, kv: KeyValue, onRequest: (signal: string) => void): void {
+    let req: DoneRequest;
+    try {
+      req = JSON.parse(kv.value) as DoneRequest;
+    } catch {
+      return;
+    }
+    if (!Array.isArray(req.leases) || !req.leases.includes(lease) || typeof req.signal !== "string" || typeof req.lease !== "string") return;
+    void this.#client.put(`${this.base(descriptor)}ack/${req.id}/${lease}`, JSON.stringify(info), req.lease).catch(() => undefined)
+      .finally(() => onRequest(req.signal));
+  }
+
   /**
    * #uncontendedMutex is the common case in one transaction instead of two:
    * nobody queued and slot 0 free, so queue and grant at once (the queue entry
@@ -394,45 +330,153 @@ export class EtcdLocks {
   async #uncontendedMutex(req: EtcdLockRequest, lease: KeptLease): Promise<EtcdHold | undefined> {
     if (req.shared || req.maxHolders !== 1) return undefined;
     const d = req.descriptor;
-    const q = `${this.base(d)}q/`;
+    const base = this.base(d);
     const key = this.#slotKey(d, 0);
-    const acquiredAt = Date.now();
     const r = await this.#client.txn(
-      [{ key: q, prefix: true, target: "VERSION", result: "EQUAL", value: 0n }, { key, target: "CREATE", result: "EQUAL", value: 0n }],
-      [{ put: { key: this.#queueKey(d, lease.id), value: this.#value(req), lease: lease.id } }, { put: { key, value: this.#value(req, { slot: 0, acquiredAt }), lease: lease.id } }],
+      [{ key: `${base}q/`, prefix: true, target: "VERSION", result: "EQUAL", value: 0n }, { key, target: "CREATE", result: "EQUAL", value: 0n }],
+      [
+        { put: { key: this.#queueKey(d, lease.id), value: this.#value(req), lease: lease.id } },
+        { put: { key, value: this.#value(req, { slot: 0, acquiredAt: Date.now() }), lease: lease.id } },
+        { range: { key: base, prefix: true, sortByCreate: true } },
+      ],
     );
     if (!r.succeeded) return undefined;
     if (lease.lost.aborted) throw lease.lost.reason;
-    return new Hold(this.#client, lease, key, 0, r.revision, (info) => this.#value(req, { ...info, slot: 0, acquiredAt }));
+    const view = new QueueView(base, r.results[2], r.revision);
+    return this.#hold(req, lease, view.grantOf(lease.id)!, new Follower(this.#client, base, view, this.#unref));
   }
 
-  /** #grant claims a slot (or a shared grant) while this request's queue entry still exists. */
-  async #grant(req: EtcdLockRequest, lease: KeptLease, myRev: bigint, taken: Set<number>): Promise<EtcdHold> {
+  /**
+   * #grant claims a slot (or a shared grant) while this request's queue entry
+   * still exists and was never granted. The same transaction rewrites the
+   * entry, which marks it granted: a holder handing its slot over compares
+   * the entry's mod revision, so a request is granted once, by itself or by
+   * a releaser. When the compare fails because a releaser was first, the
+   * grant it made on this request's lease is picked up instead.
+   */
+  async #grant(req: EtcdLockRequest, lease: KeptLease, me: Queued, taken: Set<number>): Promise<EtcdHold> {
     const d = req.descriptor;
+    const base = this.base(d);
     const myKey = this.#queueKey(d, lease.id);
-    const slots = `${this.base(d)}slot/`;
-    const stillQueued = { key: myKey, target: "CREATE" as const, result: "EQUAL" as const, value: myRev };
+    const unclaimed: Compare[] = [
+      { key: myKey, target: "CREATE", result: "EQUAL", value: me.rev },
+      { key: myKey, target: "MOD", result: "EQUAL", value: me.rev },
+    ];
+    const everything: Op = { range: { key: base, prefix: true, sortByCreate: true } };
     for (let attempt = 0; attempt < 2 * req.maxHolders + 2; attempt++) {
       const slot = req.shared ? 0 : pickSlot(req.maxHolders, taken, req.preferredSlot);
       if (slot === undefined) throw new WaitlockError("ESYSTEM", `etcd shows all ${req.maxHolders} slots of ${d} taken while this request was granted (keys changed by hand?)`);
       const key = req.shared ? this.#readKey(d, lease.id) : this.#slotKey(d, slot);
-      const acquiredAt = Date.now();
-      const compare = req.shared ? [stillQueued] : [stillQueued, { key, target: "CREATE" as const, result: "EQUAL" as const, value: 0n }];
-      // The fence is this transaction's revision: the grant key's create revision, so listings read it there.
-      const r = await this.#client.txn(compare, [{ put: { key, value: this.#value(req, { slot, acquiredAt }), lease: lease.id } }], [
-        { range: { key: myKey } },
-        { range: { key: slots, prefix: true } },
-      ]);
-      if (r.succeeded) {
+      const compare: Compare[] = req.shared ? unclaimed : [...unclaimed, { key, target: "CREATE", result: "EQUAL", value: 0n }];
+      // The fence is this transaction's revision: the grant key's mod revision, so listings read it there.
+      const r = await this.#client.txn(compare, [
+        { put: { key, value: this.#value(req, { slot, acquiredAt: Date.now() }), lease: lease.id } },
+        { put: { key: myKey, value: me.entry, lease: lease.id } },
+        everything,
+      ], [everything]);
+      const view = new QueueView(base, r.results[r.succeeded ? 2 : 0], r.revision);
+      const mine = view.entry(lease.id);
+      if (!mine) throw new WaitlockError("ELOST", `etcd dropped this request's place in the queue for ${d}`);
+      const grant = view.grantOf(lease.id);
+      if (r.succeeded || mine.modRevision !== me.rev) {
+        if (!grant) throw new WaitlockError("ESYSTEM", `etcd shows ${d}'s request granted but no grant on its lease (keys changed by hand?)`);
         if (lease.lost.aborted) throw lease.lost.reason; // granted on a lease already judged lost: the caller queues again
-        return new Hold(this.#client, lease, key, slot, r.revision, (info) => this.#value(req, { ...info, slot, acquiredAt }));
+        return this.#hold(req, lease, grant, new Follower(this.#client, base, view, this.#unref));
       }
-      if (r.results[0].length === 0) throw new WaitlockError("ELOST", `etcd dropped this request's place in the queue for ${d}`);
-      taken.clear();
-      for (const kv of r.results[1]) taken.add(Number(kv.key.slice(slots.length)));
+      taken = view.taken();
     }
     throw new WaitlockError("EAGAIN", `could not claim a slot of ${d}: slots kept changing`);
   }
+
+  /**
+   * #hold makes a hold of grant (a key on this request's lease). follower
+   * keeps the hold's view of the descriptor current while it lasts, so that
+   * letting go can hand over without reading the queue first, and brings the
+   * --done requests it must answer.
+   */
+  #hold(req: EtcdLockRequest, lease: KeptLease, grant: KeyValue, follower: Follower): EtcdHold {
+    const d = req.descriptor;
+    const slots = `${this.base(d)}slot/`;
+    const slot = grant.key.startsWith(slots) ? Number(grant.key.slice(slots.length)) : 0;
+    const fence = grant.modRevision;
+    const acquiredAt = parseEntry(grant).value?.acquiredAt ?? Date.now();
+    follower.onChange = () => undefined;
+    lease.lost.addEventListener("abort", () => follower.stop(), { once: true });
+    return new Hold(this.#client, lease, grant.key, slot, fence, {
+      encode: (info) => this.#value(req, { ...info, slot, acquiredAt, fence: String(fence) }),
+      handOff: (mod) => {
+        follower.stop();
+        return this.#handOff(req, lease, grant.key, mod, follower.view);
+      },
+      followDone: (info, onRequest) => {
+        // Requests since the grant, including any that arrived with it.
+        let answered = fence;
+        const check = () => {
+          const kv = follower.view.done;
+          if (!kv || kv.modRevision <= answered) return;
+          answered = kv.modRevision;
+          this.answerDone(d, lease.id, info, kv, onRequest);
+        };
+        follower.onChange = check;
+        check();
+      },
+    });
+  }
+
+  /**
+   * #handOff is a holder letting go, in one transaction that removes its
+   * queue entry and grant and grants the waiter(s) its leaving lets through,
+   * on their leases (a slot key is put again, with the next holder's lease
+   * and record, so the slot is never free in between). Those waiters learn it
+   * from their watch and send nothing. The holder's view, kept by a watch,
+   * says who waits, so the common cases cost one write: nobody waiting (the
+   * caller's revoke does it all) or a hand-over. A view that is out of date
+   * only makes the transaction's compares fail; revoking the lease then lets
+   * the waiters claim by themselves, as when a holder dies.
+   */
+  async #handOff(req: EtcdLockRequest, lease: KeptLease, grantKey: string, grantMod: bigint, view: QueueView): Promise<void> {
+    const d = req.descriptor;
+    const slots = `${this.base(d)}slot/`;
+    const next = view.successors(lease.id);
+    if (next.length === 0) return;
+    const mine = grantKey.startsWith(slots) ? Number(grantKey.slice(slots.length)) : undefined;
+    const busy = view.taken();
+    if (mine !== undefined) busy.delete(mine);
+    const compare: Compare[] = [{ key: grantKey, target: "MOD", result: "EQUAL", value: grantMod }];
+    const ops: Op[] = [{ delete: { key: this.#queueKey(d, lease.id) } }];
+    const acquiredAt = Date.now();
+    let reused = false;
+    let exclusive = 0;
+    for (const w of next) {
+      const { fence: _, ...v } = w.value!;
+      let key = this.#readKey(d, w.lease);
+      let slot = 0;
+      if (v.mode !== "shared") {
+        // One exclusive grant per transaction, so that exclusive holders never share a fence.
+        if (exclusive++ > 0) break;
+        const pick = pickSlot(req.maxHolders, busy, v.preferredSlot);
+        if (pick === undefined) break;
+        busy.add(pick);
+        slot = pick;
+        key = this.#slotKey(d, slot);
+        if (slot === mine) reused = true;
+        else compare.push({ key, target: "CREATE", result: "EQUAL", value: 0n });
+      }
+      const queued = this.#queueKey(d, w.lease);
+      compare.push({ key: queued, target: "MOD", result: "EQUAL", value: w.modRevision });
+      ops.push({ put: { key, value: JSON.stringify({ ...v, slot, acquiredAt }), lease: w.lease } });
+      ops.push({ put: { key: queued, value: JSON.stringify(v), lease: w.lease } });
+    }
+    if (ops.length === 1) return;
+    if (!reused) ops.push({ delete: { key: grantKey } });
+    await this.#client.txn(compare, ops);
+  }
+}
+
+/** This request's queue entry: its create revision (its place) and the value it was written with. */
+interface Queued {
+  rev: bigint;
+  entry: string;
 }
 
 /** pickSlot returns the preferred slot if free, else the lowest free one. */
@@ -451,9 +495,20 @@ function sleep(ms: number, signal?: AbortSignal, unref: (t: unknown) => void = (
   });
 }
 
+/** What a hold asks of the protocol. */
+interface HoldActions {
+  /** The grant's value for a record with info. */
+  encode(info: Partial<HolderInfo>): string;
+  /** Lets go, handing over to whoever this release lets through (given the grant key's mod revision). */
+  handOff(grantMod: bigint): Promise<void>;
+  followDone(info: HolderInfo, onRequest: (signal: string) => void): void;
+}
+
 class Hold implements EtcdHold {
   #info: Partial<HolderInfo> = {};
   #released = false;
+  /** The grant key's mod revision as this holder last wrote it: while it is unchanged, the grant is this holder's. */
+  #mod: bigint;
 
   constructor(
     readonly client: EtcdClient,
@@ -461,21 +516,30 @@ class Hold implements EtcdHold {
     readonly key: string,
     readonly slot: number,
     readonly fence: bigint,
-    readonly encode: (info: Partial<HolderInfo>) => string,
-  ) {}
+    readonly actions: HoldActions,
+  ) {
+    this.#mod = fence;
+  }
+
+  followDone(info: HolderInfo, onRequest: (signal: string) => void): void {
+    this.actions.followDone(info, onRequest);
+  }
 
   async rewrite(info: Partial<HolderInfo>): Promise<void> {
     this.#info = { ...this.#info, ...info };
     // Only while the grant is still ours: a lost lease must not resurrect the key.
-    await this.client.txn(
-      [{ key: this.key, target: "CREATE", result: "EQUAL", value: this.fence }],
-      [{ put: { key: this.key, value: this.encode(this.#info), lease: this.lease.id } }],
+    const r = await this.client.txn(
+      [{ key: this.key, target: "MOD", result: "EQUAL", value: this.#mod }],
+      [{ put: { key: this.key, value: this.actions.encode(this.#info), lease: this.lease.id } }],
     );
+    if (r.succeeded) this.#mod = r.revision;
   }
 
   async release(): Promise<void> {
     if (this.#released) return;
     this.#released = true;
+    // Hand over first (the next holder is woken holding the lock), then revoke whatever is left.
+    if (!this.lease.lost.aborted) await this.actions.handOff(this.#mod).catch(() => undefined);
     try {
       await this.lease.revoke();
     } catch {

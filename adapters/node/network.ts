@@ -11,7 +11,17 @@ export const nodeNetwork: NetworkSupport = {
   // require, not import(): the CLI's fast path runs from a V8 code cache through
   // node:vm, where import() is unavailable; and a name the bundler cannot see
   // stays out of every bundle (ioredis is CommonJS, so require loads it whole).
-  loadRedis: async () => createRequire(import.meta.url)("ioredis"),
+  // The build's one-file copy beside the bundles (dist/redis/) loads faster;
+  // run from source, there is none, and the installed package is used.
+  loadRedis: async () => {
+    const require = createRequire(import.meta.url);
+    try {
+      return require("../redis/ioredis.cjs");
+    } catch (err) {
+      if ((err as { code?: string }).code !== "MODULE_NOT_FOUND" || !String((err as Error).message).includes("ioredis.cjs")) throw err;
+      return require("ioredis");
+    }
+  },
   readText(path) {
     try {
       return readFileSync(path, "utf8");
