@@ -87,9 +87,14 @@ export interface DoneRequest {
 
 /** How often a waiter checks in at most (and so how late a missed wake-up is noticed). */
 const CHECK_IN_MS = 1000;
-/** How long the release of a hold already judged lost, or of a request given up, may take (it is only tidying up). */
+/**
+ * How long the release of a hold already judged lost, or of a request given
+ * up, may keep the caller (it is only tidying up: the lease runs out on the
+ * server anyway). A server that answers at all answers in a few ms; a paused
+ * one must not stretch a --timeout by more than this.
+ */
 const LOST_RELEASE_MS = 1000;
-const GIVE_UP_RELEASE_MS = 1000;
+const GIVE_UP_RELEASE_MS = 300;
 /** The longest a waiter's check-in may take (the client's own bound on any request). */
 const REQUEST_BOUND_MS = 3000;
 /** How long a --done request waits for the holders' answers. */
