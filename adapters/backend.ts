@@ -182,9 +182,12 @@ export interface LockBackend {
   /**
    * Keeps a network hold made by another process alive from this one, and
    * calls onDone(signal) for each --done request that reaches it (network
-   * backends only: a lock directory hands over open files instead).
+   * backends only: a lock directory hands over open files instead). The
+   * backend gets ready to renew (client loaded, connected) before it asks
+   * handOff for the hold, so the other process judges the lease's certainty
+   * as late as possible.
    */
-  adopt?(handOff: LeaseHandOff, onDone: (signal: string) => void): Promise<AdoptedLease>;
+  adopt?(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease>;
   /** Lets go of connections so the process may exit (held locks stay held). */
   close?(): void;
 }

@@ -133,7 +133,8 @@ export class EtcdBackend implements LockBackend {
   }
 
   /** adopt keeps a lease granted by another process alive (the foreground holder), answering --done for it. */
-  async adopt(h: LeaseHandOff, onDone: (signal: string) => void): Promise<AdoptedLease> {
+  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease> {
+    const h = await handOff(); // nothing to load or open first: the HTTP client is part of the bundle
     const lease = KeptLease.adopt(this.#client, h.leaseId, h.ttlSeconds, h.certainForMs, (t) => this.#p.unrefTimer(t));
     const stopDone = new AbortController();
     lease.lost.addEventListener("abort", () => stopDone.abort(), { once: true });

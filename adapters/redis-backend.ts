@@ -100,7 +100,10 @@ export class RedisBackend implements LockBackend {
     return this.#locks.watch(descriptor, onChange);
   }
 
-  async adopt(h: LeaseHandOff, onDone: (signal: string) => void): Promise<AdoptedLease> {
+  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease> {
+    // Load ioredis and connect before taking the hold: its lease is then renewed at once.
+    await this.#client.run((r) => r.ping()).catch(() => undefined); // unreachable: the first renewal says so
+    const h = await handOff();
     const lease = this.#locks.adopt(h.descriptor, h.leaseId, h.ttlSeconds, h.certainForMs);
     const stopDone = this.#locks.followDone(h.descriptor, h.leaseId, h.info, onDone);
     lease.lost.addEventListener("abort", stopDone, { once: true });

@@ -6,7 +6,9 @@
 // owner the lost signal (SIGTERM unless --lost-signal says otherwise) before
 // the lease can expire, and exits.
 //
-// usage: lease-holder.cjs, with a JSON HandOff on stdin; says "ready" on fd 3.
+// usage: lease-holder.cjs. On stdin, one line of JSON LeaseHolderStart; it
+// loads its client, connects, and says "warm" on fd 3; then one line of JSON
+// HandOff; it says "ready" (or "owner-gone") on fd 3 once it keeps the lease.
 import * as fs from "node:fs";
 import { hostname } from "node:os";
 import { spawn } from "node:child_process";
@@ -19,9 +21,13 @@ import { serverBackend } from "../adapters/server-backend.ts";
 const READY_FD = 3;
 const OWNER_CHECK_MS = 100;
 
-/** What waitlock hands the lease holder (on stdin: the URL may carry a password). */
-export interface HandOff {
+/** Where the lock lives: what the lease holder needs to get ready (on stdin: the URL may carry a password). */
+export interface LeaseHolderStart {
   backend: string;
+}
+
+/** The lease itself, handed over once the lease holder is ready for it. */
+export interface HandOff {
   leaseId: string;
   ttlSeconds: number;
   /** Absolute CLOCK_MONOTONIC ms (process.hrtime) until which the lease is certainly alive. */
@@ -43,7 +49,31 @@ export interface HandOff {
 }
 
 const monoMs = () => Number(process.hrtime.bigint() / 1000n) / 1000;
-const h = JSON.parse(fs.readFileSync(0, "utf8")) as HandOff;
+
+let pending = "";
+/** readLine reads one line from stdin, blocking: there is nothing else to do until it comes. */
+function readLine(): string {
+  const buf = Buffer.alloc(4096);
+  while (!pending.includes("\n")) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a non-blocking pipe: wait a moment
+      continue;
+    }
+    if (n === 0) break;
+    pending += buf.toString("utf8", 0, n);
+  }
+  const nl = pending.indexOf("\n");
+  const line = nl >= 0 ? pending.slice(0, nl) : pending;
+  pending = nl >= 0 ? pending.slice(nl + 1) : "";
+  return line;
+}
+
+const start = JSON.parse(readLine()) as LeaseHolderStart;
+let h: HandOff;
 
 function startTime(pid: number): number | undefined {
   try {
@@ -54,7 +84,7 @@ function startTime(pid: number): number | undefined {
 }
 
 function log(severity: "info" | "err", text: string): void {
-  if (!h.syslog) return;
+  if (!h?.syslog) return;
   try {
     const script = new URL("./syslog-event.cjs", import.meta.url).pathname;
     spawn(process.execPath, [script, JSON.stringify({ ...h.syslog, pid: process.pid, severity, text })], { detached: true, stdio: "ignore" }).unref();
@@ -85,14 +115,19 @@ async function release(): Promise<never> {
 }
 
 async function main(): Promise<void> {
-  const target = parseBackendUrl(h.backend, (n) => process.env[n]);
+  const target = parseBackendUrl(start.backend, (n) => process.env[n]);
   if (target.kind === "file") throw new Error("the lease holder serves locks on a server only");
   const backend = serverBackend(target, nodeNetwork, host);
+  const handOff = async () => {
+    fs.writeSync(READY_FD, "warm\n");
+    h = JSON.parse(readLine()) as HandOff;
+    return {
+      descriptor: h.descriptor, slot: h.slot, leaseId: h.leaseId, ttlSeconds: h.ttlSeconds,
+      certainForMs: h.certainUntilMono - monoMs(), fence: h.fence, info: { ...h.info, pid: process.pid },
+    };
+  };
   // --done from any host: this process keeps the lease, so it is the one to let go.
-  held = await backend.adopt!({
-    descriptor: h.descriptor, slot: h.slot, leaseId: h.leaseId, ttlSeconds: h.ttlSeconds,
-    certainForMs: h.certainUntilMono - monoMs(), fence: h.fence, info: { ...h.info, pid: process.pid },
-  }, (signal) => {
+  held = await backend.adopt!(handOff, (signal) => {
     try {
       process.kill(process.pid, signal);
     } catch {

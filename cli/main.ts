@@ -307,8 +307,8 @@ export class MainRun {
   }
 }
 
-/** How long a busy or timed-out acquire waits to name the holder in its message. */
-const HOLDER_LOOKUP_MS = 1000;
+/** How long a busy or timed-out acquire waits to name the holder in its message (a server answers in ms; a paused one must not delay the exit). */
+const HOLDER_LOOKUP_MS = 300;
 
 /** printSlot writes the slot to stdout synchronously; false if stdout is closed (EPIPE, EBADF). */
 function printSlot(slot: number): boolean {

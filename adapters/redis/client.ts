@@ -112,6 +112,9 @@ export class RedisClient {
       protocol: 2, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0,
       retryStrategy: () => null, autoResubscribe: false, autoResendUnfulfilledCommands: false,
       connectTimeout: CONNECT_TIMEOUT_MS, keepAlive: 10_000, connectionName: "waitlock",
+      // A connection given up is destroyed at once, failing what is pending on it: by
+      // default ioredis half-closes and waits 2 s, which a paused server never answers.
+      disconnectTimeout: 0,
     };
   }
 
@@ -297,7 +300,10 @@ class Link {
 export class Subscriber {
   readonly #client: RedisClient;
   readonly #handlers = new Map<string, Set<(message: string) => void>>();
-  readonly #onReady = new Set<() => void>();
+  readonly #onReady = new Map<string, Set<() => void>>();
+  /** The channels the current connection asked for, and those the server has confirmed. */
+  readonly #subscribed = new Set<string>();
+  readonly #confirmed = new Set<string>();
   #redis: Redis | undefined;
   #ready = false;
   #starting = false;
@@ -308,30 +314,28 @@ export class Subscriber {
     this.#client = client;
   }
 
-  get ready(): boolean {
-    return this.#ready;
-  }
-
   /**
    * on calls handler with each message on channel, and onReady each time the
-   * subscription is (re)established. Returns a function that stops both.
+   * subscription to channel is (re)established. Returns a function that stops
+   * both (the channel stays subscribed, and the connection open: it keeps
+   * nothing alive, and a process that locks in a loop would otherwise pay a
+   * new connection for every lock; close() ends it).
    */
   on(channel: string, handler: (message: string) => void, onReady?: () => void): () => void {
-    let set = this.#handlers.get(channel);
-    const isNew = !set;
-    if (!set) this.#handlers.set(channel, (set = new Set()));
     this.#closed = false; // a backend used again after close() follows again
-    set.add(handler);
-    if (onReady) this.#onReady.add(onReady);
-    if (this.#redis && this.#ready && isNew) void this.#redis.subscribe(channel).then(() => onReady?.(), () => this.#redis?.disconnect());
-    else if (this.#ready) onReady?.();
-    else this.#start();
-    // Stopping leaves the channel subscribed and the connection open (it keeps
-    // nothing alive): a process that locks in a loop would otherwise pay a new
-    // connection for every lock. close() ends it.
+    if (!this.#handlers.has(channel)) this.#handlers.set(channel, new Set());
+    this.#handlers.get(channel)!.add(handler);
+    if (onReady) {
+      if (!this.#onReady.has(channel)) this.#onReady.set(channel, new Set());
+      this.#onReady.get(channel)!.add(onReady);
+    }
+    if (!this.#redis) this.#start();
+    else if (this.#confirmed.has(channel)) onReady?.();
+    else if (this.#ready) this.#sync(this.#redis);
+    // else: connecting, or asked for: its listeners are told when the server confirms
     return () => {
-      set!.delete(handler);
-      if (onReady) this.#onReady.delete(onReady);
+      this.#handlers.get(channel)?.delete(handler);
+      if (onReady) this.#onReady.get(channel)?.delete(onReady);
     };
   }
 
@@ -341,31 +345,50 @@ export class Subscriber {
     void this.#subscribe().finally(() => (this.#starting = false));
   }
 
+  /** #sync subscribes r to every channel not yet subscribed, then tells their listeners. */
+  #sync(r: Redis): void {
+    const missing = [...this.#handlers.keys()].filter((c) => !this.#subscribed.has(c));
+    if (missing.length === 0) return;
+    for (const c of missing) this.#subscribed.add(c);
+    r.subscribe(...missing).then(
+      () => {
+        if (this.#redis !== r) return;
+        for (const c of missing) this.#confirmed.add(c);
+        for (const c of missing) for (const f of [...(this.#onReady.get(c) ?? [])]) f();
+      },
+      () => r.disconnect(), // the end handler subscribes again
+    );
+  }
+
   async #subscribe(): Promise<void> {
     let r: Redis | undefined;
     try {
       const { Redis } = await this.#client.module();
+      if (this.#closed) return;
       r = new Redis(this.#client.options());
+      const self = r;
       r.on("error", () => undefined); // the close that follows is what matters
       r.on("message", (channel: string, message: string) => {
         for (const h of [...(this.#handlers.get(channel) ?? [])]) h(message);
       });
       r.on("end", () => {
-        if (this.#redis !== r) return;
+        if (this.#redis !== self) return;
         this.#redis = undefined;
         this.#ready = false;
         this.#retry();
       });
       this.#redis = r;
+      this.#subscribed.clear();
+      this.#confirmed.clear();
       await r.connect();
       (r.stream as { unref?: () => void } | undefined)?.unref?.(); // a subscription never keeps the process alive
-      if (this.#handlers.size === 0 || this.#closed) return this.#stop();
-      await r.subscribe(...this.#handlers.keys());
+      if (this.#closed) return this.#stop();
       this.#ready = true;
-      for (const f of [...this.#onReady]) f();
+      this.#sync(r);
     } catch {
       if (this.#redis === r) {
         this.#redis = undefined;
+        this.#ready = false;
         r?.disconnect();
         this.#retry();
       }

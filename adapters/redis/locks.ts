@@ -87,9 +87,14 @@ export interface DoneRequest {
 
 /** How often a waiter checks in at most (and so how late a missed wake-up is noticed). */
 const CHECK_IN_MS = 1000;
-/** How long the release of a hold already judged lost, or of a request given up, may take (it is only tidying up). */
+/**
+ * How long the release of a hold already judged lost, or of a request given
+ * up, may keep the caller (it is only tidying up: the lease runs out on the
+ * server anyway). A server that answers at all answers in a few ms; a paused
+ * one must not stretch a --timeout by more than this.
+ */
 const LOST_RELEASE_MS = 1000;
-const GIVE_UP_RELEASE_MS = 1000;
+const GIVE_UP_RELEASE_MS = 300;
 /** The longest a waiter's check-in may take (the client's own bound on any request). */
 const REQUEST_BOUND_MS = 3000;
 /** How long a --done request waits for the holders' answers. */
@@ -176,9 +181,8 @@ export class RedisLocks {
     return this.client.script(name, [this.base(d), this.#prefix], [d, ...args], timeoutMs) as Promise<unknown[]>;
   }
 
-  #value(req: RedisLockRequest): string {
-    const v: EntryValue = { v: 1, mode: req.shared ? "shared" : "exclusive", maxHolders: req.maxHolders, queuedAt: Date.now(), ...req.info };
-    return JSON.stringify(v);
+  #value(req: RedisLockRequest): EntryValue {
+    return { v: 1, mode: req.shared ? "shared" : "exclusive", maxHolders: req.maxHolders, queuedAt: Date.now(), ...req.info };
   }
 
   /** mismatch is the usage error for a request whose shape contradicts the descriptor's (reply {'mismatch', n, record}). */
@@ -231,10 +235,11 @@ export class RedisLocks {
       const token = newToken();
       let lease: TokenLease | undefined;
       let done = false;
+      const value = this.#value(req);
       try {
         const sentAt = now();
         const r = await this.#script("waitlockAcquire", d, [
-          token, req.shared ? "s" : "x", req.maxHolders, req.preferredSlot ?? -1, req.leaseSeconds * 1000, this.#value(req), wait ? 1 : 0,
+          token, req.shared ? "s" : "x", req.maxHolders, req.preferredSlot ?? -1, req.leaseSeconds * 1000, JSON.stringify(value), wait ? 1 : 0,
         ]);
         if (r[0] === "mismatch") throw RedisLocks.mismatch(req, r);
         if (r[0] === "busy") return undefined;
@@ -244,7 +249,7 @@ export class RedisLocks {
           // nearly over before it is used: give it back and ask again.
           throw new LateGrant(`redis took ${Math.round(now() - sentAt)} ms to answer a request for ${d}`);
         }
-        const hold = r[0] === "held" ? this.#hold(req, lease, parseHeld(r)) : await this.#wait(req, lease, wait!);
+        const hold = r[0] === "held" ? this.#hold(req, value, lease, parseHeld(r)) : await this.#wait(req, value, lease, wait!);
         done = true;
         return hold;
       } catch (err) {
@@ -273,7 +278,7 @@ export class RedisLocks {
    * checks in: renews its place, sweeps run-out leases (which may grant it),
    * and reads a grant whose wake-up it missed.
    */
-  async #wait(req: RedisLockRequest, lease: TokenLease, wait: WaitOptions): Promise<RedisHold> {
+  async #wait(req: RedisLockRequest, value: EntryValue, lease: TokenLease, wait: WaitOptions): Promise<RedisHold> {
     const d = req.descriptor;
     const wake = `${this.base(d)}wake:${lease.token}`;
     // Stops a block at once: the caller aborts, the lease is judged lost, or the deadline passes.
@@ -293,7 +298,7 @@ export class RedisLocks {
           const popped = await this.client.blpop(wake, Math.min(left, blockMs), stop.signal);
           if (popped) {
             const [slot, fence, at] = popped.split(" ");
-            return this.#hold(req, lease, { slot: Number(slot), fence: BigInt(fence), at: Number(at) });
+            return this.#hold(req, value, lease, { slot: Number(slot), fence: BigInt(fence), at: Number(at) });
           }
         } catch (err) {
           if (stop.signal.aborted) continue; // said at the top of the loop
@@ -313,7 +318,7 @@ export class RedisLocks {
         }
         if (r[0] === "gone") throw new WaitlockError("ELOST", `redis dropped this waiter's place in the queue for ${d}`);
         lease.confirm(sentAt);
-        if (r[0] === "held") return this.#hold(req, lease, parseHeld(r));
+        if (r[0] === "held") return this.#hold(req, value, lease, parseHeld(r));
         // Next in line: look again just after the first lease runs out (a holder that died).
         const untilFirstExpiry = Number(r[2]);
         blockMs = Number(r[1]) === 0 ? Math.max(5, Math.min(CHECK_IN_MS, untilFirstExpiry + 5)) : CHECK_IN_MS;
@@ -325,10 +330,10 @@ export class RedisLocks {
     }
   }
 
-  #hold(req: RedisLockRequest, lease: TokenLease, g: { slot: number; fence: bigint; at: number }): RedisHold {
+  /** #hold makes a grant of req (whose record is value) on lease. */
+  #hold(req: RedisLockRequest, value: EntryValue, lease: TokenLease, g: { slot: number; fence: bigint; at: number }): RedisHold {
     if (lease.lost.aborted) throw lease.lost.reason; // granted on a lease already judged lost: the caller queues again
     const d = req.descriptor;
-    const value = JSON.parse(this.#value(req)) as EntryValue;
     let released = false;
     return {
       slot: g.slot, fence: g.fence, acquiredAt: g.at, lease,
