@@ -3,11 +3,12 @@
 import { DEFAULT_LEASE_SECONDS, type HeldSlot, type LockBackend, type SlotInfo, type SlotRequest } from "./backend.ts";
 import { parseBackendUrl } from "./backend-url.ts";
 import { WaitlockError } from "./errors.ts";
-import { EtcdBackend, type NetworkSupport } from "./etcd-backend.ts";
 import { FileBackend } from "./file-backend.ts";
+import type { NetworkSupport } from "./http.ts";
 import { resolveLockDir } from "./lock-dir.ts";
 import { DEFAULT_POLL_MS } from "./poll-wait.ts";
 import type { Platform } from "./platform.ts";
+import { serverBackend } from "./server-backend.ts";
 import type { Core, LockRecord } from "./wasm-core.ts";
 import { MAX_HOLDERS } from "../assembly/codes.ts";
 
@@ -25,7 +26,8 @@ export interface LockDirOption {
   lockDir?: string;
   /**
    * Where locks live, as a URL: file:///DIR (same as lockDir), etcd://HOST:PORT[,…][/PREFIX],
-   * etcds://… (TLS). Default: WAITLOCK_BACKEND, else the lock directory. Not with lockDir.
+   * etcds://… (TLS), redis://[USER:PASS@]HOST:PORT[/DB][?prefix=P], rediss://… (TLS).
+   * Default: WAITLOCK_BACKEND, else the lock directory. Not with lockDir.
    */
   backend?: string;
 }
@@ -197,15 +199,14 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     const url = o.backend ?? (o.lockDir === undefined ? platform.env("WAITLOCK_BACKEND") || undefined : undefined);
     if (url === undefined) return fileBackend(o.lockDir);
     if (typeof url !== "string") throw usage("backend must be a URL string");
+    const key = `url:${url}`;
+    const made = backends.get(key); // a server's backend is made once per URL: parse it only then
+    if (made) return made;
     const target = parseBackendUrl(url, (n) => platform.env(n));
     if (target.kind === "file") return fileBackend(target.dir);
-    const key = `url:${url}`;
-    let b = backends.get(key);
-    if (!b) {
-      if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
-      b = new EtcdBackend(target, net, platform);
-      backends.set(key, b);
-    }
+    if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
+    const b = serverBackend(target, net, platform);
+    backends.set(key, b);
     return b;
   }
 

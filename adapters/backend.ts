@@ -1,8 +1,10 @@
 // LockBackend is what the public API (api.ts) needs from a place that keeps
-// locks: the lock directory (file-backend.ts) or a server (etcd-backend.ts).
+// locks: the lock directory (file-backend.ts) or a server (etcd-backend.ts,
+// redis-backend.ts).
 // A network lock can be lost while held (its lease ran out), hands out fencing
 // tokens, and waits on server events rather than polls: so waiting belongs to
 // the backend, and a held slot carries a signal that aborts on loss.
+import type { Platform } from "./platform.ts";
 import type { LockRecord } from "./wasm-core.ts";
 
 /** A network lock's lease when none is asked for, in seconds. */
@@ -10,6 +12,19 @@ export const DEFAULT_LEASE_SECONDS = 10;
 
 /** Backends may answer at once (files) or over the network (a server): callers always await. */
 export type Awaitable<T> = T | Promise<T>;
+
+/** What a server backend needs of the runtime: who is asking, and how to signal itself. */
+export type BackendHost = Pick<Platform, "hostname" | "uid" | "pid" | "kill" | "unrefTimer">;
+
+/** What a holder or waiter on a server says about itself, kept with its entry for listings and --done answers. */
+export interface HolderInfo {
+  host: string;
+  uid: number;
+  pid: number;
+  ownerPid: number;
+  ownerStart: number;
+  command: string;
+}
 
 /** What a caller wants to hold. Validated and normalised before it gets here. */
 export interface SlotRequest {
@@ -47,6 +62,32 @@ export interface LeaseHandle {
   /** How long before the lease can expire the holder declares loss; and the SIGTERM→SIGKILL grace. */
   marginMs: number;
   graceMs: number;
+}
+
+/**
+ * A network hold passed from the process that acquired it to one that keeps
+ * it (the foreground holder): enough to renew its lease and answer --done.
+ */
+export interface LeaseHandOff {
+  descriptor: string;
+  slot: number;
+  /** LeaseHandle.id of the hold. */
+  leaseId: string;
+  ttlSeconds: number;
+  /** Milliseconds from now during which the lease is certainly alive, as the handing process judged it. */
+  certainForMs: number;
+  /** The hold's fence, decimal. */
+  fence: string;
+  /** The record --done answers carry (its pid: the process keeping the lease). */
+  info: HolderInfo;
+}
+
+/** A hold kept by adopting its lease (LockBackend.adopt). */
+export interface AdoptedLease {
+  /** Aborts with an ELOST WaitlockError when the lease may be gone. */
+  readonly lost: AbortSignal;
+  /** Ends the hold on the server. Never declares loss; idempotent. */
+  release(): Promise<void>;
 }
 
 /** A slot this process holds. */
@@ -138,6 +179,15 @@ export interface LockBackend {
    * undefined) may have changed. Returns an unsubscribe function.
    */
   watch(descriptor: string | undefined, onChange: () => void): () => void;
+  /**
+   * Keeps a network hold made by another process alive from this one, and
+   * calls onDone(signal) for each --done request that reaches it (network
+   * backends only: a lock directory hands over open files instead). The
+   * backend gets ready to renew (client loaded, connected) before it asks
+   * handOff for the hold, so the other process judges the lease's certainty
+   * as late as possible.
+   */
+  adopt?(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease>;
   /** Lets go of connections so the process may exit (held locks stay held). */
   close?(): void;
 }

@@ -1,13 +1,13 @@
 // LockBackend on etcd: the library's and CLI's view of the protocol in
 // etcd/locks.ts. Maps requests and listings between the two, and owns the
 // client (one per backend URL).
-import { DEFAULT_LEASE_SECONDS, type HeldSlot, type LeaseHandle, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { DEFAULT_LEASE_SECONDS, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { EtcdTarget } from "./backend-url.ts";
 import { EtcdClient } from "./etcd/client.ts";
+import { KeptLease } from "./etcd/lease.ts";
 import { EtcdLocks, type EtcdHold, type EtcdLockRequest } from "./etcd/locks.ts";
 import { fenceOf, parseEntry } from "./etcd/queue.ts";
 import type { NetworkSupport } from "./http.ts";
-import type { Platform } from "./platform.ts";
 import { LockType, type LockRecord } from "./wasm-core.ts";
 
 export type { NetworkSupport };
@@ -20,10 +20,10 @@ export class EtcdBackend implements LockBackend {
   readonly location: string;
   readonly #client: EtcdClient;
   readonly #locks: EtcdLocks;
-  readonly #p: Platform;
+  readonly #p: BackendHost;
   readonly #prefix: string;
 
-  constructor(target: EtcdTarget, net: NetworkSupport, platform: Platform) {
+  constructor(target: EtcdTarget, net: NetworkSupport, platform: BackendHost) {
     this.location = target.display;
     this.#p = platform;
     this.#prefix = target.prefix;
@@ -130,6 +130,22 @@ export class EtcdBackend implements LockBackend {
     };
     void follow();
     return () => stop.abort();
+  }
+
+  /** adopt keeps a lease granted by another process alive (the foreground holder), answering --done for it. */
+  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease> {
+    const h = await handOff(); // nothing to load or open first: the HTTP client is part of the bundle
+    const lease = KeptLease.adopt(this.#client, h.leaseId, h.ttlSeconds, h.certainForMs, (t) => this.#p.unrefTimer(t));
+    const stopDone = new AbortController();
+    lease.lost.addEventListener("abort", () => stopDone.abort(), { once: true });
+    this.#locks.followDone(h.descriptor, h.leaseId, h.info, BigInt(h.fence), stopDone.signal, onDone);
+    return {
+      lost: lease.lost,
+      release: async () => {
+        stopDone.abort();
+        await lease.revoke().catch(() => lease.abandon()); // unreachable: it expires by itself
+      },
+    };
   }
 
   close(): void {

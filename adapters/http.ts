@@ -1,6 +1,8 @@
 // The little HTTP a network backend needs, behind one interface so the etcd
 // client is written once: Node implements it on node:http (fetch costs Node
-// ~70 ms of start-up, measured), Deno on its built-in fetch.
+// ~70 ms of start-up, measured), Deno on its built-in fetch. The Redis client
+// (ioredis) is lent the same way: each runtime knows how to load it.
+import type { IoRedisModule } from "./redis/client.ts";
 
 export interface HttpOptions {
   /** Give up (rejecting with an error whose code is "ETIMEDOUT") after this many ms. */
@@ -37,9 +39,11 @@ export interface HttpTransport {
   close(): void;
 }
 
-/** What a runtime lends a network backend: HTTP, and reading TLS files. */
+/** What a runtime lends a network backend: HTTP, the Redis client, and reading TLS files. */
 export interface NetworkSupport {
   http(tls?: TlsFiles): HttpTransport;
+  /** Loads ioredis, only when a redis:// backend is first used (it is never bundled with the CLI). */
+  loadRedis(): Promise<IoRedisModule>;
   /** Reads a whole text file (PEM); throws a WaitlockError saying what could not be read. */
   readText(path: string): string;
 }

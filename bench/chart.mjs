@@ -3,6 +3,7 @@
 // usage (to redraw from saved results): node bench/chart.mjs bench/results/results.json > results.svg
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { median } from "./stats.mjs";
 
 const COLORS = { waitlock: "#1f6fb2", peer: "#9aa4ae", p99: "#9cc3e6", peer99: "#d0d5da" };
 const PANEL_W = 520;
@@ -96,6 +97,21 @@ function panels(results) {
     { label: "foreground holder", bars: [{ value: d.foreground.holderHwmKiB / 1024, kind: "waitlock" }] },
     ...Object.entries(d.holding).map(([k, r]) => ({ label: r.label, bars: [{ value: r.hwmKiB / 1024, kind: kindOf(k) }] })),
   ]);
+  // The server sections run only where their servers are installed: drawn when run, not as "not run".
+  if (s.redis) {
+    section("redis", "Redis, library: acquire + release (median)", "pairs per second, one process, higher is better", (d) =>
+      Object.entries(d.pairs).map(([name, v]) => ({ label: name, bars: [{ value: median(v), kind: kindOf(name) }] })),
+    );
+    section("redis", "Redis, library hand-over (p50, p99)", "ms from release() to the other process's grant, lower is better", (d) =>
+      Object.entries(d.handOver).map(([name, r]) => ({
+        label: name,
+        bars: [
+          { value: r.p50, kind: kindOf(name), suffix: "p50" },
+          { value: r.p99, kind: name.startsWith("waitlock") ? "p99" : "peer99", suffix: "p99" },
+        ],
+      })),
+    );
+  }
   return out;
 }
 

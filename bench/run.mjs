@@ -4,10 +4,10 @@
 // exit status is then 1. Timings are never asserted: this measures, it does
 // not test.
 //
-// A section whose tools are not installed (etcd) says so and is skipped.
+// A section whose tools are not installed (etcd, redis-server) says so and is skipped.
 //
 // usage: node bench/run.mjs [--quick] [--only a,b] [--out DIR]
-//   sections: uncontended, contention, handover, cli, scale, memory, etcd
+//   sections: uncontended, contention, handover, cli, scale, memory, etcd, redis
 //   --quick: fewer runs, for trying the harness (the numbers are not for publishing)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,6 +24,7 @@ const SECTIONS = {
   scale: () => import("./scale.mjs"),
   memory: () => import("./memory.mjs"),
   etcd: () => import("./etcd.mjs"),
+  redis: () => import("./redis.mjs"),
 };
 
 // Settings that change how every Node process starts (this sandbox sets
@@ -71,6 +72,7 @@ const meta = {
   versions: {
     waitlock: version("."),
     "proper-lockfile": version("node_modules/proper-lockfile"),
+    "redis-semaphore": version("node_modules/redis-semaphore"),
     lockfile: version("node_modules/lockfile"),
     hyperfine: await hyperfineVersion(),
     flock: await firstLine("flock", ["--version"]),

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Lock } from "../adapters/api.ts";
 import { WaitlockError } from "../adapters/errors.ts";
-import type { HandOff } from "./lease-holder.ts";
+import type { HandOff, LeaseHolderStart } from "./lease-holder.ts";
 import type { SyslogTarget } from "./syslog-target.ts";
 
 const HOLDER = fileURLToPath(new URL("./holder.cjs", import.meta.url));
@@ -35,29 +35,42 @@ export interface NetworkHandOff {
   info: HandOff["info"];
 }
 
-/** spawnHolder starts the holder that fits the lock: inherited files, or a lease to keep alive. */
+/**
+ * spawnHolder starts the holder that fits the lock: inherited files, or a
+ * lease to keep alive. The lease holder is told where the lock lives first;
+ * once it has loaded its client and connected (it says "warm"), onWarm sends
+ * it the lease, with this process's judgement of how long the lease is
+ * certainly alive taken at that moment, not before the holder even started
+ * (a short lease could run out of certainty during its start-up alone).
+ * lostSignal is what the lock directory's holder sends the owner when the
+ * lock is taken from it (the lease holder has network.lostSignal).
+ */
 function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | undefined, network: NetworkHandOff | undefined, lostSignal: string) {
   const detached = true; // its own session: a terminal's Ctrl-C to the script's group does not reach it
   const lease = lock.lease;
   if (lease && network) {
     const child = spawn(process.execPath, [LEASE_HOLDER], { detached, stdio: ["pipe", "ignore", "ignore", "pipe"] });
-    const monoMs = Number(process.hrtime.bigint() / 1000n) / 1000;
-    const handOff: HandOff = {
-      backend: network.backend, leaseId: lease.id, ttlSeconds: network.ttlSeconds,
-      certainUntilMono: monoMs + lease.certainForMs(), ownerPid: owner.pid, ownerStart: owner.start,
-      lostSignal: network.lostSignal, what: releaseEvent?.what ?? `${lock.descriptor} slot ${lock.slot}`,
-      descriptor: lock.descriptor, fence: String(lock.fence ?? 0n), info: network.info,
-      syslog: releaseEvent && { facility: releaseEvent.facility, target: releaseEvent.target },
-      acquiredAt: releaseEvent?.acquiredAt ?? Date.now(),
-    };
     child.stdin!.on("error", () => undefined); // a holder that died at once shows as "did not start"
-    child.stdin!.end(JSON.stringify(handOff));
-    return child;
+    const start: LeaseHolderStart = { backend: network.backend };
+    child.stdin!.write(`${JSON.stringify(start)}\n`);
+    const onWarm = () => {
+      const monoMs = Number(process.hrtime.bigint() / 1000n) / 1000;
+      const handOff: HandOff = {
+        leaseId: lease.id, ttlSeconds: network.ttlSeconds,
+        certainUntilMono: monoMs + lease.certainForMs(), ownerPid: owner.pid, ownerStart: owner.start,
+        lostSignal: network.lostSignal, what: releaseEvent?.what ?? `${lock.descriptor} slot ${lock.slot}`,
+        descriptor: lock.descriptor, slot: lock.slot, fence: String(lock.fence ?? 0n), info: network.info,
+        syslog: releaseEvent && { facility: releaseEvent.facility, target: releaseEvent.target },
+        acquiredAt: releaseEvent?.acquiredAt ?? Date.now(),
+      };
+      child.stdin!.end(`${JSON.stringify(handOff)}\n`);
+    };
+    return { child, onWarm };
   }
   const fds = lock.fds;
   const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length), lostSignal];
   if (releaseEvent) args.push(JSON.stringify(releaseEvent));
-  return spawn(process.execPath, args, { detached, stdio: ["ignore", "ignore", "ignore", "pipe", ...fds] });
+  return { child: spawn(process.execPath, args, { detached, stdio: ["ignore", "ignore", "ignore", "pipe", ...fds] }), onWarm: () => undefined };
 }
 
 /**
@@ -65,11 +78,17 @@ function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | unde
  * lostSignal (or "none") is sent to the owner if the lock is taken from it.
  */
 export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseEvent, network?: NetworkHandOff, lostSignal = "SIGTERM"): Promise<number> {
-  const child = spawnHolder(lock, owner, releaseEvent, network, network?.lostSignal ?? lostSignal);
+  const { child, onWarm } = spawnHolder(lock, owner, releaseEvent, network, network?.lostSignal ?? lostSignal);
   const answer = await new Promise<string>((resolve) => {
     let text = "";
     const pipe = child.stdio[3]!;
-    pipe.on("data", (d) => (text += d));
+    pipe.on("data", (d) => {
+      text += d;
+      if (text.startsWith("warm\n")) {
+        text = text.slice(5);
+        onWarm();
+      }
+    });
     pipe.on("end", () => resolve(text));
     pipe.on("error", () => resolve(""));
     child.once("error", () => resolve(""));

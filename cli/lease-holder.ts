@@ -1,27 +1,33 @@
 // The foreground holder for locks on a server: what cli/holder.ts is for the
 // lock directory. It keeps the lock's lease alive for its owner after
-// `waitlock DESCRIPTOR` has returned, and lets go (revoking the lease) when
+// `waitlock DESCRIPTOR` has returned (the backend's adopt), and lets go when
 // the owner exits or when it gets SIGTERM/SIGINT/SIGHUP. If the lease is lost
-// (the server unreachable for too long), it sends the owner the lost signal
-// (SIGTERM unless --lost-signal says otherwise) before the lease can expire,
-// and exits.
+// (the server unreachable for too long, or it forgot the lock), it sends the
+// owner the lost signal (SIGTERM unless --lost-signal says otherwise) before
+// the lease can expire, and exits.
 //
-// usage: lease-holder.cjs, with a JSON HandOff on stdin; says "ready" on fd 3.
+// usage: lease-holder.cjs. On stdin, one line of JSON LeaseHolderStart; it
+// loads its client, connects, and says "warm" on fd 3; then one line of JSON
+// HandOff; it says "ready" (or "owner-gone") on fd 3 once it keeps the lease.
 import * as fs from "node:fs";
+import { hostname } from "node:os";
 import { spawn } from "node:child_process";
-import { parseBackendUrl, type EtcdTarget } from "../adapters/backend-url.ts";
-import { EtcdClient } from "../adapters/etcd/client.ts";
-import { KeptLease } from "../adapters/etcd/lease.ts";
-import { EtcdLocks, type HolderInfo } from "../adapters/etcd/locks.ts";
+import type { AdoptedLease, BackendHost, HolderInfo } from "../adapters/backend.ts";
+import { parseBackendUrl } from "../adapters/backend-url.ts";
 import { nodeNetwork } from "../adapters/node/network.ts";
 import { startTimeFrom } from "../adapters/proc.ts";
+import { serverBackend } from "../adapters/server-backend.ts";
 
 const READY_FD = 3;
 const OWNER_CHECK_MS = 100;
 
-/** What waitlock hands the lease holder (on stdin: the URL may carry a password). */
-export interface HandOff {
+/** Where the lock lives: what the lease holder needs to get ready (on stdin: the URL may carry a password). */
+export interface LeaseHolderStart {
   backend: string;
+}
+
+/** The lease itself, handed over once the lease holder is ready for it. */
+export interface HandOff {
   leaseId: string;
   ttlSeconds: number;
   /** Absolute CLOCK_MONOTONIC ms (process.hrtime) until which the lease is certainly alive. */
@@ -33,7 +39,8 @@ export interface HandOff {
   /** "DESCRIPTOR slot N", for the syslog lines. */
   what: string;
   descriptor: string;
-  /** The grant's revision (its fence): --done requests from then on are for this holder. */
+  slot: number;
+  /** The hold's fence (on etcd, the grant's revision: --done requests from then on are for this holder). */
   fence: string;
   /** The record kept with the grant, as --done answers carry it. */
   info: HolderInfo;
@@ -42,7 +49,31 @@ export interface HandOff {
 }
 
 const monoMs = () => Number(process.hrtime.bigint() / 1000n) / 1000;
-const h = JSON.parse(fs.readFileSync(0, "utf8")) as HandOff;
+
+let pending = "";
+/** readLine reads one line from stdin, blocking: there is nothing else to do until it comes. */
+function readLine(): string {
+  const buf = Buffer.alloc(4096);
+  while (!pending.includes("\n")) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a non-blocking pipe: wait a moment
+      continue;
+    }
+    if (n === 0) break;
+    pending += buf.toString("utf8", 0, n);
+  }
+  const nl = pending.indexOf("\n");
+  const line = nl >= 0 ? pending.slice(0, nl) : pending;
+  pending = nl >= 0 ? pending.slice(nl + 1) : "";
+  return line;
+}
+
+const start = JSON.parse(readLine()) as LeaseHolderStart;
+let h: HandOff;
 
 function startTime(pid: number): number | undefined {
   try {
@@ -53,7 +84,7 @@ function startTime(pid: number): number | undefined {
 }
 
 function log(severity: "info" | "err", text: string): void {
-  if (!h.syslog) return;
+  if (!h?.syslog) return;
   try {
     const script = new URL("./syslog-event.cjs", import.meta.url).pathname;
     spawn(process.execPath, [script, JSON.stringify({ ...h.syslog, pid: process.pid, severity, text })], { detached: true, stdio: "ignore" }).unref();
@@ -62,56 +93,78 @@ function log(severity: "info" | "err", text: string): void {
   }
 }
 
-const target = parseBackendUrl(h.backend, (n) => process.env[n]) as EtcdTarget;
-const client = EtcdClient.connect(target, nodeNetwork);
-const lease = KeptLease.adopt(client, h.leaseId, h.ttlSeconds, h.certainUntilMono - monoMs());
+/** This process, as the backend sees it: it keeps the lease and takes --done signals itself. */
+const host: BackendHost = {
+  pid: process.pid,
+  hostname: () => hostname(),
+  uid: () => process.getuid?.() ?? -1,
+  kill: (pid, signal) => process.kill(pid, signal),
+  unrefTimer: (t) => (t as { unref?: () => void }).unref?.(),
+};
+
 let ending = false;
+let held: AdoptedLease | undefined;
 
 async function release(): Promise<never> {
   if (!ending) {
     ending = true;
-    await lease.revoke().catch(() => undefined); // unreachable: it expires by itself
+    await held?.release().catch(() => undefined); // unreachable: it expires by itself
     log("info", `released ${h.what} (held for ${((Date.now() - h.acquiredAt) / 1000).toFixed(3)} s)`);
   }
   process.exit(0);
 }
 
-lease.lost.addEventListener("abort", () => {
-  ending = true;
-  const why = String((lease.lost.reason as Error)?.message ?? "lock lost");
-  log("err", `lost ${h.what}: ${why}`);
-  if (h.lostSignal !== "none") {
+async function main(): Promise<void> {
+  const target = parseBackendUrl(start.backend, (n) => process.env[n]);
+  if (target.kind === "file") throw new Error("the lease holder serves locks on a server only");
+  const backend = serverBackend(target, nodeNetwork, host);
+  const handOff = async () => {
+    fs.writeSync(READY_FD, "warm\n");
+    h = JSON.parse(readLine()) as HandOff;
+    return {
+      descriptor: h.descriptor, slot: h.slot, leaseId: h.leaseId, ttlSeconds: h.ttlSeconds,
+      certainForMs: h.certainUntilMono - monoMs(), fence: h.fence, info: { ...h.info, pid: process.pid },
+    };
+  };
+  // --done from any host: this process keeps the lease, so it is the one to let go.
+  held = await backend.adopt!(handOff, (signal) => {
     try {
-      process.kill(h.ownerPid, h.lostSignal);
+      process.kill(process.pid, signal);
     } catch {
-      // the owner is gone already
+      void release();
     }
-  }
-  process.exit(7);
-});
-for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, () => void release());
-// --done from any host: this process keeps the lease, so it is the one to let go.
-const stopDone = new AbortController();
-lease.lost.addEventListener("abort", () => stopDone.abort(), { once: true });
-new EtcdLocks(client, target.prefix).followDone(h.descriptor, h.leaseId, { ...h.info, pid: process.pid }, BigInt(h.fence), stopDone.signal, (signal) => {
-  try {
-    process.kill(process.pid, signal);
-  } catch {
+  });
+  const lost = held.lost;
+  lost.addEventListener("abort", () => {
+    ending = true;
+    const why = String((lost.reason as Error)?.message ?? "lock lost");
+    log("err", `lost ${h.what}: ${why}`);
+    if (h.lostSignal !== "none") {
+      try {
+        process.kill(h.ownerPid, h.lostSignal);
+      } catch {
+        // the owner is gone already
+      }
+    }
+    process.exit(7);
+  });
+  for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, () => void release());
+  const ownerAlive = () => startTime(h.ownerPid) === h.ownerStart;
+  if (!ownerAlive()) {
+    try {
+      fs.writeSync(READY_FD, "owner-gone\n");
+    } catch {
+      // waitlock is gone too
+    }
     void release();
+  } else {
+    setInterval(() => {
+      if (!ownerAlive()) void release();
+    }, OWNER_CHECK_MS);
+    fs.writeSync(READY_FD, "ready\n");
+    fs.closeSync(READY_FD);
   }
-});
-const ownerAlive = () => startTime(h.ownerPid) === h.ownerStart;
-if (!ownerAlive()) {
-  try {
-    fs.writeSync(READY_FD, "owner-gone\n");
-  } catch {
-    // waitlock is gone too
-  }
-  void release();
-} else {
-  setInterval(() => {
-    if (!ownerAlive()) void release();
-  }, OWNER_CHECK_MS);
-  fs.writeSync(READY_FD, "ready\n");
-  fs.closeSync(READY_FD);
 }
+
+// Anything unexpected: say nothing on fd 3 (waitlock reports "did not start") and exit.
+main().catch(() => process.exit(4));

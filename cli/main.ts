@@ -331,15 +331,27 @@ export class MainRun {
     return choice.pid;
   }
 
-  /** holderOf returns the record of one current holder of the descriptor, if any can be read. */
+  /**
+   * holderOf returns the record of one current holder of the descriptor, if
+   * any can be read soon: it only decorates a message, so a server that does
+   * not answer must not delay the exit (a --timeout is kept to the second).
+   */
   async #holderOf(inv: Invocation): Promise<LockRecord | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      return (await wl.list({ descriptor: inv.descriptor, ...inv.where })).find((e) => e.record)?.record;
+      const giveUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), HOLDER_LOOKUP_MS)));
+      const listed = wl.list({ descriptor: inv.descriptor, ...inv.where }).then((l) => l.find((e) => e.record)?.record);
+      return await Promise.race([listed, giveUp]);
     } catch {
       return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
+
+/** How long a busy or timed-out acquire waits to name the holder in its message (a server answers in ms; a paused one must not delay the exit). */
+const HOLDER_LOOKUP_MS = 300;
 
 /** printSlot writes the slot to stdout synchronously; false if stdout is closed (EPIPE, EBADF). */
 function printSlot(slot: number): boolean {

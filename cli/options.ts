@@ -33,7 +33,7 @@ export const mainFlags = {
   watch: Flags.boolean({ char: "w", description: "with --list: keep listing as locks come and go (redrawn on a terminal; into a pipe, each change once; Ctrl-C ends)" }),
   format: Flags.string({ char: "f", helpValue: "FMT", description: `with --list: ${FORMATS.join(", ")} (default human); with --watch into a pipe, json is NDJSON: one {"time", "locks"} object per line per change` }),
   "lock-dir": Flags.string({ char: "d", helpValue: "DIR", description: "lock directory (env WAITLOCK_DIR; default /var/lock/waitlock, /tmp/waitlock, ~/.waitlock)" }),
-  backend: Flags.string({ helpValue: "URL", description: "where locks live: file:///DIR, etcd://HOST:PORT[,HOST:PORT…][/PREFIX] or etcds://… (env WAITLOCK_BACKEND; default the lock directory)" }),
+  backend: Flags.string({ helpValue: "URL", description: "where locks live: file:///DIR, etcd://HOST:PORT[,HOST:PORT…][/PREFIX], etcds://…, redis://[USER:PASS@]HOST:PORT[/DB][?prefix=P] or rediss://… (env WAITLOCK_BACKEND; default the lock directory)" }),
   lease: Flags.string({ helpValue: "SECS", description: "on a server: seconds a lock survives without renewal when its holder is cut off (default 10)" }),
   "lost-signal": Flags.string({ helpValue: "SIG", description: "foreground mode: signal sent to the owner if its lock is taken from it (--done or a kill from elsewhere; a server's lease lost) (default TERM; none: only log it)" }),
   shared: Flags.boolean({ description: "a shared (read) lock: many shared holders, or one exclusive holder" }),

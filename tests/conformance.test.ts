@@ -12,6 +12,7 @@ import { isWaitlockError } from "../adapters/errors.ts";
 import { FIXTURES, exited, firstLine } from "./helpers.ts";
 import { startEtcd, type EtcdMember } from "./servers/etcd.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
+import { startRedis, type RedisServer } from "./servers/redis.ts";
 import { sleep, waitUntil } from "./servers/server-process.ts";
 
 interface Backend {
@@ -30,6 +31,7 @@ interface Backend {
 }
 
 let etcd: EtcdMember | undefined;
+let redis: RedisServer | undefined;
 let seq = 0;
 const dirs: string[] = [];
 
@@ -60,6 +62,20 @@ const BACKENDS: Backend[] = [
       await etcd?.stop();
     },
     fresh: () => ({ backend: `etcd://${etcd!.endpoint}/conf${process.pid}-${++seq}` }),
+    fences: true,
+    fifo: true,
+    backWithinMs: 2000 + 1000, // holders here take a 2 s lease (holdIn)
+  },
+  {
+    name: "redis",
+    skip: skipUnlessInstalled("redis-server"),
+    async setUp() {
+      redis = await startRedis();
+    },
+    async tearDown() {
+      await redis?.stop();
+    },
+    fresh: () => ({ backend: `${redis!.url}?prefix=conf${process.pid}-${++seq}:` }),
     fences: true,
     fifo: true,
     backWithinMs: 2000 + 1000, // holders here take a 2 s lease (holdIn)

@@ -12,6 +12,10 @@ import { COMMANDS } from "../plugins/doctor/src/commands.ts";
 import { deviceOf, meaning, mountOf, parseMountinfo } from "../plugins/doctor/src/checks/filesystem.ts";
 import { parseTarget, syslog } from "../plugins/doctor/src/checks/syslog.ts";
 import { humanLine } from "../plugins/doctor/src/finding.ts";
+import { skipUnlessInstalled } from "./servers/installed.ts";
+import { redisCommand } from "./servers/redis-resp.ts";
+import { startRedis, type RedisServer } from "./servers/redis.ts";
+import { waitUntil } from "./servers/server-process.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 
@@ -201,6 +205,114 @@ describe("waitlock doctor through bin/waitlock", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\$ waitlock doctor \[-d DIR\] \[--backend URL\] \[-f FMT\]/);
     assert.equal(r.stderr, "");
+  });
+});
+
+describe("waitlock doctor --backend redis://", { skip: skipUnlessInstalled("redis-server"), concurrency: 1 }, () => {
+  const started = async (t: { after(fn: () => Promise<void>): void }, options: Parameters<typeof startRedis>[0] = {}): Promise<RedisServer> => {
+    const server = await startRedis(options);
+    t.after(() => server.stop());
+    return server;
+  };
+
+  test("a server without persistence: reachable, version and round trip OK, a warning that a restart forgets every lock", async (t) => {
+    const server = await started(t);
+    const r = await doctor(["--backend", `redis://${server.endpoint}/2`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const report = lines(r.stdout);
+    assert.match(find(report, "redis").finding, new RegExp(`^${server.endpoint} answers: Redis \\d+\\.\\d+\\.\\d+, database 2$`));
+    assert.equal(find(report, "redis").status, "OK");
+    const rtt = find(report, "redis round trip");
+    assert.equal(rtt.status, "OK");
+    assert.match(rtt.finding, /^round trip \d+\.\d\d ms \(median of 7 PINGs\)$/);
+    const persistence = find(report, "redis persistence");
+    assert.equal(persistence.status, "WARN");
+    assert.match(persistence.finding, /^off \(no AOF, no RDB save points\): a restart forgets every lock/);
+    assert.match(r.stdout, /— fix: set appendonly yes/);
+    assert.deepEqual([find(report, "redis role").status, find(report, "redis role").finding], ["OK", "primary, no replicas"]);
+    assert.equal(find(report, "redis eviction").status, "OK");
+    assert.deepEqual([find(report, "redis locks").status, find(report, "redis locks").finding], ["OK", 'the lock scripts run; under prefix "waitlock:": 0 lock(s) in use, 0 holder(s), 0 waiting']);
+    assert.equal(find(report, "WASM core").status, "OK", "the checks that need no server still run");
+  });
+
+  test("AOF on, or RDB save points: no persistence warning", async (t) => {
+    const aof = await started(t, { persistence: "aof" });
+    const withAof = lines((await doctor(["--backend", `redis://${aof.endpoint}`])).stdout);
+    assert.deepEqual([find(withAof, "redis persistence").status, find(withAof, "redis persistence").finding], ["OK", "AOF on (appendfsync always): locks survive a restart"]);
+    const rdb = await started(t, { extraArgs: ["--save", "60 1"] });
+    const withRdb = find(lines((await doctor(["--backend", `redis://${rdb.endpoint}`])).stdout), "redis persistence");
+    assert.equal(withRdb.status, "OK");
+    assert.match(withRdb.finding, /^RDB snapshots only \(save 60 1\)/);
+  });
+
+  test("a replica: a warning naming its primary; the primary counts it", async (t) => {
+    const primary = await started(t);
+    const replica = await started(t, { extraArgs: ["--replicaof", "127.0.0.1", String(primary.port)] });
+    const r = await doctor(["--backend", `redis://${replica.endpoint}`]);
+    assert.equal(r.code, 0, "a warning, not a failure");
+    const role = find(lines(r.stdout), "redis role");
+    assert.equal(role.status, "WARN");
+    assert.match(role.finding, new RegExp(`^a replica of 127\\.0\\.0\\.1:${primary.port}: it refuses lock writes`));
+    assert.match(r.stdout, /— fix: point --backend at the primary/);
+    await waitUntil(async () => find(lines((await doctor(["--backend", `redis://${primary.endpoint}`])).stdout), "redis role").finding.startsWith("primary with 1 replica(s)"), "the primary to count its replica", { timeoutMs: 10_000 });
+  });
+
+  test("an eviction policy that may drop keys with a TTL is a warning", async (t) => {
+    const server = await started(t, { extraArgs: ["--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru"] });
+    const eviction = find(lines((await doctor(["--backend", `redis://${server.endpoint}`])).stdout), "redis eviction");
+    assert.equal(eviction.status, "WARN");
+    assert.match(eviction.finding, /^maxmemory-policy volatile-lru with maxmemory 67108864: .* a held lock vanishes — fix: use maxmemory-policy noeviction/);
+  });
+
+  test("ACL users: one that may lock but not read INFO gets warnings; one that may not run scripts gets a FAIL", async (t) => {
+    const server = await started(t);
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "locker", "on", ">lockerpw", "~*", "&*", "+@all", "-info", "-role", "-config"]), "OK");
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "reader", "on", ">readerpw", "~*", "&*", "+@read", "+@connection"]), "OK");
+    const locker = await doctor(["--backend", `redis://locker:lockerpw@${server.endpoint}`]);
+    assert.equal(locker.code, 0, locker.stdout + locker.stderr);
+    const report = lines(locker.stdout);
+    assert.match(find(report, "redis").finding, /answers: \(version not readable: INFO refused to this user\)/);
+    assert.equal(find(report, "redis locks").status, "OK");
+    assert.equal(find(report, "redis persistence").status, "WARN");
+    assert.match(find(report, "redis persistence").finding, /^cannot tell: INFO is refused to this user — fix: ask whoever runs the server/);
+    assert.equal(find(report, "redis role").status, "WARN");
+    assert.equal(report.find((l) => l.check === "redis eviction"), undefined, "CONFIG refused: nothing said about eviction");
+    const reader = await doctor(["--backend", `redis://reader:readerpw@${server.endpoint}`]);
+    assert.equal(reader.code, 1, reader.stdout + reader.stderr);
+    const locks = find(lines(reader.stdout), "redis locks");
+    assert.equal(locks.status, "FAIL");
+    assert.match(locks.finding, /^the lock scripts do not run: .*NOPERM/);
+    assert.ok(!(locker.stdout + reader.stdout).includes("pw@"), "no password");
+  });
+
+  test("unreachable: FAIL naming the endpoint, never the password, exit 1, within 10 s", async () => {
+    const began = Date.now();
+    const r = await doctor(["--backend", "redis://alice:hunter2@127.0.0.1:9/0"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(Date.now() - began < 10_000);
+    const line = find(lines(r.stdout), "redis");
+    assert.equal(line.status, "FAIL");
+    assert.match(line.finding, /^redis:\/\/alice:\*\*\*@127\.0\.0\.1:9\/0: .*ECONNREFUSED/);
+    assert.match(r.stdout, /— fix: check that redis-server runs/);
+    assert.ok(!(r.stdout + r.stderr).includes("hunter2"));
+  });
+
+  test("refused credentials: FAIL saying so, never the password", async (t) => {
+    const server = await started(t);
+    // Set once the harness has seen the server answer PING (it sends no password).
+    assert.equal(await redisCommand(server.port, ["CONFIG", "SET", "requirepass", "s3cretpw"]), "OK");
+    for (const [url, env] of [[`redis://default:wr0ngpw@${server.endpoint}`, {}], [`redis://${server.endpoint}`, {}], [`redis://default@${server.endpoint}`, { WAITLOCK_BACKEND_PASSWORD: "wr0ngpw" }]] as const) {
+      const r = await doctor(["--backend", url], env);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const line = find(lines(r.stdout), "redis");
+      assert.equal(line.status, "FAIL");
+      assert.match(line.finding, /WRONGPASS|NOAUTH/);
+      assert.match(r.stdout, /— fix: check the user name and the password/);
+      assert.ok(!(r.stdout + r.stderr).includes("wr0ngpw"), r.stdout);
+    }
+    const good = await doctor(["--backend", `redis://default@${server.endpoint}`], { WAITLOCK_BACKEND_PASSWORD: "s3cretpw" });
+    assert.equal(good.code, 0, good.stdout);
+    assert.ok(!(good.stdout + good.stderr).includes("s3cretpw"));
   });
 });
 

@@ -7,7 +7,8 @@
 //   --allow-ffi                  libc's fcntl: the OFD locks Node takes
 //   --allow-env                  WAITLOCK_BACKEND, WAITLOCK_DIR and HOME (--allow-env=WAITLOCK_BACKEND,WAITLOCK_DIR,HOME is enough)
 //   --allow-run                  only for signalHolders (Deno guards Deno.kill with it)
-//   --allow-net                  only for locks on a server (backend: "etcd://…")
+//   --allow-net                  only for locks on a server (backend: "etcd://…", "redis://…";
+//                                Redis also needs --allow-env unscoped: its client reads the whole environment)
 // Importing this module needs none of them; a missing one fails the first call
 // that needs it with a WaitlockError (code "EPERM") naming the flag to add.
 import { createWaitlock, type LockDirOption, type Waitlock } from "../api.ts";

@@ -45,8 +45,9 @@ export async function diagnose(o: DiagnoseOptions): Promise<Finding[]> {
   if (o.backend !== undefined) {
     const target = parseBackendUrl(o.backend, o.env ?? ((n) => process.env[n]));
     if (target.kind === "file") return diagnose({ ...o, backend: undefined, lockDir: target.dir });
-    const { etcd } = await import("./checks/etcd.ts");
-    const findings = await etcd(target);
+    const findings = target.kind === "redis"
+      ? await (await import("./checks/redis.ts")).redis(target)
+      : await (await import("./checks/etcd.ts")).etcd(target);
     findings.push(wasmCore(o.root).finding);
     findings.push(await syslog(o.env ?? ((n) => process.env[n]), o.devLog));
     return findings;

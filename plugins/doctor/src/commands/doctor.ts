@@ -8,20 +8,21 @@ export const FORMATS = ["human", "json"] as const;
 
 export default class Doctor extends Command {
   static override summary = "Check that waitlock can work here, and say what to fix.";
-  static override description = `One line per check: OK, WARN (works, but may surprise you) or FAIL (waitlock will not work), with the fix to apply. Checks the lock directory (which one and why, owner, mode, free space and inodes) or, with --backend, the server (reachable, version, round trip, smallest lease), its filesystem, that kernel locks work there, the WASM core, stale and corrupt lock files, the CPU count --onePerCPU sees, syslog reachability, and Deno.
+  static override description = `One line per check: OK, WARN (works, but may surprise you) or FAIL (waitlock will not work), with the fix to apply. Checks the lock directory (which one and why, owner, mode, free space and inodes) or, with --backend, the server (reachable, version, round trip; etcd's smallest lease; whether Redis keeps locks across a restart, is a replica, or may evict them), its filesystem, that kernel locks work there, the WASM core, stale and corrupt lock files, the CPU count --onePerCPU sees, syslog reachability, and Deno.
 
 Exit status: 0 when nothing FAILs, 1 otherwise, 3 on a usage error.`;
   static override examples = [
     "<%= config.bin %> doctor",
     "<%= config.bin %> doctor --lock-dir /srv/locks",
     "<%= config.bin %> doctor --format json",
+    "<%= config.bin %> doctor --backend redis://10.0.0.5:6379",
   ];
   // Extra words are rejected in run() with a usage error; strict parsing would
   // instead let oclif take `doctor extra` for an unknown command `doctor extra`.
   static override strict = false;
   static override flags = {
     "lock-dir": Flags.string({ char: "d", helpValue: "DIR", description: "check this lock directory (default: as waitlock picks it: WAITLOCK_DIR, else automatic)" }),
-    backend: Flags.string({ helpValue: "URL", description: "check this backend instead: reachability, version, round trip and smallest lease of etcd://… (env WAITLOCK_BACKEND)" }),
+    backend: Flags.string({ helpValue: "URL", description: "check this backend instead (env WAITLOCK_BACKEND): etcd://… reachability, version, round trip and smallest lease; redis://… reachability, version, round trip, and warnings for no persistence, a replica or an eviction policy that may drop locks" }),
     format: Flags.string({ char: "f", helpValue: "FMT", description: `${FORMATS.join(" or ")} (default human); json prints an array of {check, status, finding, fix}` }),
     help: Flags.boolean({ char: "h", description: "show this help" }),
   };

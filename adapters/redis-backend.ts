@@ -1,0 +1,169 @@
+// LockBackend on Redis: the library's and CLI's view of the protocol in
+// redis/locks.ts. Maps requests and listings between the two, and owns the
+// connections (one client per backend URL).
+import { DEFAULT_LEASE_SECONDS, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import type { RedisTarget } from "./backend-url.ts";
+import type { NetworkSupport } from "./http.ts";
+import { RedisClient } from "./redis/client.ts";
+import { RedisLocks, type ListedEntry, type RedisHold, type RedisLockRequest } from "./redis/locks.ts";
+import { LockType, type LockRecord } from "./wasm-core.ts";
+
+function lockType(maxHolders: number, shared: boolean): LockType {
+  return shared ? LockType.Shared : maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
+}
+
+export class RedisBackend implements LockBackend {
+  readonly location: string;
+  readonly #client: RedisClient;
+  readonly #locks: RedisLocks;
+  readonly #host: BackendHost;
+
+  constructor(target: RedisTarget, net: NetworkSupport, host: BackendHost) {
+    this.location = target.display;
+    this.#host = host;
+    this.#client = RedisClient.connect(target, net, (t) => host.unrefTimer(t));
+    this.#locks = new RedisLocks(this.#client, target.prefix);
+  }
+
+  #request(req: SlotRequest): RedisLockRequest {
+    return {
+      descriptor: req.descriptor, maxHolders: req.maxHolders, shared: req.shared, preferredSlot: req.preferredSlot,
+      leaseSeconds: req.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+      info: { host: this.#host.hostname(), uid: this.#host.uid(), pid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart, command: req.command },
+    };
+  }
+
+  async tryAcquire(req: SlotRequest): Promise<HeldSlot | undefined> {
+    const r = this.#request(req);
+    const hold = await this.#locks.tryAcquire(r);
+    return hold && this.#held(r, hold);
+  }
+
+  async acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
+    const r = this.#request(req);
+    return this.#held(r, await this.#locks.acquire(r, { deadline: wait.deadline, signal: wait.signal }));
+  }
+
+  /** Signals this process (the one keeping the lease): how a holder takes a --done request. */
+  #signalSelf = (signal: string) => {
+    try {
+      this.#host.kill(this.#host.pid, signal);
+    } catch {
+      // an unknown signal name: nothing to do
+    }
+  };
+
+  /** #held wraps a grant and has it answer --done from any host, as etcd-backend.ts does. */
+  #held(r: RedisLockRequest, hold: RedisHold): HeldLease {
+    const held = new HeldLease(hold);
+    held.onEnd(this.#locks.followDone(r.descriptor, hold.lease.token, r.info, this.#signalSelf));
+    return held;
+  }
+
+  check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Promise<boolean> {
+    return this.#locks.check(req);
+  }
+
+  async list(filter: ListFilter): Promise<SlotInfo[]> {
+    if (filter.staleOnly) return []; // leases leave nothing stale behind
+    const holders: SlotInfo[] = [];
+    const waiters: SlotInfo[] = [];
+    for (const d of await this.#locks.list(filter.descriptor)) {
+      const info = (e: ListedEntry): SlotInfo => {
+        const v = e.value;
+        const record: LockRecord | undefined = v && {
+          version: 1, type: lockType(v.maxHolders, v.mode === "shared"), slot: e.slot, maxHolders: v.maxHolders,
+          holderPid: v.pid, ownerPid: v.ownerPid, ownerStart: v.ownerStart, uid: v.uid ?? -1,
+          acquiredAt: e.acquiredAt ?? v.queuedAt, hostname: v.host, descriptor: d.descriptor, command: v.command,
+        };
+        const where = e.kind === "slot" ? `slot ${e.slot}` : e.kind === "reader" ? `reader ${e.token}` : `waiter ${e.token}`;
+        return {
+          descriptor: d.descriptor, slot: e.slot, kind: e.kind, status: v ? "active" : "corrupt",
+          held: e.kind === "waiter" ? "free" : e.kind === "reader" ? "shared" : "exclusive",
+          record, problem: v ? undefined : "not a waitlock entry", location: `${this.location} ${this.#locks.base(d.descriptor)} ${where}`,
+          fence: e.fence, leaseLeftMs: e.leaseLeftMs,
+        };
+      };
+      holders.push(...d.holders.map(info));
+      waiters.push(...d.waiters.map(info));
+    }
+    return [...holders, ...waiters]; // descriptors in order, slots in order, waiters in queue order
+  }
+
+  /** Asks the holders on every host to take signal; returns the PIDs that answered (on their own hosts). */
+  async signalHolders(descriptor: string, signal: string): Promise<number[]> {
+    const answered = await this.#locks.requestDone(descriptor, signal, { host: this.#host.hostname(), pid: this.#host.pid });
+    return answered.map((h) => h.pid);
+  }
+
+  watch(descriptor: string | undefined, onChange: () => void): () => void {
+    return this.#locks.watch(descriptor, onChange);
+  }
+
+  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease> {
+    // Load ioredis and connect before taking the hold: its lease is then renewed at once.
+    await this.#client.run((r) => r.ping()).catch(() => undefined); // unreachable: the first renewal says so
+    const h = await handOff();
+    const lease = this.#locks.adopt(h.descriptor, h.leaseId, h.ttlSeconds, h.certainForMs);
+    const stopDone = this.#locks.followDone(h.descriptor, h.leaseId, h.info, onDone);
+    lease.lost.addEventListener("abort", stopDone, { once: true });
+    let released = false;
+    return {
+      lost: lease.lost,
+      release: async () => {
+        if (released) return;
+        released = true;
+        lease.stop();
+        stopDone();
+        await this.#locks.release(h.descriptor, h.leaseId).catch(() => undefined); // unreachable: it runs out by itself
+      },
+    };
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+class HeldLease implements HeldSlot {
+  readonly slot: number;
+  readonly fence: bigint;
+  readonly lost: AbortSignal;
+  readonly lease: HeldSlot["lease"];
+  readonly fds: readonly number[] = [];
+  readonly #hold: RedisHold;
+  #onEnd: (() => void)[] = [];
+
+  constructor(hold: RedisHold) {
+    this.#hold = hold;
+    this.slot = hold.slot;
+    this.fence = hold.fence;
+    const kept = hold.lease;
+    this.lost = kept.lost;
+    const t = kept.timing;
+    this.lease = {
+      id: kept.token, ttlMs: t.ttlMs, marginMs: t.marginMs, graceMs: t.graceMs,
+      certainForMs: () => kept.certainUntil - performance.now(),
+    };
+  }
+
+  /** Calls fn once the hold ends (released or lost). */
+  onEnd(fn: () => void): void {
+    this.#onEnd.push(fn);
+    this.lost.addEventListener("abort", fn, { once: true });
+  }
+
+  rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
+    const info: Parameters<RedisHold["rewrite"]>[0] = {};
+    if (changes.holderPid !== undefined) info.pid = changes.holderPid;
+    if (changes.ownerPid !== undefined) info.ownerPid = changes.ownerPid;
+    if (changes.ownerStart !== undefined) info.ownerStart = changes.ownerStart;
+    if (changes.command !== undefined) info.command = changes.command;
+    return this.#hold.rewrite(info);
+  }
+
+  release(): Promise<void> {
+    for (const fn of this.#onEnd.splice(0)) fn();
+    return this.#hold.release();
+  }
+}

@@ -1,0 +1,314 @@
+// The Lua scripts of the Redis lock protocol (docs/REDIS.md). Every change to
+// a descriptor's state is one of these scripts, so it is atomic on the server,
+// and every decision about time reads the server's clock (TIME), never a
+// client's. They are sent once per connection and then called by hash
+// (ioredis defineCommand: EVALSHA, and EVAL again after NOSCRIPT).
+//
+// KEYS[1] is the descriptor's key base B = PREFIX..DESCRIPTOR..":", KEYS[2]
+// the prefix P; ARGV[1] is the descriptor. The keys a script touches are all
+// derived from those two, which is why Redis Cluster is not supported.
+//
+// One descriptor's state is three keys: B state (a hash), B queue and
+// B expiry (sorted sets). The hash holds
+//   n         the number of slots every request must agree on
+//   x, r      how many exclusive and shared holders there are
+//   s<SLOT>   the token holding that slot
+//   t<TOKEN>  "W ttl mode pref" (waiting) or "H ttl mode slot fence at"
+//             (holding), a newline, and the request's record (JSON)
+// Each redis.call costs about a microsecond: the scripts make few of them.
+
+/** Helpers every script starts with. */
+const COMMON = `
+local B, P, D = KEYS[1], KEYS[2], ARGV[1]
+local S, Q, E = B .. 'state', B .. 'queue', B .. 'expiry'
+local INDEX = P .. '#index'
+-- Keys outlive the last lease by this much, so their TTLs need setting about once a minute, not on every change.
+local SLACK = 60000
+local NOW, NOW_US
+
+local function clock()
+  local t = redis.call('TIME')
+  NOW_US = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  NOW = math.floor(NOW_US / 1000)
+end
+
+-- parse splits a token's state into its header fields and its record.
+local function parse(v)
+  local nl = string.find(v, '\\n', 1, true)
+  local f = {}
+  for w in string.gmatch(nl and string.sub(v, 1, nl - 1) or v, '%S+') do f[#f + 1] = w end
+  return f, nl and string.sub(v, nl + 1) or ''
+end
+
+-- counts reads n, x and r (n is nil when the descriptor has no state).
+local function counts()
+  local c = redis.call('HMGET', S, 'n', 'x', 'r')
+  return { n = tonumber(c[1]), x = tonumber(c[2]) or 0, r = tonumber(c[3]) or 0 }
+end
+
+-- A fence (and a queue position): strictly greater than every one before it
+-- under this prefix, and at least the server's clock in microseconds, so that
+-- a server restarted without its data still never hands out a smaller one.
+local function next_fence()
+  local c = redis.call('INCR', P .. '#fence')
+  if c < NOW_US then
+    redis.call('SET', P .. '#fence', string.format('%.0f', NOW_US))
+    c = NOW_US
+  end
+  return string.format('%.0f', c)
+end
+
+-- drop forgets a token (v: its state, if already read): its slot or shared
+-- grant, or its place in the queue, and its expiry. A wake-up left for it
+-- expires by itself.
+local function drop(tok, v)
+  v = v or redis.call('HGET', S, 't' .. tok)
+  if v then
+    local f = parse(v)
+    if f[1] == 'H' then
+      if f[3] == 's' then
+        redis.call('HINCRBY', S, 'r', -1)
+        redis.call('HDEL', S, 't' .. tok)
+      elseif redis.call('HGET', S, 's' .. f[4]) == tok then
+        redis.call('HINCRBY', S, 'x', -1)
+        redis.call('HDEL', S, 't' .. tok, 's' .. f[4])
+      else
+        redis.call('HDEL', S, 't' .. tok)
+      end
+    else
+      redis.call('ZREM', Q, tok)
+      redis.call('HDEL', S, 't' .. tok)
+    end
+  end
+  redis.call('ZREM', E, tok)
+end
+
+-- sweep drops every token whose lease has run out on the server's clock.
+local function sweep()
+  local dead = redis.call('ZRANGEBYSCORE', E, '-inf', NOW)
+  for _, tok in ipairs(dead) do drop(tok) end
+  return #dead
+end
+
+-- free_for: could a request of this mode hold now, queue aside?
+local function free_for(mode, c)
+  if mode == 's' then return c.x == 0 end
+  return c.x < (c.n or 1) and c.r == 0
+end
+
+-- grant makes tok a holder: the preferred slot if free, else the lowest free
+-- one (exclusive), or a shared grant, with a fresh fence; c is updated. Its
+-- lease is left as it is: a waiter's lease goes on from its last renewal (as
+-- its own process judges it), so a waiter that died in the queue holds what
+-- it is granted only until that lease runs out, not a whole lease more.
+local function grant(tok, mode, pref, ttl, json, c, n)
+  local fence = next_fence()
+  if mode == 's' then
+    c.r = c.r + 1
+    redis.call('HSET', S, 't' .. tok, 'H ' .. ttl .. ' s 0 ' .. fence .. ' ' .. NOW .. '\\n' .. json, 'r', c.r, 'n', n)
+    return 0, fence
+  end
+  local slot = -1
+  if c.x == 0 then
+    slot = (pref >= 0 and pref < n) and pref or 0
+  elseif pref >= 0 and pref < n and redis.call('HEXISTS', S, 's' .. pref) == 0 then
+    slot = pref
+  else
+    for s = 0, n - 1 do
+      if redis.call('HEXISTS', S, 's' .. s) == 0 then slot = s; break end
+    end
+  end
+  -- Unreachable while only these scripts write here: free_for said a slot is free.
+  if slot < 0 then error({err = 'ERR waitlock: no free slot of ' .. D .. ' although one was granted (keys changed by hand?)'}) end
+  c.x = c.x + 1
+  redis.call('HSET', S, 's' .. slot, tok, 't' .. tok, 'H ' .. ttl .. ' x ' .. slot .. ' ' .. fence .. ' ' .. NOW .. '\\n' .. json, 'x', c.x, 'n', n)
+  return slot, fence
+end
+
+-- promote grants the head of the queue, and the next, as long as each may
+-- hold: FIFO, and a waiter that would be overtaken stops everyone behind it.
+-- Each one granted finds "slot fence at" in its own wake-up list.
+local function promote()
+  local c
+  while true do
+    local head = redis.call('ZRANGE', Q, 0, 0)[1]
+    if not head then return end
+    c = c or counts()
+    local v = redis.call('HGET', S, 't' .. head)
+    local f, json
+    if v then f, json = parse(v) end
+    if not f or f[1] ~= 'W' then
+      redis.call('ZREM', Q, head) -- not a waiter (a damaged entry): out of the way
+    elseif not free_for(f[3], c) then
+      return
+    else
+      redis.call('ZREM', Q, head)
+      local slot, fence = grant(head, f[3], tonumber(f[4]), f[2], json, c, c.n or 1)
+      local w = B .. 'wake:' .. head
+      redis.call('LPUSH', w, slot .. ' ' .. fence .. ' ' .. NOW)
+      redis.call('PEXPIRE', w, f[2])
+    end
+  end
+end
+
+-- keep makes the descriptor's keys (and its entry in the prefix's index, for
+-- listings) live until its last lease has run out, plus SLACK; they are set
+-- again only when that is no longer enough, or when fresh says a key was
+-- just made (it has no TTL yet). With no lease left, the keys go at once.
+local function keep(fresh)
+  local last = redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
+  if #last == 0 then
+    redis.call('DEL', S, Q, E)
+    redis.call('ZREM', INDEX, D)
+    redis.call('ZREMRANGEBYSCORE', INDEX, '-inf', NOW) -- descriptors whose keys have expired
+    return
+  end
+  local need = tonumber(last[2]) + 1000
+  if not fresh and tonumber(redis.call('ZSCORE', INDEX, D) or '0') >= need then return end
+  local until_ = need + SLACK
+  redis.call('PEXPIREAT', S, until_)
+  redis.call('PEXPIREAT', Q, until_)
+  redis.call('PEXPIREAT', E, until_)
+  redis.call('ZADD', INDEX, until_, D)
+end
+
+local function changed(fresh)
+  keep(fresh)
+  redis.call('PUBLISH', P .. '#events', D)
+end
+`;
+
+/**
+ * acquire: ARGV = D, token, mode (x|s), maxHolders, preferred slot (-1: none),
+ * lease ms, record JSON, wait (1|0). Replies {'held', slot, fence, at},
+ * {'queued', rank}, {'busy'} (not waiting: nothing written) or
+ * {'mismatch', maxHolders, a record} (the descriptor is another shape).
+ */
+export const ACQUIRE = `${COMMON}
+clock()
+local swept = sweep() > 0
+if swept then promote() end
+local tok, mode, n, pref, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local c = counts()
+if c.n and c.n ~= n and redis.call('ZCARD', E) > 0 then
+  if swept then changed(false) end
+  local first = redis.call('ZRANGE', E, 0, 0)[1]
+  local _, json = parse(redis.call('HGET', S, 't' .. first) or '')
+  return {'mismatch', c.n, json}
+end
+-- New keys (or ones a sweep may have emptied, which Redis then deletes) have no TTL yet.
+local fresh = c.n == nil or swept
+local waiting = redis.call('ZCARD', Q)
+if waiting == 0 and free_for(mode, { n = n, x = c.x, r = c.r }) then
+  redis.call('ZADD', E, NOW + ttl, tok)
+  local slot, fence = grant(tok, mode, pref, ttl, ARGV[7], c, n)
+  changed(fresh)
+  return {'held', slot, fence, NOW}
+end
+if ARGV[8] ~= '1' then
+  if swept then changed(false) end
+  return {'busy'}
+end
+redis.call('ZADD', Q, next_fence(), tok)
+redis.call('HSET', S, 't' .. tok, 'W ' .. ttl .. ' ' .. mode .. ' ' .. pref .. '\\n' .. ARGV[7], 'n', n)
+redis.call('ZADD', E, NOW + ttl, tok)
+changed(fresh or waiting == 0)
+return {'queued', waiting}
+`;
+
+/**
+ * renew (compare-and-extend): ARGV = D, token, lease ms. Extends the token's
+ * lease if the server still knows it. Replies {'gone'}, {'held', slot,
+ * fence, at}, or {'queued', rank, ms until the first lease of the descriptor
+ * runs out} (when a waiter next in line should look again).
+ */
+export const RENEW = `${COMMON}
+clock()
+local swept = sweep() > 0
+if swept then promote() end
+local tok = ARGV[2]
+local v = redis.call('HGET', S, 't' .. tok)
+if not v then
+  if swept then changed(false) end
+  return {'gone'}
+end
+redis.call('ZADD', E, NOW + tonumber(ARGV[3]), tok)
+if swept then changed(false) else keep(false) end
+local f = parse(v)
+if f[1] == 'H' then return {'held', f[4], f[5], f[6]} end
+local first = redis.call('ZRANGE', E, 0, 0, 'WITHSCORES')
+return {'queued', redis.call('ZRANK', Q, tok), math.floor(tonumber(first[2]) - NOW)}
+`;
+
+/**
+ * release (compare-and-delete): ARGV = D, token. Drops the token whether it
+ * holds or waits (a waiter giving up, even one granted meanwhile), then hands
+ * what it freed to the waiters next in line. Replies 1 if the token was known.
+ */
+export const RELEASE = `${COMMON}
+clock()
+local swept = sweep() > 0
+local v = redis.call('HGET', S, 't' .. ARGV[2])
+if v then drop(ARGV[2], v) end
+if v or swept then
+  promote()
+  changed(false)
+end
+return v and 1 or 0
+`;
+
+/** rewrite: ARGV = D, token, record JSON. Replaces a holder's record; 1 if it still holds. */
+export const REWRITE = `${COMMON}
+clock()
+local v = redis.call('HGET', S, 't' .. ARGV[2])
+if not v or string.sub(v, 1, 1) ~= 'H' then return 0 end
+local e = redis.call('ZSCORE', E, ARGV[2])
+if not e or tonumber(e) <= NOW then return 0 end
+local nl = string.find(v, '\\n', 1, true)
+redis.call('HSET', S, 't' .. ARGV[2], string.sub(v, 1, (nl or #v + 1) - 1) .. '\\n' .. ARGV[3])
+redis.call('PUBLISH', P .. '#events', D)
+return 1
+`;
+
+/**
+ * check (reads only): ARGV = D, mode, maxHolders. Would a request of this
+ * shape be granted now? Replies {'free'}, {'busy'} or {'mismatch', n, record}.
+ * Entries whose lease has run out count as gone, as the next sweep will make them.
+ */
+export const CHECK = `${COMMON}
+clock()
+local mode, n = ARGV[2], tonumber(ARGV[3])
+local live = redis.call('ZRANGEBYSCORE', E, '(' .. NOW, '+inf')
+if #live == 0 then return {'free'} end
+local have = tonumber(redis.call('HGET', S, 'n'))
+if have and have ~= n then
+  local _, json = parse(redis.call('HGET', S, 't' .. live[1]) or '')
+  return {'mismatch', have, json}
+end
+local c = { n = n, x = 0, r = 0 }
+for _, tok in ipairs(live) do
+  local f = parse(redis.call('HGET', S, 't' .. tok) or '')
+  if f[1] == 'W' then return {'busy'} end -- someone is queued: a newcomer would queue behind
+  if f[3] == 's' then c.r = c.r + 1 else c.x = c.x + 1 end
+end
+return {free_for(mode, c) and 'free' or 'busy'}
+`;
+
+/**
+ * list (reads only): KEYS[1] = P, ARGV[1] = a descriptor or '' for all.
+ * Replies {now, {D, state, expiries, queue}, …}: the state hash as field,
+ * value, …, the expiry set with scores, and the queue in order.
+ */
+export const LIST = `
+local P = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local names
+if ARGV[1] ~= '' then names = {ARGV[1]} else names = redis.call('ZRANGEBYSCORE', P .. '#index', '(' .. now, '+inf') end
+local out = {string.format('%.0f', now)}
+for _, d in ipairs(names) do
+  local b = P .. d .. ':'
+  out[#out + 1] = {d, redis.call('HGETALL', b .. 'state'), redis.call('ZRANGE', b .. 'expiry', 0, -1, 'WITHSCORES'), redis.call('ZRANGE', b .. 'queue', 0, -1)}
+end
+return out
+`;

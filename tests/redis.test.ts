@@ -1,0 +1,811 @@
+// The Redis backend against a real redis-server: the library and the CLI, then
+// the faults a lock on one Redis must survive (holder killed, waitlock killed,
+// server paused past the lease, server restarted with and without persistence,
+// network cut, waiters killed in the queue). Every fault test checks the rule
+// that matters: never two holders; where Redis itself cannot keep it (a restart
+// that loses every key), the fence still tells the holders apart.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { createSocket } from "node:dgram";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+import { join } from "node:path";
+import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
+import { isWaitlockError } from "../adapters/errors.ts";
+import { FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
+import { skipUnlessInstalled } from "./servers/installed.ts";
+import { redisCommand } from "./servers/redis-resp.ts";
+import { startRedis, type RedisServer } from "./servers/redis.ts";
+import { startTcpProxy } from "./servers/tcp-proxy.ts";
+import { freePorts, sleep, waitUntil } from "./servers/server-process.ts";
+
+const WAITLOCK = join(ROOT, "bin/waitlock");
+const skip = skipUnlessInstalled("redis-server");
+let redis: RedisServer;
+let n = 0;
+/** A fresh key prefix per test, so tests never see each other's keys. */
+const url = (endpoint = redis.endpoint) => `redis://${endpoint}/0?prefix=t${process.pid}-${++n}`;
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [WAITLOCK, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function start(args: string[], env: Record<string, string> = {}): ChildProcess & { stderrText: () => string } {
+  const child = spawn(process.execPath, [WAITLOCK, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  child.stdout!.resume();
+  return Object.assign(child, { stderrText: () => err });
+}
+
+/**
+ * A command for --exec that logs "start TAG NS FENCE PID" and, when it ends
+ * (SIGTERM, or after secs), "end TAG NS" to log (CLOCK_REALTIME, one host).
+ */
+function logged(log: string, tag: string, secs = 30): string[] {
+  return ["/bin/sh", "-c", `echo "start ${tag} $(date +%s%N) $WAITLOCK_FENCE $$" >> ${log}; trap 'echo "end ${tag} $(date +%s%N)" >> ${log}; exit 143' TERM; sleep ${secs} & wait; echo "end ${tag} $(date +%s%N)" >> ${log}`];
+}
+
+interface Span { tag: string; start: bigint; end?: bigint; fence?: bigint; pid: number }
+function spans(log: string): Span[] {
+  const out = new Map<string, Span>();
+  for (const line of readFileSync(log, "utf8").split("\n").filter(Boolean)) {
+    const [what, tag, ns, fence, pid] = line.split(" ");
+    if (what === "start") out.set(tag, { tag, start: BigInt(ns), fence: fence ? BigInt(fence) : undefined, pid: Number(pid) });
+    else out.get(tag)!.end = BigInt(ns);
+  }
+  return [...out.values()].sort((a, b) => (a.start < b.start ? -1 : 1));
+}
+const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+
+/** running starts `waitlock ARGS --exec sh -c 'touch READY; SCRIPT'` and resolves once its command runs. */
+async function running(t: { after(fn: () => void): void }, args: string[], script: string, env: Record<string, string> = {}) {
+  const ready = join(tempDir(t), "ready");
+  const child = start([...args, "--exec", "sh", "-c", `touch ${ready}; ${script}`], env);
+  t.after(() => child.kill("SIGKILL"));
+  await waitUntil(() => existsSync(ready) || (child.exitCode !== null && `exited ${child.exitCode}: ${child.stderrText()}`), "the holder's command to run", { timeoutMs: 10_000 });
+  assert.equal(child.exitCode, null, `the holder exited early: ${child.stderrText()}`);
+  return child;
+}
+
+/** queued resolves once at least n requests wait in descriptor's queue. */
+async function queued(backend: string, descriptor: string, n = 1): Promise<void> {
+  await waitUntil(async () => (await list({ backend, descriptor })).filter((e) => e.kind === "waiter").length >= n, `${n} waiting for ${descriptor}`, { timeoutMs: 10_000 });
+}
+
+/** noOverlap: each span ends before the next starts, and fences strictly increase. */
+function assertNoOverlap(all: Span[]): void {
+  for (let i = 1; i < all.length; i++) {
+    const [a, b] = [all[i - 1], all[i]];
+    assert.ok(a.end !== undefined && a.end <= b.start, `${a.tag} (ended ${a.end}) overlaps ${b.tag} (started ${b.start})`);
+    if (a.fence !== undefined && b.fence !== undefined) assert.ok(a.fence < b.fence, `fence ${a.fence} then ${b.fence}`);
+  }
+}
+
+/** gone: the process has exited (a zombie nobody reaps counts as gone). */
+function gone(pid: number): boolean {
+  try {
+    return /^[ZX]/.test(readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, ""));
+  } catch {
+    return true;
+  }
+}
+
+/** writes is the server's count of changes to its data since it started (INFO persistence), which reads never move. */
+async function writes(server: RedisServer): Promise<number> {
+  const info = String(await redisCommand(server.port, ["INFO", "persistence"], { timeoutMs: 5000 }));
+  return Number(/^rdb_changes_since_last_save:(\d+)/m.exec(info)![1]);
+}
+
+/** udpSyslog is a syslog receiver on a loopback UDP port: its target URL and the lines it got. */
+async function udpSyslog(t: { after(fn: () => void): void }) {
+  const receiver = createSocket("udp4");
+  const lines: string[] = [];
+  receiver.on("message", (m) => lines.push(m.toString()));
+  await new Promise<void>((r) => receiver.bind(0, "127.0.0.1", () => r()));
+  t.after(() => receiver.close());
+  return { target: `udp://127.0.0.1:${receiver.address().port}`, lines };
+}
+
+/** silentServer accepts TCP connections and never answers: a host that is up but whose Redis is wedged. */
+async function silentServer(t: { after(fn: () => void): void }) {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((s) => {
+    accepted++;
+    sockets.add(s);
+    s.on("error", () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return { endpoint: `127.0.0.1:${(server.address() as { port: number }).port}`, accepted: () => accepted };
+}
+
+describe("redis backend", { skip, concurrency: 1 }, () => {
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  describe("library", () => {
+    test("acquire, fence, release; the next holder's fence is greater", async () => {
+      const backend = url();
+      const a = await acquire("job", { backend });
+      assert.equal(a.slot, 0);
+      assert.equal(typeof a.fence, "bigint");
+      assert.equal(await tryAcquire("job", { backend }), undefined);
+      assert.equal(await check("job", { backend }), false);
+      await a.release();
+      assert.equal(await check("job", { backend }), true);
+      const b = await acquire("job", { backend });
+      assert.ok(b.fence! > a.fence!, `${b.fence} > ${a.fence}`);
+      assert.equal(b.signal.aborted, false);
+      await b.release();
+    });
+
+    test("waiters are served in arrival order", async () => {
+      const backend = url();
+      const first = await acquire("q", { backend });
+      const order: number[] = [];
+      const waiters = [];
+      for (let i = 0; i < 4; i++) {
+        waiters.push(acquire("q", { backend }).then(async (l) => {
+          order.push(i);
+          await sleep(20);
+          await l.release();
+        }));
+        await queued(backend, "q", i + 1); // arrival order is what Redis saw: each arrives before the next
+      }
+      await first.release();
+      await Promise.all(waiters);
+      assert.deepEqual(order, [0, 1, 2, 3]);
+    });
+
+    test("a semaphore hands out distinct slots and holders must agree on its size", async () => {
+      const backend = url();
+      const held = await Promise.all([0, 1, 2].map(() => acquire("pool", { backend, maxHolders: 3 })));
+      assert.deepEqual(held.map((l) => l.slot).sort(), [0, 1, 2]);
+      assert.equal(await tryAcquire("pool", { backend, maxHolders: 3 }), undefined);
+      await assert.rejects(tryAcquire("pool", { backend, maxHolders: 2 }), (e) => isWaitlockError(e, "EUSAGE") && /semaphore of 3/.test(e.message));
+      const next = acquire("pool", { backend, maxHolders: 3, preferredSlot: 2 });
+      await queued(backend, "pool");
+      const one = held.find((l) => l.slot === 1)!;
+      await one.release();
+      assert.equal((await next).slot, 1); // the slot that came free, whatever was preferred
+      for (const l of [...held.filter((l) => l !== one), await next]) await l.release();
+    });
+
+    test("shared holders share; an exclusive one waits for them, and they for it", async () => {
+      const backend = url();
+      const r1 = await acquire("rw", { backend, shared: true });
+      const r2 = await acquire("rw", { backend, shared: true });
+      assert.equal(await tryAcquire("rw", { backend }), undefined);
+      const writer = acquire("rw", { backend });
+      await queued(backend, "rw");
+      assert.equal(await tryAcquire("rw", { backend, shared: true }), undefined, "a reader queues behind a waiting writer");
+      await r1.release();
+      await r2.release();
+      const w = await writer;
+      await w.release();
+    });
+
+    test("timeout and abort leave no trace in the queue", async () => {
+      const backend = url();
+      const holder = await acquire("t", { backend });
+      await assert.rejects(acquire("t", { backend, timeout: 300 }), (e) => isWaitlockError(e, "ETIMEDOUT"));
+      const ac = new AbortController();
+      const waiting = acquire("t", { backend, signal: ac.signal });
+      await queued(backend, "t");
+      ac.abort();
+      await assert.rejects(waiting, (e) => isWaitlockError(e, "EABORTED"));
+      const entries = await list({ backend, descriptor: "t" });
+      assert.deepEqual(entries.map((e) => e.kind), ["slot"], "only the holder is left");
+      await holder.release();
+    });
+
+    test("check, tryAcquire and list on a busy lock write nothing", async () => {
+      const backend = url();
+      const holder = await acquire("ro", { backend, lease: 60 }); // no renewal falls in the loop below
+      const b = waitlock.backend({ backend });
+      const listed = async () => (await b.list({})).map(({ leaseLeftMs, ...rest }) => rest); // the lease left runs down by itself
+      const before = await listed();
+      const w0 = await writes(redis);
+      for (let i = 0; i < 5; i++) {
+        assert.equal(await check("ro", { backend }), false);
+        assert.equal(await tryAcquire("ro", { backend }), undefined);
+      }
+      assert.deepEqual(await listed(), before);
+      assert.equal(await writes(redis), w0, "no write reached Redis");
+      await holder.release();
+    });
+
+    test("two prefixes are two namespaces, even when one begins with the other", async () => {
+      const p = `ns${process.pid}-${++n}`;
+      const [short, long] = [`redis://${redis.endpoint}/0?prefix=${p}`, `redis://${redis.endpoint}/0?prefix=${p}1`];
+      const a = await acquire("1x", { backend: short });
+      const b = await tryAcquire("x", { backend: long });
+      assert.ok(b, `"x" under prefix ${p}1 is taken by "1x" under prefix ${p}: the prefix is not delimited from the descriptor`);
+      assert.deepEqual((await list({ backend: long })).map((e) => e.descriptor), ["x"]);
+      await b.release();
+      await a.release();
+    });
+
+    test("a held lock whose keys vanish is lost at the next renewal, and says so", async () => {
+      const backend = url();
+      const l = await acquire("gone", { backend, lease: 2 });
+      const flushedAt = performance.now();
+      assert.equal(await redisCommand(redis.port, ["FLUSHALL"]), "OK");
+      const err = await l.lost;
+      assert.ok(isWaitlockError(err, "ELOST"), String(err));
+      assert.ok(performance.now() - flushedAt < 2000, "noticed within the lease");
+      assert.equal(l.signal.aborted, true);
+      await l.release();
+      const next = await acquire("gone", { backend });
+      assert.ok(next.fence! > l.fence!, `the fence after a FLUSHALL (${next.fence}) is greater than before (${l.fence})`);
+      await next.release();
+    });
+  });
+
+  test("property: across processes, no two holders of a slot overlap and fences strictly increase", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 3, maxLength: 6 }), { minLength: 2, maxLength: 4 }),
+        async (maxHolders, plans) => {
+          const backend = url();
+          const workers = plans.map((holds) => spawn(process.execPath, [join(FIXTURES, "fenced-worker.mjs"), JSON.stringify({ backend, maxHolders }), "prop", holds.join(",")], { stdio: ["ignore", "pipe", "inherit"] }));
+          const outputs = await Promise.all(workers.map(async (w) => {
+            let out = "";
+            w.stdout!.on("data", (d) => (out += d));
+            assert.equal((await exited(w)).code, 0);
+            return out;
+          }));
+          const holds = outputs.flatMap((o) => o.trim().split("\n").map((l) => JSON.parse(l) as { slot: number; fence: string; start: string; end: string }));
+          assert.equal(holds.length, plans.flat().length);
+          const byFence = [...holds].sort((a, b) => (BigInt(a.fence) < BigInt(b.fence) ? -1 : 1));
+          for (let i = 1; i < byFence.length; i++) assert.notEqual(byFence[i].fence, byFence[i - 1].fence, "fences are unique");
+          for (let slot = 0; slot < maxHolders; slot++) {
+            const inSlot = byFence.filter((h) => h.slot === slot);
+            for (let i = 1; i < inSlot.length; i++) {
+              // In fence order, each hold of a slot starts after the previous one ended.
+              assert.ok(BigInt(inSlot[i - 1].end) <= BigInt(inSlot[i].start), `slot ${slot}: fence ${inSlot[i - 1].fence} overlaps fence ${inSlot[i].fence}`);
+            }
+          }
+          return true;
+        },
+      ),
+      { numRuns: 4 },
+    );
+  });
+
+  describe("Deno beside Node", () => {
+    const deno = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/.bin/deno")].find((p) => existsSync(p))!;
+    const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", "--allow-sys", join(ROOT, "tests/deno/hold.ts"), "", d, JSON.stringify({ backend })], {
+      stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
+    });
+
+    test("a Deno holder excludes Node, and hands over to a Node waiter with a greater fence", async (t) => {
+      const backend = url();
+      const child = denoHold(backend, "mixed");
+      t.after(() => child.kill("SIGKILL"));
+      const held = JSON.parse(await firstLine(child));
+      assert.equal(held.slot, 0, JSON.stringify(held));
+      assert.equal(await tryAcquire("mixed", { backend }), undefined);
+      const waiting = acquire("mixed", { backend });
+      await queued(backend, "mixed");
+      child.stdin!.end();
+      const mine = await waiting;
+      assert.ok(mine.fence! > BigInt(held.fence));
+      assert.equal((await exited(child)).code, 0);
+      // And the other way round: Deno waits in the queue behind Node.
+      const next = denoHold(backend, "mixed");
+      t.after(() => next.kill("SIGKILL"));
+      await queued(backend, "mixed");
+      await mine.release();
+      const got = JSON.parse(await firstLine(next));
+      assert.ok(BigInt(got.fence) > mine.fence!, JSON.stringify(got));
+      next.stdin!.end();
+      assert.equal((await exited(next)).code, 0);
+    });
+  });
+
+  describe("CLI", () => {
+    test("--exec passes WAITLOCK_FENCE and WAITLOCK_SLOT; --check, fail-fast and --list see the holder", async (t) => {
+      const backend = url();
+      const out = run(["--backend", backend, "job", "--exec", "sh", "-c", "echo $WAITLOCK_SLOT $WAITLOCK_FENCE"]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /^0 \d+\n$/);
+      const holder = await running(t, ["--backend", backend, "job"], `sleep 30`);
+      assert.equal(run(["--backend", backend, "--check", "job"]).code, 1);
+      const began = Date.now();
+      const busy = run(["--backend", backend, "job", "--exec", "true"]);
+      assert.equal(busy.code, 1, busy.stderr);
+      assert.match(busy.stderr, /job is held by PID \d+/);
+      assert.ok(Date.now() - began < 5000, "fail-fast does not wait");
+      const listed = JSON.parse(run(["--backend", backend, "--list", "--format", "json"]).stdout);
+      assert.equal(listed.length, 1);
+      assert.equal(listed[0].descriptor, "job");
+      holder.kill("SIGTERM");
+      await exited(holder);
+      assert.equal(run(["--backend", backend, "--check", "job"]).code, 0);
+    });
+
+    test("--timeout: a waiter that is not served in time exits 2 and leaves the queue", async () => {
+      const backend = url();
+      const holder = await acquire("slow", { backend });
+      const began = Date.now();
+      const r = run(["--backend", backend, "-t", "1", "slow", "--exec", "true"]);
+      assert.equal(r.code, 2, r.stderr);
+      const took = Date.now() - began;
+      assert.ok(took >= 1000 && took < 6000, `gave up after ${took} ms`);
+      assert.deepEqual((await list({ backend, descriptor: "slow" })).map((e) => e.kind), ["slot"]);
+      await holder.release();
+    });
+
+    test("--list shows host, fence, lease left and the queue in arrival order, in every format", async (t) => {
+      const backend = url();
+      const holder = await acquire("listed", { backend, lease: 7 });
+      const waiters = [];
+      for (const who of ["first", "second"]) {
+        const w = start(["--backend", backend, "-t", "30", "listed", "--exec", "echo", who]);
+        t.after(() => w.kill("SIGKILL"));
+        waiters.push(w);
+        await waitUntil(async () => (await list({ backend, descriptor: "listed" })).length === waiters.length + 1, "waiter queued", { timeoutMs: 10_000 });
+      }
+      const human = run(["--backend", backend, "--list"]).stdout.split("\n");
+      assert.match(human[0], /^DESCRIPTOR\s+SLOT\s+STATE\s+HOST\s+PID\s+OWNER\s+USER\s+ACQUIRED\s+HELD\s+FENCE\s+LEASE\s+COMMAND$/);
+      assert.match(human[1], new RegExp(`^listed\\s+0\\s+held\\s+\\S+\\s+${process.pid}\\s.*\\s${holder.fence}\\s+[5-7]s\\s`));
+      assert.match(human[2], /^listed\s+-\s+waiting\s.*echo first$/);
+      assert.match(human[3], /^listed\s+-\s+waiting\s.*echo second$/);
+      const json = JSON.parse(run(["--backend", backend, "--list", "--format", "json"]).stdout);
+      assert.deepEqual(json.map((r: { state: string }) => r.state), ["held", "waiting", "waiting"]);
+      assert.equal(json[0].fence, String(holder.fence));
+      assert.equal(typeof json[0].leaseLeftS, "number");
+      const csv = run(["--backend", backend, "--list", "--format", "csv"]).stdout.split("\n");
+      assert.ok(csv[0].endsWith(",state,fence,lease_left_s"), csv[0]);
+      assert.ok(csv[1].includes(`,held,${holder.fence},`), csv[1]);
+      assert.equal(csv.filter((l) => l.includes(",waiting,")).length, 2);
+      const nul = run(["--backend", backend, "--list", "--format", "null"]);
+      assert.equal(nul.code, 0, nul.stderr);
+      // 17 NUL-terminated fields and one more NUL per record (fields may be empty, so count, do not split on NUL NUL).
+      const tokens = nul.stdout.split("\0").slice(0, -1);
+      const records = Array.from({ length: tokens.length / 18 }, (_, i) => tokens.slice(i * 18, i * 18 + 17));
+      assert.equal(records.length, 3, JSON.stringify(nul.stdout));
+      assert.deepEqual(records.map((r) => r[14]), ["held", "waiting", "waiting"], "the state column, as in csv");
+      assert.equal(records[0][15], String(holder.fence));
+      await holder.release();
+      for (const w of waiters) assert.equal((await exited(w)).code, 0);
+    });
+
+    test("--done reaches the holders wherever they run: an exec'd command and a foreground holder let go", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const a = await running(t, ["--backend", backend, "d1"], `sleep 30 & wait`);
+      const done = run(["-v", "--backend", backend, "--done", "d1"]);
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stderr, new RegExp(`sent SIGTERM to ${a.pid}`));
+      assert.equal((await exited(a)).code, 143);
+      assert.equal(run(["--backend", backend, "--check", "d1"]).code, 0);
+      assert.equal(run(["--backend", backend, "--done", "d1"]).code, 1, "nothing holds it now");
+
+      const script = join(dir, "fg.sh");
+      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend '${backend}' d2 || exit 1\nsleep 30\n`);
+      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
+      t.after(() => owner.kill("SIGKILL"));
+      // Once the lease holder has taken over (the record names it), --done reaches it.
+      const leaseHolder = async () => {
+        const pid = (await list({ backend, descriptor: "d2" })).find((e) => e.kind === "slot")?.record?.holderPid;
+        try {
+          return pid !== undefined && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("lease-holder");
+        } catch {
+          return false;
+        }
+      };
+      await waitUntil(leaseHolder, "the lease holder took over", { timeoutMs: 10_000 });
+      const doneFg = run(["-v", "--backend", backend, "--done", "d2"]);
+      assert.equal(doneFg.code, 0, `${doneFg.stderr}; listed now: ${run(["--backend", backend, "--list", "--format", "json"]).stdout}; owner ${owner.exitCode ?? "running"}`);
+      await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });
+    });
+
+    test("--list --watch shows holders come and go on the server", async (t) => {
+      const backend = url();
+      const watcher = spawn(process.execPath, [WAITLOCK, "--backend", backend, "--list", "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+      t.after(() => watcher.kill("SIGKILL"));
+      let out = "";
+      watcher.stdout!.on("data", (d) => (out += d));
+      await waitUntil(() => out.includes("(no locks held)"), "the first listing", { timeoutMs: 10_000 });
+      const lock = await acquire("watched", { backend });
+      await waitUntil(() => /watched\s+0\s+held/.test(out), "the holder listed", { timeoutMs: 5000 });
+      const before = out.length;
+      await lock.release();
+      await waitUntil(() => out.slice(before).includes("(no locks held)"), "the release listed", { timeoutMs: 5000 });
+      watcher.kill("SIGINT");
+      await exited(watcher);
+    });
+
+    test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
+      const backend = url();
+      assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);
+      assert.equal(run(["--backend", "redis://127.0.0.1:9/0", "--check", "envjob"], { WAITLOCK_BACKEND: backend }).code, 75);
+    });
+
+    test("a bad URL is a usage error, one line, and contacts nothing", async (t) => {
+      const listener = await silentServer(t);
+      const e = listener.endpoint;
+      for (const bad of ["redis://", `redis://${e.replace(/:\d+$/, ":99999")}`, `redis://${e}/x`, `redis://${e}/-1`, `redis://${e}/0?bogus=1`, `redis://${e}/0#frag`, `redis://${e},${e}/0`, `redis://${e}/0?ca=/etc/hostname`]) {
+        const r = run(["--backend", bad, "x", "--exec", "true"]);
+        assert.equal(r.code, 3, `${bad}: ${r.stderr}`);
+        assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      }
+      const withSecret = run(["--backend", `redis://alice:hunter2@${e}/notadb`, "--check", "x"]);
+      assert.equal(withSecret.code, 3, withSecret.stderr);
+      assert.ok(!withSecret.stderr.includes("hunter2"), withSecret.stderr);
+      assert.equal(run(["--backend", url(), "-d", "/tmp", "x", "--exec", "true"]).code, 3);
+      assert.equal(run(["--backend", url(), "--lease", "0", "x", "--exec", "true"]).code, 3);
+      assert.equal(listener.accepted(), 0, "no connection was made");
+    });
+
+    test("an unreachable server is exit 75 within 10 s, naming the endpoint and never the password", async (t) => {
+      let began = Date.now();
+      const r = run(["-v", "--backend", "redis://alice:hunter2@127.0.0.1:9/0", "x", "--exec", "true"]);
+      assert.equal(r.code, 75, r.stderr);
+      assert.ok(Date.now() - began < 10_000);
+      assert.match(r.stderr, /127\.0\.0\.1:9/);
+      assert.ok(!r.stderr.includes("hunter2"), r.stderr);
+      const env = run(["--backend", "redis://alice@127.0.0.1:9/0", "--check", "x"], { WAITLOCK_BACKEND_PASSWORD: "hunter2" });
+      assert.equal(env.code, 75, env.stderr);
+      assert.ok(!env.stderr.includes("hunter2"));
+      // A host that accepts the connection but never answers (a wedged server) is unreachable too.
+      const silent = await silentServer(t);
+      began = Date.now();
+      const wedged = start(["-v", "--backend", `redis://alice:hunter2@${silent.endpoint}/0`, "-t", "30", "x", "--exec", "true"]);
+      t.after(() => wedged.kill("SIGKILL"));
+      const rw = await exited(wedged);
+      assert.equal(rw.code, 75, wedged.stderrText());
+      assert.ok(Date.now() - began < 10_000 + 1000, `gave up after ${Date.now() - began} ms`);
+      assert.ok(silent.accepted() > 0, "it did connect");
+      assert.match(wedged.stderrText(), new RegExp(silent.endpoint.replace(/\./g, "\\.")));
+      assert.ok(!wedged.stderrText().includes("hunter2"), wedged.stderrText());
+    });
+
+    test("foreground mode keeps the lease past its TTL for the owner, and lets go when the owner exits", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const script = join(dir, "job.sh");
+      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend '${backend}' --lease 2 fg || exit 1\nsleep 3.5\n`);
+      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
+      t.after(() => owner.kill("SIGKILL"));
+      await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 1, "lock taken", { timeoutMs: 10_000 });
+      await sleep(2500); // past the 2 s lease: only renewals keep it
+      assert.equal(run(["--backend", backend, "--check", "fg"]).code, 1, "still held while the owner runs");
+      await exited(owner);
+      await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 0, "released after the owner exited", { timeoutMs: 5000 });
+    });
+  });
+
+  /** holderThenWaiter starts A holding (lease 2 s) and, once A's command runs, B waiting for the same lock. */
+  async function holderThenWaiter(t: { after(fn: () => void): void }, d: string, bWaitSeconds: number, backendA = url(), backendB = backendA) {
+    const log = join(tempDir(t), "log");
+    writeFileSync(log, "");
+    const a = start(["--backend", backendA, "--lease", "2", d, "--exec", ...logged(log, "A")]);
+    t.after(() => a.kill("SIGKILL"));
+    await waitUntil(async () => readFileSync(log, "utf8").includes("start A") || (a.exitCode !== null && `A exited ${a.exitCode}: ${a.stderrText()}`), "A started", { timeoutMs: 10_000 });
+    const b = start(["--backend", backendB, "-t", String(bWaitSeconds), d, "--exec", ...logged(log, "B", 0)]);
+    t.after(() => b.kill("SIGKILL"));
+    await queued(backendB, d);
+    return { log, a, b };
+  }
+
+  describe("faults", () => {
+    test("a library holder SIGKILLed: the lock is back within lease + 1 s", async (t) => {
+      const backend = url();
+      const child = spawn(process.execPath, [join(FIXTURES, "hold.mjs"), "", "k", JSON.stringify({ backend, lease: 2 })], { stdio: ["pipe", "pipe", "pipe"] });
+      t.after(() => child.kill("SIGKILL"));
+      const info = JSON.parse(await firstLine(child));
+      assert.equal(info.slot, 0, JSON.stringify(info));
+      const waiter = acquire("k", { backend, timeout: 20_000 });
+      await queued(backend, "k");
+      const killedAt = performance.now();
+      child.kill("SIGKILL");
+      const got = await waiter;
+      const backAfter = performance.now() - killedAt;
+      assert.ok(backAfter < 2000 + 1000, `back after ${Math.round(backAfter)} ms`);
+      await got.release();
+    });
+
+    test("waitlock SIGKILLed in exec mode: its command dies with it, the lock is back within the lease, never two holders", async (t) => {
+      const { log, a, b } = await holderThenWaiter(t, "k", 20);
+      const A = spans(log).find((s) => s.tag === "A")!;
+      const killedAt = Date.now();
+      a.kill("SIGKILL");
+      await waitUntil(() => gone(A.pid), "A's command to die with waitlock (pdeathsig)", { timeoutMs: 2000 });
+      const diedBy = nowNs();
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+      assert.ok(Date.now() - killedAt < 2000 + 1000 + 1500, "back within lease + 1 s (and start-up)");
+      const all = spans(log);
+      assert.equal(all.find((s) => s.tag === "A")!.end, undefined, "A's command was killed, not ended");
+      all.find((s) => s.tag === "A")!.end = diedBy; // dead by then at the latest
+      assertNoOverlap(all);
+    });
+
+    test("the server paused longer than the lease: the holder's command is stopped and waitlock exits 7 before a waiter gets in", async (t) => {
+      const { log, a, b } = await holderThenWaiter(t, "p", 30);
+      redis.pause();
+      try {
+        const ra = await exited(a);
+        assert.equal(ra.code, 7, a.stderrText());
+        assert.match(a.stderrText(), /lock lost/);
+        await sleep(1500); // past the lease on the server's clock too
+      } finally {
+        redis.resume();
+      }
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+      assertNoOverlap(spans(log));
+    });
+
+    test("a waiter outlives the server's absence (longer than its own lease) and still gets the lock; a waiter's timeout is exit 2", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const release = join(dir, "release");
+      const a = await running(t, ["--backend", backend, "--lease", "30", "w"], `while [ ! -e ${release} ]; do sleep 0.05; done`);
+      const b = start(["--backend", backend, "--lease", "2", "-t", "40", "w", "--exec", "true"]);
+      const cStarted = Date.now();
+      const c = start(["--backend", backend, "-t", "2", "w", "--exec", "true"]);
+      t.after(() => b.kill("SIGKILL"));
+      t.after(() => c.kill("SIGKILL"));
+      await queued(backend, "w", 2);
+      redis.pause();
+      try {
+        assert.equal((await exited(c)).code, 2, c.stderrText());
+        // -t 2 is a promise to the caller, whatever the server does: start-up, 2 s, and leaving the queue (best effort: its lease runs out anyway).
+        assert.ok(Date.now() - cStarted < 2000 + 2000, `-t 2 gave up after ${Date.now() - cStarted} ms with the server paused`);
+        await sleep(2500); // past B's 2 s lease: its place in the queue is gone
+      } finally {
+        redis.resume();
+      }
+      await sleep(1000);
+      assert.equal(b.exitCode, null, `B still waits: ${b.stderrText()}`);
+      writeFileSync(release, "");
+      assert.equal((await exited(a)).code, 0, a.stderrText());
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+    });
+
+    test("a pause shorter than the lease: renewals are late but the lock is not lost", async (t) => {
+      const backend = url();
+      const a = await running(t, ["--backend", backend, "--lease", "6", "slow"], `sleep 4`);
+      redis.pause();
+      await sleep(2500); // at least one renewal waits on the paused server
+      redis.resume();
+      const ra = await exited(a);
+      assert.equal(ra.code, 0, a.stderrText());
+    });
+
+    test("foreground mode: a lost lease signals the owner (--lost-signal), and the lost event goes to syslog at err", async (t) => {
+      const backend = url();
+      const dir = tempDir(t);
+      const marker = join(dir, "got-term");
+      const syslog = await udpSyslog(t);
+      const script = join(dir, "owner.sh");
+      writeFileSync(script, [
+        `trap 'echo TERM > ${marker}; exit 0' TERM`,
+        `${process.execPath} ${WAITLOCK} --backend '${backend}' --lease 2 --syslog --syslog-target ${syslog.target} --lost-signal TERM fgl || exit 1`,
+        `echo held > ${marker}.held`,
+        "while :; do sleep 0.05; done",
+      ].join("\n"));
+      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
+      t.after(() => owner.kill("SIGKILL"));
+      await waitUntil(() => existsSync(`${marker}.held`), "the owner holds the lock", { timeoutMs: 10_000 });
+      redis.pause();
+      try {
+        await waitUntil(() => existsSync(marker) && readFileSync(marker, "utf8").trim() === "TERM", "the owner got SIGTERM", { timeoutMs: 5000 });
+      } finally {
+        redis.resume();
+      }
+      await exited(owner);
+      await waitUntil(() => syslog.lines.some((l) => /^<27>.*lost fgl slot 0: lock lost/.test(l)), "a 'lost' line at daemon.err", { timeoutMs: 5000 });
+    });
+
+    test("the server restarted without persistence: the holder notices at its next renewal and exits 7; the next fence is still greater", async (t) => {
+      const backend = url();
+      const log = join(tempDir(t), "log");
+      writeFileSync(log, "");
+      const a = start(["--backend", backend, "--lease", "3", "r0", "--exec", ...logged(log, "A")]);
+      t.after(() => a.kill("SIGKILL"));
+      await waitUntil(() => readFileSync(log, "utf8").includes("start A") || (a.exitCode !== null && `A exited ${a.exitCode}: ${a.stderrText()}`), "A started", { timeoutMs: 10_000 });
+      const b = start(["--backend", backend, "-t", "30", "r0", "--exec", ...logged(log, "B", 0)]);
+      t.after(() => b.kill("SIGKILL"));
+      await queued(backend, "r0");
+      await redis.kill();
+      const emptiedAt = nowNs(); // every key is gone from here on
+      await redis.restart();
+      const ra = await exited(a);
+      assert.equal(ra.code, 7, a.stderrText());
+      assert.match(a.stderrText(), /lock lost/);
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+      const [A, B] = spans(log);
+      assert.equal(A.tag, "A");
+      assert.ok(A.end !== undefined && A.end - emptiedAt < 3_000_000_000n, `A's command was stopped ${(Number(A.end! - emptiedAt) / 1e6).toFixed(0)} ms after the keys were lost: more than its 3 s lease`);
+      assert.equal(B.tag, "B");
+      assert.ok(B.fence! > A.fence!, `fence after the restart (${B.fence}) > before (${A.fence})`);
+    });
+
+    test("fences strictly increase across holders and across a restart that loses every key", async () => {
+      const backend = url();
+      const fence = () => {
+        const r = run(["--backend", backend, "f", "--exec", "sh", "-c", "echo $WAITLOCK_FENCE"]);
+        assert.equal(r.code, 0, r.stderr);
+        return BigInt(r.stdout.trim());
+      };
+      const seen = [fence(), fence(), fence()];
+      const lib = await acquire("f", { backend });
+      seen.push(lib.fence!);
+      await lib.release();
+      await redis.restart();
+      seen.push(fence(), fence());
+      const after = await acquire("f", { backend });
+      seen.push(after.fence!);
+      await after.release();
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1] < seen[i], `fences ${seen.join(", ")}`);
+    });
+
+    for (const mode of ["blackhole", "reset"] as const) {
+      test(`the holder cut off from the server (${mode}): its command is stopped and waitlock exits 7 before anyone else holds`, async (t) => {
+        const proxy = await startTcpProxy(redis.endpoint);
+        t.after(() => proxy.close());
+        const prefix = `cut${process.pid}-${++n}`;
+        const { log, a, b } = await holderThenWaiter(t, "c", 30, `redis://${proxy.endpoint}/0?prefix=${prefix}`, `redis://${redis.endpoint}/0?prefix=${prefix}`);
+        proxy.cut(mode);
+        const ra = await exited(a);
+        assert.equal(ra.code, 7, a.stderrText());
+        assert.equal((await exited(b)).code, 0, b.stderrText());
+        assertNoOverlap(spans(log));
+      });
+    }
+
+    test("FIFO with real processes: waiters killed in the middle of the queue are skipped, each blocking no longer than its lease", async (t) => {
+      const backend = url();
+      const log = join(tempDir(t), "log");
+      writeFileSync(log, "");
+      const holder = await acquire("fifo", { backend });
+      const waiters: ReturnType<typeof start>[] = [];
+      for (let i = 0; i < 6; i++) {
+        const w = start(["--backend", backend, "--lease", "2", "-t", "30", "fifo", "--exec", ...logged(log, `W${i}`, 0)]);
+        t.after(() => w.kill("SIGKILL"));
+        waiters.push(w);
+        await queued(backend, "fifo", i + 1);
+      }
+      for (const i of [1, 3, 4]) waiters[i].kill("SIGKILL");
+      for (const i of [1, 3, 4]) await exited(waiters[i]);
+      const killedAt = nowNs();
+      await holder.release();
+      for (const i of [0, 2, 5]) assert.equal((await exited(waiters[i])).code, 0, waiters[i].stderrText());
+      const all = spans(log);
+      assert.deepEqual(all.map((s) => s.tag), ["W0", "W2", "W5"], "the living, in arrival order");
+      assertNoOverlap(all);
+      // Three dead waiters in a row expire together: the last living one is in within their lease (2 s) and a second.
+      const lastIn = Number(all[2].start - killedAt) / 1e6;
+      assert.ok(lastIn < 2000 + 1000, `W5 got the lock ${lastIn.toFixed(0)} ms after the kills`);
+    });
+  });
+});
+
+describe("redis backend with AOF persistence", { skip, concurrency: 1 }, () => {
+  test("the server killed and restarted within the lease: the lock survives", async (t) => {
+    const server = await startRedis({ persistence: "aof" });
+    t.after(() => server.stop());
+    const backend = `redis://${server.endpoint}/0?prefix=aof${process.pid}`;
+    const a = await running(t, ["--backend", backend, "--lease", "10", "r"], `sleep 30`);
+    const before = (await list({ backend, descriptor: "r" })).find((e) => e.kind === "slot");
+    await server.kill();
+    await server.restart();
+    assert.equal(run(["--backend", backend, "--check", "r"]).code, 1, "still held after the restart");
+    const after = (await list({ backend, descriptor: "r" })).find((e) => e.kind === "slot");
+    assert.equal(after?.record?.holderPid, before?.record?.holderPid, "by the same holder");
+    await sleep(1500);
+    assert.equal(a.exitCode, null, `the holder carries on: ${a.stderrText()}`);
+    a.kill("SIGTERM");
+    assert.equal((await exited(a)).code, 143, a.stderrText());
+    assert.equal(run(["--backend", backend, "--check", "r"]).code, 0);
+  });
+});
+
+describe("redis backend with a password", { skip, concurrency: 1 }, () => {
+  test("refused credentials are exit 5; the password never shows in errors, -v, listings, syslog or doctor", async (t) => {
+    const secret = "s3cretpw";
+    const server = await startRedis();
+    t.after(() => server.stop());
+    // Users first, then the default user's password (the harness has seen the server answer PING without one).
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "alice", "on", ">alicepw", "~*", "&*", "+@all"]), "OK");
+    assert.equal(await redisCommand(server.port, ["ACL", "SETUSER", "bob", "on", ">bobpw", "~*", "&*", "+@read", "+@connection"]), "OK");
+    assert.equal(await redisCommand(server.port, ["CONFIG", "SET", "requirepass", secret]), "OK");
+    const e = server.endpoint;
+    const wrong = run(["-v", "--backend", `redis://default:wr0ngpw@${e}/0`, "x", "--exec", "true"]);
+    assert.equal(wrong.code, 5, wrong.stderr);
+    assert.equal(wrong.stderr.includes("wr0ngpw"), false, wrong.stderr);
+    const none = run(["--backend", `redis://${e}/0`, "--check", "x"]);
+    assert.equal(none.code, 5, `no password at all: ${none.stderr}`);
+    const alice = run(["--backend", `redis://alice:alicepw@${e}/0`, "acl", "--exec", "sh", "-c", "echo $WAITLOCK_FENCE"]);
+    assert.equal(alice.code, 0, `an ACL user: ${alice.stderr}`);
+    const aliceWrong = run(["--backend", `redis://alice:bobpw@${e}/0`, "--check", "acl"]);
+    assert.equal(aliceWrong.code, 5, aliceWrong.stderr);
+    assert.ok(!aliceWrong.stderr.includes("bobpw"), aliceWrong.stderr);
+    const bob = run(["-v", "--backend", `redis://bob:bobpw@${e}/0`, "acl", "--exec", "true"]);
+    assert.equal(bob.code, 5, `a user who may not run scripts: ${bob.stderr}`);
+    assert.equal(bob.stderr.trim().split("\n").filter((l) => !/acquiring/.test(l)).length, 1, bob.stderr);
+    assert.ok(!bob.stderr.includes("bobpw") && !/\n\s+at /.test(bob.stderr), bob.stderr);
+    const syslog = await udpSyslog(t);
+    const holder = await running(t, ["-v", "--syslog", "--syslog-target", syslog.target, "--backend", `redis://default:${secret}@${e}/0`, "x"], `sleep 30`);
+    const env = { WAITLOCK_BACKEND_PASSWORD: secret };
+    assert.equal(run(["--backend", `redis://default@${e}/0`, "--check", "x"], env).code, 1, "the password from the environment");
+    for (const format of ["human", "json", "csv", "null"]) {
+      const listed = run(["-v", "--backend", `redis://default:${secret}@${e}/0`, "--list", "--format", format]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /\bx\b/);
+      assert.ok(!listed.stdout.includes(secret) && !listed.stderr.includes(secret), listed.stdout + listed.stderr);
+    }
+    const busy = run(["-v", "--syslog", "--syslog-target", syslog.target, "--backend", `redis://default:${secret}@${e}/0`, "x", "--exec", "true"]);
+    assert.equal(busy.code, 1, busy.stderr);
+    assert.ok(!busy.stderr.includes(secret), busy.stderr);
+    const doctor = run(["doctor", "--backend", `redis://default:${secret}@${e}/0`]);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, /^OK\s+redis: /m);
+    assert.ok(!(doctor.stdout + doctor.stderr).includes(secret));
+    const badDoctor = run(["doctor", "--backend", `redis://default:wr0ngpw@${e}/0`]);
+    assert.equal(badDoctor.code, 1, badDoctor.stdout + badDoctor.stderr);
+    assert.ok(!(badDoctor.stdout + badDoctor.stderr).includes("wr0ngpw"));
+    holder.kill("SIGTERM");
+    await exited(holder);
+    assert.ok(!holder.stderrText().includes(secret), holder.stderrText());
+    await waitUntil(() => syslog.lines.length >= 2, "syslog lines from the holder and the refused one", { timeoutMs: 5000 });
+    for (const line of syslog.lines) assert.ok(!line.includes(secret), line);
+  });
+});
+
+describe("redis backend over TLS", { skip: skip || (spawnSync("openssl", ["version"]).status === 0 ? false : "openssl not installed"), concurrency: 1 }, () => {
+  /** makeCa writes a CA and a certificate it signs for 127.0.0.1 (openssl), returning the paths. */
+  function makeCa(dir: string, name: string) {
+    const f = (x: string) => join(dir, `${name}-${x}`);
+    const ssl = (...args: string[]) => {
+      const r = spawnSync("openssl", args, { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", `/CN=${name} test CA`, "-keyout", f("ca.key"), "-out", f("ca.pem"));
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f("server.key"), "-out", f("server.csr"));
+    writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1\n");
+    ssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "1", "-extfile", f("ext"), "-out", f("server.pem"));
+    return { ca: f("ca.pem"), cert: f("server.pem"), key: f("server.key") };
+  }
+
+  test("rediss:// works with the right CA (query or environment); a CA that does not vouch for the server is exit 5", async (t) => {
+    const dir = tempDir(t);
+    const good = makeCa(dir, "good");
+    const other = makeCa(dir, "other");
+    const [tlsPort] = await freePorts(1);
+    const server = await startRedis({ extraArgs: ["--tls-port", String(tlsPort), "--tls-cert-file", good.cert, "--tls-key-file", good.key, "--tls-ca-cert-file", good.ca, "--tls-auth-clients", "no"] });
+    t.after(() => server.stop());
+    const e = `127.0.0.1:${tlsPort}`;
+    const ok = run(["--backend", `rediss://${e}/0?ca=${good.ca}`, "secure", "--exec", "sh", "-c", "echo $WAITLOCK_FENCE"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^\d+\n$/);
+    assert.equal(run(["--backend", `rediss://${e}/0`, "--check", "secure"], { WAITLOCK_TLS_CA: good.ca }).code, 0);
+    const refused = run(["--backend", `rediss://${e}/0?ca=${other.ca}`, "secure", "--exec", "true"]);
+    assert.equal(refused.code, 5, refused.stderr);
+    assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+    const plain = run(["--backend", `redis://${e}/0`, "--check", "secure"]);
+    assert.notEqual(plain.code, 0, "plain text to a TLS port does not pass");
+    const missing = run(["--backend", `rediss://${e}/0?ca=${join(dir, "nope.pem")}`, "--check", "secure"]);
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+    const doctor = run(["doctor", "--backend", `rediss://${e}/0?ca=${good.ca}`]);
+    assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr);
+    assert.match(doctor.stdout, new RegExp(`^OK\\s+redis: ${e.replace(/\./g, "\\.")} answers`, "m"));
+  });
+});
