@@ -3,6 +3,7 @@
 // same stream as the holder, so taking the lock opens no new connection, and a
 // holder's view of who waits lets it hand over without reading first. The
 // stream never keeps the process alive (a waiter keeps itself alive).
+import { sleep } from "../sleep.ts";
 import type { EtcdClient, WatchEvent } from "./client.ts";
 import type { QueueView } from "./queue.ts";
 
@@ -46,11 +47,7 @@ export class Follower {
       } catch {
         if (signal.aborted) return;
         // The stream broke (endpoint gone, compaction): read everything afresh, then watch again.
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, REREAD_MS);
-          this.#unref(t);
-          signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-        });
+        await sleep(REREAD_MS, signal, this.#unref);
         try {
           const { kvs, revision } = await this.#client.range(this.#base, { prefix: true, sortByCreate: true });
           if (signal.aborted) return;

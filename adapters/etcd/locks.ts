@@ -22,6 +22,7 @@
 // the waiter(s) its release lets through, in the same transaction that
 // removes it, so a waiter is woken already holding the lock.
 import { WaitlockError, isWaitlockError } from "../errors.ts";
+import { sleep } from "../sleep.ts";
 import { setLongTimeout, type CancelTimer } from "../long-timer.ts";
 import type { Compare, EtcdClient, KeyValue, Op, WatchEvent } from "./client.ts";
 import { KeptLease, LateGrant } from "./lease.ts";
@@ -484,15 +485,6 @@ export function pickSlot(maxHolders: number, taken: Set<number>, preferred?: num
   if (preferred !== undefined && !taken.has(preferred)) return preferred;
   for (let s = 0; s < maxHolders; s++) if (!taken.has(s)) return s;
   return undefined;
-}
-
-/** sleep resolves after ms, or at once when signal aborts. */
-function sleep(ms: number, signal?: AbortSignal, unref: (t: unknown) => void = () => undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    unref(t);
-    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
 }
 
 /** What a hold asks of the protocol. */

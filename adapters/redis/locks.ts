@@ -16,6 +16,7 @@
 // them; a waiter blocks in BLPOP on its own list and checks in about once a
 // second, which renews its place, catches a wake-up it missed and sweeps.
 import { WaitlockError, isWaitlockError } from "../errors.ts";
+import { sleep } from "../sleep.ts";
 import { LeaseKeeper } from "../lease-keeper.ts";
 import { setLongTimeout } from "../long-timer.ts";
 import type { HolderInfo } from "../backend.ts";
@@ -116,15 +117,6 @@ class LateGrant extends WaitlockError {
   constructor(message: string) {
     super("EAGAIN", message);
   }
-}
-
-/** sleep resolves after ms, or at once when signal aborts. */
-function sleep(ms: number, signal?: AbortSignal, unref: (t: unknown) => void = () => undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    unref(t);
-    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
 }
 
 function parseEntry(json: string | undefined): EntryValue | undefined {
