@@ -8,7 +8,7 @@ import type { NetworkSupport } from "./http.ts";
 import { resolveLockDir } from "./lock-dir.ts";
 import { DEFAULT_POLL_MS } from "./poll-wait.ts";
 import type { Platform } from "./platform.ts";
-import { serverBackend } from "./server-backend.ts";
+import { LazyServerBackend } from "./lazy-server-backend.ts";
 import type { Core, LockRecord } from "./wasm-core.ts";
 import { MAX_HOLDERS } from "../assembly/codes.ts";
 
@@ -205,7 +205,7 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     const target = parseBackendUrl(url, (n) => platform.env(n));
     if (target.kind === "file") return fileBackend(target.dir);
     if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
-    const b = serverBackend(target, net, platform);
+    const b = new LazyServerBackend(target, net, platform);
     backends.set(key, b);
     return b;
   }
