@@ -3,17 +3,10 @@
 // feeds it what ranges and watches return and turns its answers into
 // transactions, whose compares make a stale view safe (it can only cost a
 // round trip, never grant twice).
+import type { HolderInfo } from "../backend.ts";
 import type { KeyValue, WatchEvent } from "./client.ts";
 
-/** What a holder or waiter says about itself, kept with its keys for listings. */
-export interface HolderInfo {
-  host: string;
-  uid: number;
-  pid: number;
-  ownerPid: number;
-  ownerStart: number;
-  command: string;
-}
+export type { HolderInfo };
 
 /** The JSON value of a queue entry (and, with slot and acquiredAt, of a grant). */
 export interface EntryValue extends HolderInfo {
