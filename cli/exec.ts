@@ -85,6 +85,20 @@ export function argvFor(command: string[]): string[] {
 }
 
 /**
+ * spawnHolding starts the command itself (no starter, or one that could not
+ * take the grant). The environment is copied and setpriv looked for only
+ * here: a starter's hand-over is a pipe write, and each step before it is
+ * paid between the grant and the command's start.
+ */
+function spawnHolding(lock: Lock, argv: string[]): ReturnType<typeof spawn> {
+  const [run, ...args] = lock.lease ? diesWithWaitlock(argv) : argv;
+  const env: NodeJS.ProcessEnv = { ...process.env, WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor };
+  if (lock.fence !== undefined) env.WAITLOCK_FENCE = String(lock.fence);
+  else delete env.WAITLOCK_FENCE; // an outer lock's token must not pass for this one's
+  return spawn(run, args, { stdio: ["inherit", "inherit", "inherit", ...lock.fds], env });
+}
+
+/**
  * runHolding runs command with WAITLOCK_SLOT and WAITLOCK_DESCRIPTOR set. The
  * locked files are passed to the child from fd 3 on, so the lock stays held while the
  * command runs even if this process is killed with SIGKILL.
@@ -96,7 +110,6 @@ export function runHolding(
 ): Promise<ExecResult> {
   const argv = argvFor(command);
   const [file] = argv;
-  const [run, ...args] = lock.lease ? diesWithWaitlock(argv) : argv;
   // Listen before spawning: a signal that lands between the spawn and a later
   // listener would meet the default disposition and kill waitlock, orphaning the
   // command. One that arrives before the child exists is passed on right after.
@@ -118,10 +131,7 @@ export function runHolding(
   };
   const handlers = FORWARDED_SIGNALS.map((s) => [s, () => forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
-  const env: NodeJS.ProcessEnv = { ...process.env, WAITLOCK_SLOT: String(lock.slot), WAITLOCK_DESCRIPTOR: lock.descriptor };
-  if (lock.fence !== undefined) env.WAITLOCK_FENCE = String(lock.fence);
-  else delete env.WAITLOCK_FENCE; // an outer lock's token must not pass for this one's
-  child = starter?.go(lock) ?? spawn(run, args, { stdio: ["inherit", "inherit", "inherit", ...lock.fds], env });
+  child = starter?.go(lock) ?? spawnHolding(lock, argv);
   for (const s of early) child.kill(s);
   // The witness joins after the command: a signal raised before the command
   // existed did not reach it and must be passed on, and the witness sees only
