@@ -408,7 +408,8 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       await holder.release();
       await sleep(500);
       assert.equal(existsSync(ran), false, "no command ran");
-      const left = spawnSync("pgrep", ["-f", "read -r granted"], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean)
+      // This test's starters only (their command names its own temp file): others may run on the machine.
+      const left = spawnSync("pgrep", ["-f", `read -r granted.*touch ${ran}`], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean)
         .filter((pid) => { try { return !/^[ZX]/.test(readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, "")); } catch { return false; } });
       assert.deepEqual(left, [], "no starter is left waiting");
       // And with the grant (once the killed waiter's lease has run out), it does run, with the grant's environment.
