@@ -147,6 +147,8 @@ local function promote()
       local w = B .. 'wake:' .. head
       redis.call('LPUSH', w, slot .. ' ' .. fence .. ' ' .. NOW)
       redis.call('PEXPIRE', w, f[2])
+      -- Every slot taken: no one behind can hold (free_for), so the queue need not be read again.
+      if c.x >= (c.n or 1) then return end
     end
   end
 end
@@ -186,10 +188,19 @@ end
  */
 export const ACQUIRE = `${COMMON}
 clock()
-local swept = sweep() > 0
-if swept then promote() end
 local tok, mode, n, pref, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local c = counts()
+-- Without a state hash nobody holds or waits here (every token has its entry in it):
+-- nothing to sweep and no queue to stand behind, which saves a descriptor's first
+-- request two reads.
+local swept = false
+if c.n then
+  swept = sweep() > 0
+  if swept then
+    promote()
+    c = counts()
+  end
+end
 if c.n and c.n ~= n and redis.call('ZCARD', E) > 0 then
   if swept then changed(false) end
   local first = redis.call('ZRANGE', E, 0, 0)[1]
@@ -198,7 +209,7 @@ if c.n and c.n ~= n and redis.call('ZCARD', E) > 0 then
 end
 -- New keys (or ones a sweep may have emptied, which Redis then deletes) have no TTL yet.
 local fresh = c.n == nil or swept
-local waiting = redis.call('ZCARD', Q)
+local waiting = c.n and redis.call('ZCARD', Q) or 0
 if waiting == 0 and free_for(mode, { n = n, x = c.x, r = c.r }) then
   redis.call('ZADD', E, NOW + ttl, tok)
   local slot, fence = grant(tok, mode, pref, ttl, ARGV[7], c, n)
