@@ -49,13 +49,18 @@ end
 -- A fence (and a queue position): strictly greater than every one before it
 -- under this prefix, and at least the server's clock in microseconds, so that
 -- a server restarted without its data still never hands out a smaller one.
+-- The clock is nearly always ahead of the counter, so it is written first and
+-- the old value read in the same call (GETSET: one call, where INCR then SET
+-- were two); only a counter at or past the clock is set again, one above.
+-- (A counter that is not a number, changed by hand, counts as absent.)
 local function next_fence()
-  local c = redis.call('INCR', P .. '#fence')
-  if c < NOW_US then
-    redis.call('SET', P .. '#fence', string.format('%.0f', NOW_US))
-    c = NOW_US
+  local now = string.format('%.0f', NOW_US)
+  local old = tonumber(redis.call('GETSET', P .. '#fence', now) or '')
+  if old and old >= NOW_US then
+    now = string.format('%.0f', old + 1)
+    redis.call('SET', P .. '#fence', now)
   end
-  return string.format('%.0f', c)
+  return now
 end
 
 -- drop forgets a token (v: its state, if already read): its slot or shared
