@@ -162,8 +162,9 @@ end
 -- listings) live until its last lease has run out, plus SLACK; they are set
 -- again only when that is no longer enough, or when fresh says a key was
 -- just made (it has no TTL yet). With no lease left, the keys go at once.
-local function keep(fresh)
-  local last = redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
+-- until, when given, is the last lease's end, already known to the caller.
+local function keep(fresh, until_last)
+  local last = until_last and {'', until_last} or redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
   if #last == 0 then
     redis.call('DEL', S, Q, E)
     redis.call('ZREM', INDEX, D)
@@ -179,8 +180,8 @@ local function keep(fresh)
   redis.call('ZADD', INDEX, until_, D)
 end
 
-local function changed(fresh)
-  keep(fresh)
+local function changed(fresh, until_last)
+  keep(fresh, until_last)
   redis.call('PUBLISH', P .. '#events', D)
 end
 `;
@@ -196,8 +197,9 @@ clock()
 local tok, mode, n, pref, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local c = counts()
 -- Without a state hash nobody holds or waits here (every token has its entry in it):
--- nothing to sweep and no queue to stand behind, which saves a descriptor's first
--- request two reads.
+-- nothing to sweep and no queue to stand behind, and the lease granted below is the
+-- only one, which saves a descriptor's first request three reads.
+local empty = c.n == nil
 local swept = false
 if c.n then
   swept = sweep() > 0
@@ -218,7 +220,7 @@ local waiting = c.n and redis.call('ZCARD', Q) or 0
 if waiting == 0 and free_for(mode, { n = n, x = c.x, r = c.r }) then
   redis.call('ZADD', E, NOW + ttl, tok)
   local slot, fence = grant(tok, mode, pref, ttl, ARGV[7], c, n)
-  changed(fresh)
+  changed(fresh, empty and NOW + ttl or nil)
   return {'held', slot, fence, NOW}
 end
 if ARGV[8] ~= '1' then
