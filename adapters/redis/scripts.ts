@@ -49,13 +49,18 @@ end
 -- A fence (and a queue position): strictly greater than every one before it
 -- under this prefix, and at least the server's clock in microseconds, so that
 -- a server restarted without its data still never hands out a smaller one.
+-- The clock is nearly always ahead of the counter, so it is written first and
+-- the old value read in the same call (GETSET: one call, where INCR then SET
+-- were two); only a counter at or past the clock is set again, one above.
+-- (A counter that is not a number, changed by hand, counts as absent.)
 local function next_fence()
-  local c = redis.call('INCR', P .. '#fence')
-  if c < NOW_US then
-    redis.call('SET', P .. '#fence', string.format('%.0f', NOW_US))
-    c = NOW_US
+  local now = string.format('%.0f', NOW_US)
+  local old = tonumber(redis.call('GETSET', P .. '#fence', now) or '')
+  if old and old >= NOW_US then
+    now = string.format('%.0f', old + 1)
+    redis.call('SET', P .. '#fence', now)
   end
-  return string.format('%.0f', c)
+  return now
 end
 
 -- drop forgets a token (v: its state, if already read): its slot or shared
@@ -147,6 +152,8 @@ local function promote()
       local w = B .. 'wake:' .. head
       redis.call('LPUSH', w, slot .. ' ' .. fence .. ' ' .. NOW)
       redis.call('PEXPIRE', w, f[2])
+      -- Every slot taken: no one behind can hold (free_for), so the queue need not be read again.
+      if c.x >= (c.n or 1) then return end
     end
   end
 end
@@ -155,8 +162,9 @@ end
 -- listings) live until its last lease has run out, plus SLACK; they are set
 -- again only when that is no longer enough, or when fresh says a key was
 -- just made (it has no TTL yet). With no lease left, the keys go at once.
-local function keep(fresh)
-  local last = redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
+-- until, when given, is the last lease's end, already known to the caller.
+local function keep(fresh, until_last)
+  local last = until_last and {'', until_last} or redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
   if #last == 0 then
     redis.call('DEL', S, Q, E)
     redis.call('ZREM', INDEX, D)
@@ -172,8 +180,8 @@ local function keep(fresh)
   redis.call('ZADD', INDEX, until_, D)
 end
 
-local function changed(fresh)
-  keep(fresh)
+local function changed(fresh, until_last)
+  keep(fresh, until_last)
   redis.call('PUBLISH', P .. '#events', D)
 end
 `;
@@ -186,10 +194,20 @@ end
  */
 export const ACQUIRE = `${COMMON}
 clock()
-local swept = sweep() > 0
-if swept then promote() end
 local tok, mode, n, pref, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local c = counts()
+-- Without a state hash nobody holds or waits here (every token has its entry in it):
+-- nothing to sweep and no queue to stand behind, and the lease granted below is the
+-- only one, which saves a descriptor's first request three reads.
+local empty = c.n == nil
+local swept = false
+if c.n then
+  swept = sweep() > 0
+  if swept then
+    promote()
+    c = counts()
+  end
+end
 if c.n and c.n ~= n and redis.call('ZCARD', E) > 0 then
   if swept then changed(false) end
   local first = redis.call('ZRANGE', E, 0, 0)[1]
@@ -198,11 +216,11 @@ if c.n and c.n ~= n and redis.call('ZCARD', E) > 0 then
 end
 -- New keys (or ones a sweep may have emptied, which Redis then deletes) have no TTL yet.
 local fresh = c.n == nil or swept
-local waiting = redis.call('ZCARD', Q)
+local waiting = c.n and redis.call('ZCARD', Q) or 0
 if waiting == 0 and free_for(mode, { n = n, x = c.x, r = c.r }) then
   redis.call('ZADD', E, NOW + ttl, tok)
   local slot, fence = grant(tok, mode, pref, ttl, ARGV[7], c, n)
-  changed(fresh)
+  changed(fresh, empty and NOW + ttl or nil)
   return {'held', slot, fence, NOW}
 end
 if ARGV[8] ~= '1' then
