@@ -26,6 +26,25 @@ export interface HolderInfo {
   command: string;
 }
 
+/** A request as a lock server's protocol takes it: the shape, the lease, and the record to keep. */
+export interface ServerLockRequest {
+  descriptor: string;
+  maxHolders: number;
+  shared: boolean;
+  preferredSlot?: number;
+  leaseSeconds: number;
+  info: HolderInfo;
+}
+
+/** serverLockRequest turns req into what a server backend's protocol takes, with host saying who asks. */
+export function serverLockRequest(req: SlotRequest, host: BackendHost): ServerLockRequest {
+  return {
+    descriptor: req.descriptor, maxHolders: req.maxHolders, shared: req.shared, preferredSlot: req.preferredSlot,
+    leaseSeconds: req.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+    info: { host: host.hostname(), uid: host.uid(), pid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart, command: req.command },
+  };
+}
+
 /** What a caller wants to hold. Validated and normalised before it gets here. */
 export interface SlotRequest {
   descriptor: string;

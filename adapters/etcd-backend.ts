@@ -1,7 +1,7 @@
 // LockBackend on etcd: the library's and CLI's view of the protocol in
 // etcd/locks.ts. Maps requests and listings between the two, and owns the
 // client (one per backend URL).
-import { DEFAULT_LEASE_SECONDS, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { EtcdTarget } from "./backend-url.ts";
 import { EtcdClient } from "./etcd/client.ts";
 import { KeptLease } from "./etcd/lease.ts";
@@ -32,11 +32,7 @@ export class EtcdBackend implements LockBackend {
   }
 
   #request(req: SlotRequest): EtcdLockRequest {
-    return {
-      descriptor: req.descriptor, maxHolders: req.maxHolders, shared: req.shared, preferredSlot: req.preferredSlot,
-      leaseSeconds: req.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
-      info: { host: this.#p.hostname(), uid: this.#p.uid(), pid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart, command: req.command },
-    };
+    return serverLockRequest(req, this.#p);
   }
 
   async tryAcquire(req: SlotRequest): Promise<HeldSlot | undefined> {

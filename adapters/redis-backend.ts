@@ -1,7 +1,7 @@
 // LockBackend on Redis: the library's and CLI's view of the protocol in
 // redis/locks.ts. Maps requests and listings between the two, and owns the
 // connections (one client per backend URL).
-import { DEFAULT_LEASE_SECONDS, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { RedisTarget } from "./backend-url.ts";
 import type { NetworkSupport } from "./http.ts";
 import { RedisClient } from "./redis/client.ts";
@@ -26,11 +26,7 @@ export class RedisBackend implements LockBackend {
   }
 
   #request(req: SlotRequest): RedisLockRequest {
-    return {
-      descriptor: req.descriptor, maxHolders: req.maxHolders, shared: req.shared, preferredSlot: req.preferredSlot,
-      leaseSeconds: req.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
-      info: { host: this.#host.hostname(), uid: this.#host.uid(), pid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart, command: req.command },
-    };
+    return serverLockRequest(req, this.#host);
   }
 
   async tryAcquire(req: SlotRequest): Promise<HeldSlot | undefined> {

@@ -21,6 +21,7 @@
 // descriptor on that etcd. A holder that lets go hands its slot straight to
 // the waiter(s) its release lets through, in the same transaction that
 // removes it, so a waiter is woken already holding the lock.
+import type { ServerLockRequest } from "../backend.ts";
 import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { sleep } from "../sleep.ts";
 import { setLongTimeout, type CancelTimer } from "../long-timer.ts";
@@ -31,14 +32,8 @@ import { QueueView, disagreement, grantable, parseEntry, type EntryValue, type H
 
 export type { EntryValue, HolderInfo, QueueEntry };
 
-export interface EtcdLockRequest {
-  descriptor: string;
-  maxHolders: number;
-  shared: boolean;
-  preferredSlot?: number;
-  leaseSeconds: number;
-  info: HolderInfo;
-}
+/** A request as this protocol takes it (the same for every server backend). */
+export type EtcdLockRequest = ServerLockRequest;
 
 export interface EtcdHold {
   readonly slot: number;

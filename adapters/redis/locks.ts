@@ -19,17 +19,11 @@ import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { sleep } from "../sleep.ts";
 import { LeaseKeeper } from "../lease-keeper.ts";
 import { setLongTimeout } from "../long-timer.ts";
-import type { HolderInfo } from "../backend.ts";
+import type { HolderInfo, ServerLockRequest } from "../backend.ts";
 import type { RedisClient, ScriptName } from "./client.ts";
 
-export interface RedisLockRequest {
-  descriptor: string;
-  maxHolders: number;
-  shared: boolean;
-  preferredSlot?: number;
-  leaseSeconds: number;
-  info: HolderInfo;
-}
+/** A request as this protocol takes it (the same for every server backend). */
+export type RedisLockRequest = ServerLockRequest;
 
 /** A request's record as stored in B rec (slot, fence and times live in B st and B exp). */
 export interface EntryValue extends HolderInfo {
