@@ -81,7 +81,16 @@ const quiet = (url) => until(async () => (await watchers(url)) === 0, "the previ
  * holders listen for --done).
  */
 async function parked(url, argv, what) {
-  const before = await watchers(url);
+  // A holder may still be opening watches of its own (waitlock's holder keeps one, opened just
+  // after it says it holds): count from a settled number, or that watch passes for the waiter's
+  // and the release lands before the waiter has even started.
+  let before = await watchers(url);
+  for (let settled = false; !settled; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await watchers(url);
+    settled = now === before;
+    before = now;
+  }
   const waiter = spawnArgv(argv);
   await until(
     async () => {
