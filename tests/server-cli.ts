@@ -1,0 +1,70 @@
+// The CLI and library helpers the server-backend suites (etcd, Redis) share:
+// spawning waitlock, logging a held command's span, waiting for a queue, and
+// the never-two-holders check over the spans.
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { list } from "../adapters/node/index.ts";
+import { ROOT, tempDir } from "./helpers.ts";
+import { waitUntil } from "./servers/server-process.ts";
+
+export const WAITLOCK = join(ROOT, "bin/waitlock");
+
+export function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [WAITLOCK, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function start(args: string[], env: Record<string, string> = {}): ChildProcess & { stderrText: () => string } {
+  const child = spawn(process.execPath, [WAITLOCK, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  child.stdout!.resume();
+  return Object.assign(child, { stderrText: () => err });
+}
+
+/**
+ * A command for --exec that logs "start TAG NS FENCE PID" and, when it ends
+ * (SIGTERM, or after secs), "end TAG NS" to log (CLOCK_REALTIME, one host).
+ */
+export function logged(log: string, tag: string, secs = 30): string[] {
+  return ["/bin/sh", "-c", `echo "start ${tag} $(date +%s%N) $WAITLOCK_FENCE $$" >> ${log}; trap 'echo "end ${tag} $(date +%s%N)" >> ${log}; exit 143' TERM; sleep ${secs} & wait; echo "end ${tag} $(date +%s%N)" >> ${log}`];
+}
+
+export interface Span { tag: string; start: bigint; end?: bigint; fence?: bigint; pid: number }
+export function spans(log: string): Span[] {
+  const out = new Map<string, Span>();
+  for (const line of readFileSync(log, "utf8").split("\n").filter(Boolean)) {
+    const [what, tag, ns, fence, pid] = line.split(" ");
+    if (what === "start") out.set(tag, { tag, start: BigInt(ns), fence: fence ? BigInt(fence) : undefined, pid: Number(pid) });
+    else out.get(tag)!.end = BigInt(ns);
+  }
+  return [...out.values()].sort((a, b) => (a.start < b.start ? -1 : 1));
+}
+
+/** running starts `waitlock ARGS --exec sh -c 'touch READY; SCRIPT'` and resolves once its command runs. */
+export async function running(t: { after(fn: () => void): void }, args: string[], script: string, env: Record<string, string> = {}) {
+  const ready = join(tempDir(t), "ready");
+  const child = start([...args, "--exec", "sh", "-c", `touch ${ready}; ${script}`], env);
+  t.after(() => child.kill("SIGKILL"));
+  await waitUntil(() => existsSync(ready) || (child.exitCode !== null && `exited ${child.exitCode}: ${child.stderrText()}`), "the holder's command to run", { timeoutMs: 10_000 });
+  assert.equal(child.exitCode, null, `the holder exited early: ${child.stderrText()}`);
+  return child;
+}
+
+/** queued resolves once at least n requests wait in descriptor's queue. */
+export async function queued(backend: string, descriptor: string, n = 1): Promise<void> {
+  await waitUntil(async () => (await list({ backend, descriptor })).filter((e) => e.kind === "waiter").length >= n, `${n} waiting for ${descriptor}`, { timeoutMs: 10_000 });
+}
+
+/** noOverlap: each span ends before the next starts, and fences strictly increase. */
+export function assertNoOverlap(all: Span[]): void {
+  for (let i = 1; i < all.length; i++) {
+    const [a, b] = [all[i - 1], all[i]];
+    assert.ok(a.end !== undefined && a.end <= b.start, `${a.tag} (ended ${a.end}) overlaps ${b.tag} (started ${b.start})`);
+    if (a.fence !== undefined && b.fence !== undefined) assert.ok(a.fence < b.fence, `fence ${a.fence} then ${b.fence}`);
+  }
+}
+
+export const nowNs = () => BigInt(Date.now()) * 1_000_000n;
