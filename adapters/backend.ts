@@ -5,6 +5,7 @@
 // tokens, and waits on server events rather than polls: so waiting belongs to
 // the backend, and a held slot carries a signal that aborts on loss.
 import type { Platform } from "./platform.ts";
+import { LockType } from "../assembly/codes.ts";
 import type { LockRecord } from "./wasm-core.ts";
 
 /** A network lock's lease when none is asked for, in seconds. */
@@ -24,6 +25,11 @@ export interface HolderInfo {
   ownerPid: number;
   ownerStart: number;
   command: string;
+}
+
+/** lockTypeOf is the record type of a request of this shape, on every backend. */
+export function lockTypeOf(r: { maxHolders: number; shared: boolean }): LockType {
+  return r.shared ? LockType.Shared : r.maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
 }
 
 /** A request as a lock server's protocol takes it: the shape, the lease, and the record to keep. */

@@ -1,20 +1,16 @@
 // LockBackend on etcd: the library's and CLI's view of the protocol in
 // etcd/locks.ts. Maps requests and listings between the two, and owns the
 // client (one per backend URL).
-import { serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { lockTypeOf, serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { EtcdTarget } from "./backend-url.ts";
 import { EtcdClient } from "./etcd/client.ts";
 import { KeptLease } from "./etcd/lease.ts";
 import { EtcdLocks, type EtcdHold, type EtcdLockRequest } from "./etcd/locks.ts";
 import { fenceOf, parseEntry } from "./etcd/queue.ts";
 import type { NetworkSupport } from "./http.ts";
-import { LockType, type LockRecord } from "./wasm-core.ts";
+import type { LockRecord } from "./wasm-core.ts";
 
 export type { NetworkSupport };
-
-function lockType(maxHolders: number, shared: boolean): LockType {
-  return shared ? LockType.Shared : maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
-}
 
 export class EtcdBackend implements LockBackend {
   readonly location: string;
@@ -82,7 +78,7 @@ export class EtcdBackend implements LockBackend {
       if (kind === "q" && holding.has(kv.lease)) continue;
       const v = parseEntry(kv).value;
       const record: LockRecord | undefined = v && {
-        version: 1, type: lockType(v.maxHolders, v.mode === "shared"), slot: v.slot ?? 0, maxHolders: v.maxHolders,
+        version: 1, type: lockTypeOf({ maxHolders: v.maxHolders, shared: v.mode === "shared" }), slot: v.slot ?? 0, maxHolders: v.maxHolders,
         holderPid: v.pid, ownerPid: v.ownerPid, ownerStart: v.ownerStart, uid: v.uid ?? -1,
         acquiredAt: v.acquiredAt ?? v.queuedAt, hostname: v.host, descriptor, command: v.command,
       };

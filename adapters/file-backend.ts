@@ -8,14 +8,14 @@
 // A probe (check, list, --done) only ever tries HELD, so it can never make an
 // acquirer's GATE attempt fail. An acquirer that holds GATE knows no one else
 // holds the slot, so if HELD is briefly taken it can only be a probe: it spins.
-import type { HeldSlot, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
+import { lockTypeOf, type HeldSlot, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import { WaitlockError, fromSystemError } from "./errors.ts";
 import type { LockDir } from "./lock-dir.ts";
 import { joinPath, LockFileNames, parseLockFileName, type ParsedName } from "./names.ts";
 import { waitByPolling } from "./poll-wait.ts";
 import { discardRecordFile } from "./record-file.ts";
 import { errnoOf, type ByteRange, type FileId, type FileStat, type Platform } from "./platform.ts";
-import { DecodeStatus, LockType, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
+import { DecodeStatus, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
 
 export const GATE: ByteRange = { offset: 0, length: 1 };
 export const HELD: ByteRange = { offset: 1, length: 1 };
@@ -76,11 +76,6 @@ function hardLinked(path: string, nlink: number): WaitlockError {
 
 function sameFile(a: FileId, b: FileId | undefined): boolean {
   return b !== undefined && a.dev === b.dev && a.ino === b.ino;
-}
-
-function lockTypeOf(req: SlotRequest): LockType {
-  if (req.shared) return LockType.Shared;
-  return req.maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
 }
 
 /** What a probe saw in one file. */

@@ -1,16 +1,12 @@
 // LockBackend on Redis: the library's and CLI's view of the protocol in
 // redis/locks.ts. Maps requests and listings between the two, and owns the
 // connections (one client per backend URL).
-import { serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { lockTypeOf, serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { RedisTarget } from "./backend-url.ts";
 import type { NetworkSupport } from "./http.ts";
 import { RedisClient } from "./redis/client.ts";
 import { RedisLocks, type ListedEntry, type RedisHold, type RedisLockRequest } from "./redis/locks.ts";
-import { LockType, type LockRecord } from "./wasm-core.ts";
-
-function lockType(maxHolders: number, shared: boolean): LockType {
-  return shared ? LockType.Shared : maxHolders === 1 ? LockType.Mutex : LockType.Semaphore;
-}
+import type { LockRecord } from "./wasm-core.ts";
 
 export class RedisBackend implements LockBackend {
   readonly location: string;
@@ -68,7 +64,7 @@ export class RedisBackend implements LockBackend {
       const info = (e: ListedEntry): SlotInfo => {
         const v = e.value;
         const record: LockRecord | undefined = v && {
-          version: 1, type: lockType(v.maxHolders, v.mode === "shared"), slot: e.slot, maxHolders: v.maxHolders,
+          version: 1, type: lockTypeOf({ maxHolders: v.maxHolders, shared: v.mode === "shared" }), slot: e.slot, maxHolders: v.maxHolders,
           holderPid: v.pid, ownerPid: v.ownerPid, ownerStart: v.ownerStart, uid: v.uid ?? -1,
           acquiredAt: e.acquiredAt ?? v.queuedAt, hostname: v.host, descriptor: d.descriptor, command: v.command,
         };
