@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
 import { FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
-import { WAITLOCK, assertNoOverlap, logged, nowNs, queued, run, running, spans, start } from "./server-cli.ts";
+import { WAITLOCK, assertNoOverlap, keptByLeaseHolder, logged, nowNs, queued, run, running, spans, start } from "./server-cli.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { redisCommand } from "./servers/redis-resp.ts";
 import { startRedis, type RedisServer } from "./servers/redis.ts";
@@ -344,15 +344,7 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
       t.after(() => owner.kill("SIGKILL"));
       // Once the lease holder has taken over (the record names it), --done reaches it.
-      const leaseHolder = async () => {
-        const pid = (await list({ backend, descriptor: "d2" })).find((e) => e.kind === "slot")?.record?.holderPid;
-        try {
-          return pid !== undefined && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("lease-holder");
-        } catch {
-          return false;
-        }
-      };
-      await waitUntil(leaseHolder, "the lease holder took over", { timeoutMs: 10_000 });
+      await waitUntil(() => keptByLeaseHolder(backend, "d2"), "the lease holder took over", { timeoutMs: 10_000 });
       const doneFg = run(["-v", "--backend", backend, "--done", "d2"]);
       assert.equal(doneFg.code, 0, `${doneFg.stderr}; listed now: ${run(["--backend", backend, "--list", "--format", "json"]).stdout}; owner ${owner.exitCode ?? "running"}`);
       await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });

@@ -67,4 +67,14 @@ export function assertNoOverlap(all: Span[]): void {
   }
 }
 
+/** keptByLeaseHolder: whether descriptor's slot is held, by its record, by a foreground lease holder process. */
+export async function keptByLeaseHolder(backend: string, descriptor: string): Promise<boolean> {
+  const pid = (await list({ backend, descriptor })).find((e) => e.kind === "slot")?.record?.holderPid;
+  try {
+    return pid !== undefined && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("lease-holder");
+  } catch {
+    return false;
+  }
+}
+
 export const nowNs = () => BigInt(Date.now()) * 1_000_000n;
