@@ -86,7 +86,7 @@ export class Lock {
   readonly signal: AbortSignal;
   readonly #held: HeldSlot;
   readonly #stopOwnerWatch: () => void;
-  #released = false;
+  #releasing: Promise<void> | undefined;
 
   /** @internal Locks are made by acquire and tryAcquire. */
   constructor(descriptor: string, location: string, held: HeldSlot, stopOwnerWatch: () => void) {
@@ -114,7 +114,7 @@ export class Lock {
   }
 
   get released(): boolean {
-    return this.#released;
+    return this.#releasing !== undefined;
   }
 
   /**
@@ -122,7 +122,7 @@ export class Lock {
    * holder's record file), for handing to a child process; empty once released.
    */
   get fds(): readonly number[] {
-    return this.#released ? [] : this.#held.fds;
+    return this.released ? [] : this.#held.fds;
   }
 
   /** The record of the dead holder whose stale slot this lock took over (null: unreadable), if any. */
@@ -137,16 +137,21 @@ export class Lock {
 
   /** Rewrites the record (e.g. when another process takes over as holder). */
   async updateRecord(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
-    if (this.#released) throw new WaitlockError("EUSAGE", `lock ${this.descriptor} is already released`);
+    if (this.released) throw new WaitlockError("EUSAGE", `lock ${this.descriptor} is already released`);
     await this.#held.rewrite(changes);
   }
 
-  /** release gives the slot up. Calling it again does nothing. */
-  async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    this.#stopOwnerWatch();
-    await this.#held.release();
+  /**
+   * release gives the slot up. Calling it again starts nothing new and
+   * settles with the first call: on a server, once the slot is handed on.
+   */
+  release(): Promise<void> {
+    this.#releasing ??= (async () => {
+      await undefined; // #releasing is set before anything that could call back in
+      this.#stopOwnerWatch();
+      await this.#held.release();
+    })();
+    return this.#releasing;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
