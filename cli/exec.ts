@@ -49,6 +49,11 @@ const STARTER_SCRIPT = 'IFS= read -r granted <&3 || exit 0; [ -n "$granted" ] ||
  */
 export class Starter {
   readonly #child: ReturnType<typeof spawn>;
+  /**
+   * The group-signal witness, started with the starter for the same reason:
+   * its fork would otherwise land while the command starts.
+   */
+  #witness: GroupSignalWitness | undefined;
 
   constructor(command: string[]) {
     const argv = ["/bin/sh", "-c", STARTER_SCRIPT, "waitlock", ...argvFor(command)];
@@ -58,6 +63,15 @@ export class Starter {
     this.#child = spawn(run, args, { stdio: ["inherit", "inherit", "inherit", "pipe"], env });
     this.#child.on("error", () => undefined); // no shell: runHolding spawns the command itself
     (this.#child.stdio[3] as NodeJS.WritableStream).on("error", () => undefined);
+    this.#witness = new GroupSignalWitness(FORWARDED_SIGNALS);
+  }
+
+  /** The witness, for the command go() started (then only signals from now on count). */
+  takeWitness(): GroupSignalWitness | undefined {
+    const w = this.#witness;
+    this.#witness = undefined;
+    w?.fresh();
+    return w;
   }
 
   /** go hands the grant to a starter still waiting for it and returns its process, or undefined. */
@@ -76,6 +90,8 @@ export class Starter {
   /** cancel lets the starter go without running anything. */
   cancel(): void {
     (this.#child.stdio[3] as NodeJS.WritableStream | null)?.end();
+    this.#witness?.stop();
+    this.#witness = undefined;
   }
 }
 
@@ -99,9 +115,10 @@ function spawnHolding(lock: Lock, argv: string[]): ReturnType<typeof spawn> {
 }
 
 /**
- * runHolding runs command with WAITLOCK_SLOT and WAITLOCK_DESCRIPTOR set. The
- * locked files are passed to the child from fd 3 on, so the lock stays held while the
- * command runs even if this process is killed with SIGKILL.
+ * runHolding runs command with WAITLOCK_SLOT and WAITLOCK_DESCRIPTOR set, and
+ * releases the lock the moment it exits. The locked files are passed to the
+ * child from fd 3 on, so the lock stays held while the command runs even if
+ * this process is killed with SIGKILL.
  */
 export function runHolding(
   lock: Lock, command: string[], onStart: (pid: number) => void,
@@ -131,17 +148,22 @@ export function runHolding(
   };
   const handlers = FORWARDED_SIGNALS.map((s) => [s, () => forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
-  child = starter?.go(lock) ?? spawnHolding(lock, argv);
+  child = starter?.go(lock);
+  if (child) witness = starter!.takeWitness();
+  else child = spawnHolding(lock, argv);
   for (const s of early) child.kill(s);
   // The witness joins after the command: a signal raised before the command
   // existed did not reach it and must be passed on, and the witness sees only
   // signals raised after it joined. It costs a fork (a few ms), which a command
   // that is over in a moment (`--exec true`) is spared; a signal to the group in
-  // that moment is passed on anyway, as without a witness.
+  // that moment is passed on anyway, as without a witness. A starter brings
+  // its own, forked while waiting and made fresh as the command starts.
   let witnessTimer: ReturnType<typeof setTimeout> | undefined;
   if (child.pid !== undefined) {
-    witnessTimer = setTimeout(() => (witness = new GroupSignalWitness(FORWARDED_SIGNALS)), WITNESS_AFTER_MS);
-    witnessTimer.unref();
+    if (!witness) {
+      witnessTimer = setTimeout(() => (witness = new GroupSignalWitness(FORWARDED_SIGNALS)), WITNESS_AFTER_MS);
+      witnessTimer.unref();
+    }
     onStart(child.pid);
   }
   const started = child;
@@ -171,6 +193,9 @@ export function runHolding(
       else done({ status: 126, error: `${file}: cannot run (${err.code ?? err.message})` });
     });
     started.once("exit", (code, signal) => {
+      // Let go before tidying up: on a server the next holder is waiting for
+      // this hand-over, and the caller's own release() joins this one.
+      void lock.release().catch(() => undefined);
       if (signal) done({ status: 128 + (constants.signals[signal] ?? 0) });
       else done({ status: code ?? 0 });
     });

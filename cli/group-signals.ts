@@ -86,6 +86,19 @@ export class GroupSignalWitness {
     return true;
   }
 
+  /**
+   * fresh makes sure no signal from before now is taken for a group signal
+   * later: a witness started ahead of time (while waitlock waited) is
+   * replaced if it holds any. One /proc read when it holds none.
+   */
+  fresh(): void {
+    this.#held.clear();
+    const pending = this.#pending();
+    if (pending === undefined || (pending & this.#mask) === 0n) return;
+    this.#witness?.kill("SIGKILL");
+    this.#start();
+  }
+
   stop(): void {
     this.#witness?.kill("SIGKILL");
     this.#witness = undefined;
