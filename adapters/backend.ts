@@ -90,6 +90,39 @@ export interface LeaseHandle {
 }
 
 /**
+ * Who sent a --done request, as the request says (a claim: anyone who may
+ * write to the server can make one).
+ */
+export interface DoneFrom {
+  host: string;
+  pid: number;
+}
+
+/**
+ * What a hold does about a --done request: called as the request arrives,
+ * while its sender still waits for the answer (so the sender can still be
+ * looked at); what it returns runs once the answer is written.
+ */
+export type DoneHandler = (signal: string, from: DoneFrom | undefined) => (() => void) | void;
+
+/** selfSignalling: the DoneHandler of a hold this process keeps: once answered, it takes the request's signal. */
+export function selfSignalling(host: Pick<BackendHost, "pid" | "kill">): DoneHandler {
+  return (signal) => () => {
+    try {
+      host.kill(host.pid, signal);
+    } catch {
+      // an unknown signal name: nothing to do
+    }
+  };
+}
+
+/** doneFrom is the sender named by a request, if it names one in the expected shape. */
+export function doneFrom(from: unknown): DoneFrom | undefined {
+  const f = from as Partial<DoneFrom> | null | undefined;
+  return f && typeof f.host === "string" && Number.isSafeInteger(f.pid) && f.pid! > 0 ? { host: f.host, pid: f.pid! } : undefined;
+}
+
+/**
  * A network hold passed from the process that acquired it to one that keeps
  * it (the foreground holder): enough to renew its lease and answer --done.
  */
@@ -206,13 +239,13 @@ export interface LockBackend {
   watch(descriptor: string | undefined, onChange: () => void): () => void;
   /**
    * Keeps a network hold made by another process alive from this one, and
-   * calls onDone(signal) for each --done request that reaches it (network
+   * calls onDone for each --done request that reaches it (network
    * backends only: a lock directory hands over open files instead). The
    * backend gets ready to renew (client loaded, connected) before it asks
    * handOff for the hold, so the other process judges the lease's certainty
    * as late as possible.
    */
-  adopt?(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease>;
+  adopt?(handOff: () => Promise<LeaseHandOff>, onDone: DoneHandler): Promise<AdoptedLease>;
   /** Lets go of connections so the process may exit (held locks stay held). */
   close?(): void;
 }

@@ -1,7 +1,7 @@
 // LockBackend on etcd: the library's and CLI's view of the protocol in
 // etcd/locks.ts. Maps requests and listings between the two, and owns the
 // client (one per backend URL).
-import { lockTypeOf, serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { lockTypeOf, selfSignalling, serverLockRequest, type AdoptedLease, type BackendHost, type DoneHandler, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { EtcdTarget } from "./backend-url.ts";
 import { EtcdClient } from "./etcd/client.ts";
 import { KeptLease } from "./etcd/lease.ts";
@@ -48,13 +48,7 @@ export class EtcdBackend implements LockBackend {
    * the lock directory signals the verified local holder.
    */
   #held(r: EtcdLockRequest, hold: EtcdHold): HeldLease {
-    hold.followDone(r.info, (signal) => {
-      try {
-        this.#p.kill(this.#p.pid, signal);
-      } catch {
-        // an unknown signal name: nothing to do
-      }
-    });
+    hold.followDone(r.info, selfSignalling(this.#p));
     return new HeldLease(hold);
   }
 
@@ -125,7 +119,7 @@ export class EtcdBackend implements LockBackend {
   }
 
   /** adopt keeps a lease granted by another process alive (the foreground holder), answering --done for it. */
-  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease> {
+  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: DoneHandler): Promise<AdoptedLease> {
     const h = await handOff(); // nothing to load or open first: the HTTP client is part of the bundle
     const lease = KeptLease.adopt(this.#client, h.leaseId, h.ttlSeconds, h.certainForMs, (t) => this.#p.unrefTimer(t));
     const stopDone = new AbortController();

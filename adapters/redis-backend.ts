@@ -1,7 +1,7 @@
 // LockBackend on Redis: the library's and CLI's view of the protocol in
 // redis/locks.ts. Maps requests and listings between the two, and owns the
 // connections (one client per backend URL).
-import { lockTypeOf, serverLockRequest, type AdoptedLease, type BackendHost, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { lockTypeOf, selfSignalling, serverLockRequest, type AdoptedLease, type BackendHost, type DoneHandler, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { RedisTarget } from "./backend-url.ts";
 import type { NetworkSupport } from "./http.ts";
 import { RedisClient } from "./redis/client.ts";
@@ -37,18 +37,10 @@ export class RedisBackend implements LockBackend {
   }
 
   /** Signals this process (the one keeping the lease): how a holder takes a --done request. */
-  #signalSelf = (signal: string) => {
-    try {
-      this.#host.kill(this.#host.pid, signal);
-    } catch {
-      // an unknown signal name: nothing to do
-    }
-  };
-
   /** #held wraps a grant and has it answer --done from any host, as etcd-backend.ts does. */
   #held(r: RedisLockRequest, hold: RedisHold): HeldLease {
     const held = new HeldLease(hold);
-    held.onEnd(this.#locks.followDone(r.descriptor, hold.lease.token, r.info, this.#signalSelf));
+    held.onEnd(this.#locks.followDone(r.descriptor, hold.lease.token, r.info, selfSignalling(this.#host)));
     return held;
   }
 
@@ -92,7 +84,7 @@ export class RedisBackend implements LockBackend {
     return this.#locks.watch(descriptor, onChange);
   }
 
-  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: (signal: string) => void): Promise<AdoptedLease> {
+  async adopt(handOff: () => Promise<LeaseHandOff>, onDone: DoneHandler): Promise<AdoptedLease> {
     // Load ioredis and connect before taking the hold: its lease is then renewed at once.
     await this.#client.run((r) => r.ping()).catch(() => undefined); // unreachable: the first renewal says so
     const h = await handOff();

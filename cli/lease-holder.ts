@@ -1,10 +1,14 @@
 // The foreground holder for locks on a server: what cli/holder.ts is for the
 // lock directory. It keeps the lock's lease alive for its owner after
 // `waitlock DESCRIPTOR` has returned (the backend's adopt), and lets go when
-// the owner exits or when it gets SIGTERM/SIGINT/SIGHUP. If the lease is lost
+// the owner exits, and when the lock is taken from it. If the lease is lost
 // (the server unreachable for too long, or it forgot the lock), it sends the
 // owner the lost signal (SIGTERM unless --lost-signal says otherwise) before
-// the lease can expire, and exits.
+// the lease can expire, and exits. The lock taken away (`waitlock --done` from
+// anyone but the owner, on any host, or SIGTERM/SIGINT/SIGHUP) is the same
+// news for the owner: it gets the lost signal, then the lock is let go. The
+// owner's own `--done` (sent from a process the owner started, on this host)
+// and SIGUSR2 let go quietly, as the lock directory's holder does.
 //
 // usage: lease-holder.cjs. On stdin, one line of JSON LeaseHolderStart; it
 // loads its client, connects, and says "warm" on fd 3; then one line of JSON
@@ -15,7 +19,7 @@ import { spawn } from "node:child_process";
 import type { AdoptedLease, BackendHost, HolderInfo } from "../adapters/backend.ts";
 import { parseBackendUrl } from "../adapters/backend-url.ts";
 import { nodeNetwork } from "../adapters/node/network.ts";
-import { startTimeFrom } from "../adapters/proc.ts";
+import { parentPidFrom, startTimeFrom } from "../adapters/proc.ts";
 import { serverBackend } from "../adapters/server-backend.ts";
 
 const READY_FD = 3;
@@ -105,14 +109,45 @@ const host: BackendHost = {
 let ending = false;
 let held: AdoptedLease | undefined;
 
-async function release(): Promise<never> {
+async function release(how = ""): Promise<never> {
   if (!ending) {
     ending = true;
     await held?.release().catch(() => undefined); // unreachable: it expires by itself
-    log("info", `released ${h.what} (held for ${((Date.now() - h.acquiredAt) / 1000).toFixed(3)} s)`);
+    log("info", `released ${h.what} (held for ${((Date.now() - h.acquiredAt) / 1000).toFixed(3)} s${how})`);
   }
   process.exit(0);
 }
+
+/** takenAway: the lock is being taken from a running owner; tell it, then let go. */
+function takenAway(by: string): Promise<never> {
+  let told = "";
+  if (!ending && h.lostSignal !== "none" && ownerAlive()) {
+    try {
+      process.kill(h.ownerPid, h.lostSignal);
+      told = `, owner PID ${h.ownerPid} sent ${h.lostSignal}`;
+    } catch {
+      // the owner is gone meanwhile
+    }
+  }
+  return release(`; ended by ${by}${told}`);
+}
+
+/** startedByOwner: pid is the owner or one of its descendants (a walk up /proc, bounded). */
+function startedByOwner(pid: number): boolean {
+  for (let depth = 0; pid > 1 && depth < 32; depth++) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+    } catch {
+      return false;
+    }
+    if (pid === h.ownerPid) return startTimeFrom(stat) === h.ownerStart;
+    pid = parentPidFrom(stat) ?? 0;
+  }
+  return false;
+}
+
+const ownerAlive = () => startTime(h.ownerPid) === h.ownerStart;
 
 async function main(): Promise<void> {
   const target = parseBackendUrl(start.backend, (n) => process.env[n]);
@@ -127,12 +162,10 @@ async function main(): Promise<void> {
     };
   };
   // --done from any host: this process keeps the lease, so it is the one to let go.
-  held = await backend.adopt!(handOff, (signal) => {
-    try {
-      process.kill(process.pid, signal);
-    } catch {
-      void release();
-    }
+  // Whose request it is is decided as it arrives: its sender waits for the answer, so is still there to look at.
+  held = await backend.adopt!(handOff, (_signal, from) => {
+    if (from && from.host === hostname() && startedByOwner(from.pid)) return () => void release("; let go by its owner");
+    return () => void takenAway(`--done from ${from ? `PID ${from.pid} on ${from.host}` : "another process"}`);
   });
   const lost = held.lost;
   lost.addEventListener("abort", () => {
@@ -148,8 +181,8 @@ async function main(): Promise<void> {
     }
     process.exit(7);
   });
-  for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, () => void release());
-  const ownerAlive = () => startTime(h.ownerPid) === h.ownerStart;
+  for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, () => void takenAway(s));
+  process.on("SIGUSR2", () => void release("; let go by its owner"));
   if (!ownerAlive()) {
     try {
       fs.writeSync(READY_FD, "owner-gone\n");

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
 import { FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
-import { WAITLOCK, assertNoOverlap, keptByLeaseHolder, logged, nowNs, queued, run, running, spans, start } from "./server-cli.ts";
+import { WAITLOCK, assertNoOverlap, keptByLeaseHolder, logged, ownDoneIsQuiet, nowNs, queued, run, running, spans, start } from "./server-cli.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { redisCommand } from "./servers/redis-resp.ts";
 import { startRedis, type RedisServer } from "./servers/redis.ts";
@@ -305,7 +305,7 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       }
       const human = run(["--backend", backend, "--list"]).stdout.split("\n");
       assert.match(human[0], /^DESCRIPTOR\s+SLOT\s+STATE\s+HOST\s+PID\s+OWNER\s+USER\s+ACQUIRED\s+HELD\s+FENCE\s+LEASE\s+COMMAND$/);
-      assert.match(human[1], new RegExp(`^listed\\s+0\\s+held\\s+\\S+\\s+${process.pid}\\s.*\\s${holder.fence}\\s+[5-7]s\\s`));
+      assert.match(human[1], new RegExp(`^listed\\s+0\\s+held\\s+\\S+\\s+${process.pid}\\s.*\\s${holder.fence}\\s+[2-7]s\\s`));
       assert.match(human[2], /^listed\s+-\s+waiting\s.*echo first$/);
       assert.match(human[3], /^listed\s+-\s+waiting\s.*echo second$/);
       const json = JSON.parse(run(["--backend", backend, "--list", "--format", "json"]).stdout);
@@ -327,6 +327,8 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       await holder.release();
       for (const w of waiters) assert.equal((await exited(w)).code, 0);
     });
+
+    test("foreground: the owner's own --done lets go quietly and it carries on; another owner whose hold --done ends gets --lost-signal", (t) => ownDoneIsQuiet(t, url()));
 
     test("--done reaches the holders wherever they run: an exec'd command and a foreground holder let go", async (t) => {
       const backend = url();

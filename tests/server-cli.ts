@@ -1,12 +1,12 @@
 // The CLI and library helpers the server-backend suites (etcd, Redis) share:
 // spawning waitlock, logging a held command's span, waiting for a queue, and
-// the never-two-holders check over the spans.
+// the never-two-holders check over the spans, and the cases both must pass alike.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { list } from "../adapters/node/index.ts";
-import { ROOT, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, lineReader, tempDir } from "./helpers.ts";
 import { waitUntil } from "./servers/server-process.ts";
 
 export const WAITLOCK = join(ROOT, "bin/waitlock");
@@ -67,14 +67,41 @@ export function assertNoOverlap(all: Span[]): void {
   }
 }
 
-/** keptByLeaseHolder: whether descriptor's slot is held, by its record, by a foreground lease holder process. */
-export async function keptByLeaseHolder(backend: string, descriptor: string): Promise<boolean> {
-  const pid = (await list({ backend, descriptor })).find((e) => e.kind === "slot")?.record?.holderPid;
-  try {
-    return pid !== undefined && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("lease-holder");
-  } catch {
-    return false;
-  }
+/** keptByLeaseHolder: whether descriptor has at least `holders` slots held and, by their records, each by a foreground lease holder process. */
+export async function keptByLeaseHolder(backend: string, descriptor: string, holders = 1): Promise<boolean> {
+  const pids = (await list({ backend, descriptor })).filter((e) => e.kind === "slot").map((e) => e.record?.holderPid);
+  return pids.length >= holders && pids.every((pid) => {
+    try {
+      return pid !== undefined && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("lease-holder");
+    } catch {
+      return false;
+    }
+  });
 }
 
 export const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+
+/**
+ * ownDoneIsQuiet: two scripts hold a semaphore of 2 in foreground mode; one
+ * runs its own `waitlock --done`, which lets both holds go: its own quietly
+ * (it carries on), the other's with that owner sent its lost signal.
+ */
+export async function ownDoneIsQuiet(t: { after(fn: () => void): void }, backend: string): Promise<void> {
+  const sh = (script: string) => spawn("/bin/sh", ["-c", script], { env: { ...process.env, PATH: `${join(ROOT, "bin")}:${process.env.PATH}` }, stdio: ["pipe", "pipe", "pipe"] });
+  const other = sh(`waitlock --backend ${backend} -m 2 pool || exit 1; echo locked; while :; do sleep 0.05; done`);
+  t.after(() => other.kill("SIGKILL"));
+  assert.equal(await firstLine(other), "locked");
+  const self = sh(`waitlock --backend ${backend} -m 2 --lost-signal USR1 pool || exit 1; echo locked; read line; waitlock --backend ${backend} --done pool; echo "done $?"; read line; echo alive`);
+  t.after(() => self.kill("SIGKILL"));
+  const next = lineReader(self);
+  assert.equal(await next("locked"), "locked");
+  await waitUntil(() => keptByLeaseHolder(backend, "pool", 2), "the lease holders took over", { timeoutMs: 10_000 });
+  self.stdin!.write("go\n");
+  assert.equal(await next("done"), "done 0");
+  await waitUntil(async () => run(["--backend", backend, "--check", "-m", "2", "pool"]).code === 0, "both let go", { timeoutMs: 5000 });
+  self.stdin!.end("go\n");
+  assert.equal(await next("alive"), "alive", "the caller was not signalled");
+  assert.equal((await exited(self)).code, 0);
+  await waitUntil(() => other.signalCode !== null, "the other owner was told", { timeoutMs: 5000 });
+  assert.equal(other.signalCode, "SIGTERM");
+}

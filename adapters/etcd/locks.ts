@@ -21,7 +21,7 @@
 // descriptor on that etcd. A holder that lets go hands its slot straight to
 // the waiter(s) its release lets through, in the same transaction that
 // removes it, so a waiter is woken already holding the lock.
-import type { ServerLockRequest } from "../backend.ts";
+import { doneFrom, type DoneHandler, type ServerLockRequest } from "../backend.ts";
 import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { sleep } from "../sleep.ts";
 import { setLongTimeout, type CancelTimer } from "../long-timer.ts";
@@ -41,8 +41,8 @@ export interface EtcdHold {
   readonly lease: KeptLease;
   /** Rewrites the record kept with the grant (the queue entry is left alone). */
   rewrite(info: Partial<HolderInfo>): Promise<void>;
-  /** Answers --done requests for this hold from any host by calling onRequest(signal), while the hold lasts. */
-  followDone(info: HolderInfo, onRequest: (signal: string) => void): void;
+  /** Answers --done requests for this hold from any host through onRequest, while the hold lasts. */
+  followDone(info: HolderInfo, onRequest: DoneHandler): void;
   /** Ends the hold: hands over to the next waiter(s) and revokes the lease, and with it every key of this holder. */
   release(): Promise<void>;
 }
@@ -282,10 +282,10 @@ export class EtcdLocks {
 
   /**
    * followDone watches descriptor's --done requests for this holder's lease
-   * and, for each, writes an answer and calls onRequest(signal). It stops when
+   * and hands each to onRequest and answers it. It stops when
    * stop aborts. The connection does not keep the process alive.
    */
-  followDone(descriptor: string, lease: string, info: HolderInfo, fromRevision: bigint, stop: AbortSignal, onRequest: (signal: string) => void): void {
+  followDone(descriptor: string, lease: string, info: HolderInfo, fromRevision: bigint, stop: AbortSignal, onRequest: DoneHandler): void {
     const base = this.base(descriptor);
     let revision = fromRevision;
     const onEvents = (events: WatchEvent[], rev: bigint) => {
@@ -304,8 +304,8 @@ export class EtcdLocks {
     void follow();
   }
 
-  /** answerDone answers one --done request (the value of P D/done) if it is for lease, then calls onRequest. */
-  answerDone(descriptor: string, lease: string, info: HolderInfo, kv: KeyValue, onRequest: (signal: string) => void): void {
+  /** answerDone hands one --done request (the value of P D/done) to onRequest if it is for lease, and answers it. */
+  answerDone(descriptor: string, lease: string, info: HolderInfo, kv: KeyValue, onRequest: DoneHandler): void {
     let req: DoneRequest;
     try {
       req = JSON.parse(kv.value) as DoneRequest;
@@ -313,8 +313,9 @@ export class EtcdLocks {
       return;
     }
     if (!Array.isArray(req.leases) || !req.leases.includes(lease) || typeof req.signal !== "string" || typeof req.lease !== "string") return;
+    const then = onRequest(req.signal, doneFrom(req.from));
     void this.#client.put(`${this.base(descriptor)}ack/${req.id}/${lease}`, JSON.stringify(info), req.lease).catch(() => undefined)
-      .finally(() => onRequest(req.signal));
+      .finally(() => then?.());
   }
 
   /**
@@ -491,7 +492,7 @@ interface HoldActions {
   encode(info: Partial<HolderInfo>): string;
   /** Lets go, handing over to whoever this release lets through (given the grant key's mod revision). */
   handOff(grantMod: bigint): Promise<void>;
-  followDone(info: HolderInfo, onRequest: (signal: string) => void): void;
+  followDone(info: HolderInfo, onRequest: DoneHandler): void;
 }
 
 class Hold implements EtcdHold {
@@ -511,7 +512,7 @@ class Hold implements EtcdHold {
     this.#mod = fence;
   }
 
-  followDone(info: HolderInfo, onRequest: (signal: string) => void): void {
+  followDone(info: HolderInfo, onRequest: DoneHandler): void {
     this.actions.followDone(info, onRequest);
   }
 

@@ -19,7 +19,7 @@ import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { sleep } from "../sleep.ts";
 import { LeaseKeeper } from "../lease-keeper.ts";
 import { setLongTimeout } from "../long-timer.ts";
-import type { HolderInfo, ServerLockRequest } from "../backend.ts";
+import { doneFrom, type DoneHandler, type HolderInfo, type ServerLockRequest } from "../backend.ts";
 import type { RedisClient, ScriptName } from "./client.ts";
 
 /** A request as this protocol takes it (the same for every server backend). */
@@ -434,9 +434,9 @@ export class RedisLocks {
 
   /**
    * followDone answers --done requests for token (a hold of this process) and
-   * calls onRequest(signal) for each. Returns a function that stops.
+   * hands each to onRequest and answers it. Returns a function that stops.
    */
-  followDone(descriptor: string, token: string, info: HolderInfo, onRequest: (signal: string) => void): () => void {
+  followDone(descriptor: string, token: string, info: HolderInfo, onRequest: DoneHandler): () => void {
     return this.#done.follow(descriptor, token, info, onRequest);
   }
 
@@ -462,7 +462,7 @@ export class RedisLocks {
  */
 class DoneDesk {
   readonly #locks: RedisLocks;
-  readonly #follows = new Map<string, { descriptor: string; info: HolderInfo; onRequest: (signal: string) => void }>();
+  readonly #follows = new Map<string, { descriptor: string; info: HolderInfo; onRequest: DoneHandler }>();
   readonly #recent: { at: number; request: DoneRequest }[] = [];
   /** Requests answered (id/token), the oldest first, to answer each once. */
   readonly #answered = new Set<string>();
@@ -482,7 +482,7 @@ class DoneDesk {
     }
   }
 
-  follow(descriptor: string, token: string, info: HolderInfo, onRequest: (signal: string) => void): () => void {
+  follow(descriptor: string, token: string, info: HolderInfo, onRequest: DoneHandler): () => void {
     this.#follows.set(token, { descriptor, info, onRequest });
     // Subscribed once, for the life of the client: a process that locks in a loop pays nothing here.
     this.#subscribed ||= (this.#locks.client.subscriber().on(`${this.#locks.prefix}#done`, (json) => this.#heard(json), () => this.#catchUp()), true);
@@ -518,7 +518,8 @@ class DoneDesk {
       if (!f || f.descriptor !== request.descriptor || this.#answered.has(key)) continue;
       this.#answered.add(key);
       if (this.#answered.size > MAX_REMEMBERED) this.#answered.delete(this.#answered.values().next().value!);
-      void this.#locks.answerDone(request, token, f.info).catch(() => undefined).finally(() => f.onRequest(request.signal));
+      const then = f.onRequest(request.signal, doneFrom(request.from));
+      void this.#locks.answerDone(request, token, f.info).catch(() => undefined).finally(() => then?.());
     }
   }
 }
