@@ -54,6 +54,7 @@ export interface AcquireOptions extends LockDirOption {
 }
 
 export interface CheckOptions extends LockDirOption {
+  /** The slot count to ask about; default: the one the current holders took it with (1 if none). */
   maxHolders?: number;
   shared?: boolean;
 }
@@ -67,7 +68,10 @@ export interface ListOptions extends LockDirOption {
   staleOnly?: boolean;
 }
 
-export type LockInfo = SlotInfo;
+export interface LockInfo extends SlotInfo {
+  /** How long the holder has held it, by its record (held entries with a record only). */
+  heldForMs?: number;
+}
 
 /** Lock is a held slot. Release it with release() or `await using`. */
 export class Lock {
@@ -309,13 +313,28 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
 
   async function check(descriptor: string, options: CheckOptions = {}): Promise<boolean> {
     const d = checkDescriptor(descriptor);
-    const maxHolders = checkMaxHolders(options.maxHolders);
-    return backend(options).check({ descriptor: d, maxHolders, shared: !!options.shared });
+    const b = backend(options);
+    // Without maxHolders, the question is about the lock as its holders take it: their records say N.
+    const maxHolders = options.maxHolders === undefined && !options.shared ? await heldAs(b, d) : checkMaxHolders(options.maxHolders);
+    return b.check({ descriptor: d, maxHolders, shared: !!options.shared });
+  }
+
+  /** heldAs: the slot count descriptor's holders and waiters took it with (1 when none says). */
+  async function heldAs(b: LockBackend, descriptor: string): Promise<number> {
+    for (const e of await b.list({ descriptor })) {
+      const n = e.record?.maxHolders;
+      if (e.status === "active" && n !== undefined && isWholeNumber(n, 1, MAX_HOLDERS)) return n;
+    }
+    return 1;
   }
 
   async function list(options: ListOptions = {}): Promise<LockInfo[]> {
     if (options.descriptor !== undefined) checkDescriptor(options.descriptor);
-    return backend(options).list(options);
+    const now = Date.now();
+    return (await backend(options).list(options)).map((e) => {
+      const heldForMs = e.record && e.status === "active" && e.kind !== "waiter" ? Math.max(0, now - e.record.acquiredAt) : undefined;
+      return heldForMs === undefined ? e : { ...e, heldForMs };
+    });
   }
 
   async function signalHolders(descriptor: string, signal = "SIGTERM", options: LockDirOption = {}): Promise<number[]> {

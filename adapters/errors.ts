@@ -27,14 +27,19 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   ELOST: 7,
 };
 
-/** WaitlockError is the only error the library throws on purpose. */
+/**
+ * WaitlockError is the only error the library throws on purpose. One for an
+ * AbortSignal (EABORTED) is named "AbortError", as Node's own AbortSignal-aware
+ * APIs name theirs, and carries the signal's reason as its cause.
+ */
 export class WaitlockError extends Error {
-  override readonly name = "WaitlockError";
+  override readonly name: "WaitlockError" | "AbortError";
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+    this.name = code === "EABORTED" ? "AbortError" : "WaitlockError";
   }
 
   /** The CLI exit code for this error. */

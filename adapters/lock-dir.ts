@@ -27,18 +27,20 @@ export function autoCandidates(p: Platform): { path: string; mode: number }[] {
  * checkExplicitDir verifies a directory the user named. It is not created: a
  * typo should fail loudly, not scatter lock directories around the disk.
  */
-function checkExplicitDir(p: Platform, path: string, how: string): void {
+/** how: where the path came from, when not from the caller itself (an environment variable). */
+function checkExplicitDir(p: Platform, path: string, how?: string): void {
+  const named = how ? `lock directory ${path} (${how})` : `lock directory ${path}`;
   let st;
   try {
     st = p.lstat(path);
   } catch (err) {
-    throw new WaitlockError("ENODIR", `lock directory ${path} (${how}) cannot be examined: ${errnoOf(err) ?? err}`, { cause: err });
+    throw new WaitlockError("ENODIR", `${named} cannot be examined: ${errnoOf(err) ?? err}`, { cause: err });
   }
   // A symlink the user names on purpose is fine; follow it once and check the target.
   if (st?.kind === "symlink") st = statFollow(p, path);
-  if (!st) throw new WaitlockError("ENODIR", `lock directory ${path} (${how}) does not exist; create it or choose another`);
-  if (st.kind !== "directory") throw new WaitlockError("ENODIR", `lock directory ${path} (${how}) is not a directory`);
-  if (!p.canWrite(path)) throw new WaitlockError("EPERM", `lock directory ${path} (${how}) is not writable by this user; fix its permissions or choose another`);
+  if (!st) throw new WaitlockError("ENODIR", `${named} does not exist; create it or choose another`);
+  if (st.kind !== "directory") throw new WaitlockError("ENODIR", `${named} is not a directory`);
+  if (!p.canWrite(path)) throw new WaitlockError("EPERM", `${named} is not writable by this user; fix its permissions or choose another`);
 }
 
 function statFollow(p: Platform, path: string) {
@@ -75,7 +77,7 @@ function autoDirUsable(p: Platform, path: string, mode: number): boolean {
  */
 export function resolveLockDir(p: Platform, explicit?: string, candidates = autoCandidates(p)): LockDir {
   if (explicit !== undefined && explicit !== "") {
-    checkExplicitDir(p, explicit, "--lock-dir");
+    checkExplicitDir(p, explicit); // the library's lockDir or the CLI's --lock-dir: the message names neither
     return { path: explicit, source: "option" };
   }
   const fromEnv = p.env("WAITLOCK_DIR");
@@ -91,5 +93,5 @@ export function resolveLockDir(p: Platform, explicit?: string, candidates = auto
     }
   }
   const tried = candidates.map((c) => c.path).join(", ");
-  throw new WaitlockError("ENODIR", `no usable lock directory (tried ${tried}); set WAITLOCK_DIR or pass --lock-dir`);
+  throw new WaitlockError("ENODIR", `no usable lock directory (tried ${tried}); set WAITLOCK_DIR, or choose one (--lock-dir, or the library's lockDir)`);
 }

@@ -120,6 +120,18 @@ for (const b of BACKENDS) {
       await again.release();
     });
 
+    test("check without maxHolders asks about the semaphore its holders took", async () => {
+      const at = b.fresh();
+      assert.equal(await check("pool", at), true, "nobody holds it");
+      const held = [await acquire("pool", { ...at, maxHolders: 4 })];
+      assert.equal(await check("pool", at), true, "3 of its 4 slots are free");
+      for (let i = 1; i < 4; i++) held.push(await acquire("pool", { ...at, maxHolders: 4 }));
+      assert.equal(await check("pool", at), false, "all 4 held");
+      await held.pop()!.release();
+      assert.equal(await check("pool", at), true);
+      for (const l of held) await l.release();
+    });
+
     test("a semaphore of N has N holders on distinct slots, then none", async () => {
       const at = b.fresh();
       const held = await Promise.all([0, 1, 2, 3].map(() => acquire("sem", { ...at, maxHolders: 4 })));
@@ -146,8 +158,11 @@ for (const b of BACKENDS) {
       await assert.rejects(acquire("w", { ...at, timeout: 200 }), (e) => isWaitlockError(e, "ETIMEDOUT"));
       const ac = new AbortController();
       const aborted = acquire("w", { ...at, signal: ac.signal });
-      setTimeout(() => ac.abort(), 100);
-      await assert.rejects(aborted, (e) => isWaitlockError(e, "EABORTED"));
+      const reason = new Error("the caller's own reason");
+      setTimeout(() => ac.abort(reason), 100);
+      // As Node's own AbortSignal-aware APIs do: named AbortError, the reason as its cause.
+      await assert.rejects(aborted, (e) => isWaitlockError(e, "EABORTED") && e.name === "AbortError" && e.cause === reason);
+      await assert.rejects(acquire("w", { ...at, signal: AbortSignal.abort(reason) }), (e) => isWaitlockError(e, "EABORTED") && e.name === "AbortError" && e.cause === reason);
       const waiter = acquire("w", at);
       await parked(b, at, "w");
       await a.release();
@@ -171,13 +186,18 @@ for (const b of BACKENDS) {
       await got.release();
     });
 
-    test("list shows each holder with its record", async () => {
+    test("list shows each holder with its record and how long it has held", async () => {
       const at = b.fresh();
+      const before = Date.now();
       const a = await acquire("listed", { ...at, maxHolders: 2 });
+      await sleep(50);
       const entries = (await list({ ...at, descriptor: "listed" })).filter((e) => e.kind !== "waiter");
+      const heldAtMost = Date.now() - before;
       assert.equal(entries.length, 1);
       assert.equal(entries[0].record?.holderPid, process.pid);
       assert.equal(entries[0].record?.maxHolders, 2);
+      const heldFor = entries[0].heldForMs;
+      assert.ok(heldFor !== undefined && heldFor >= 40 && heldFor <= heldAtMost + 5, `heldForMs ${heldFor}, at most ${heldAtMost}`);
       await a.release();
       assert.deepEqual((await list({ ...at, descriptor: "listed" })).filter((e) => e.status === "active"), []);
     });
