@@ -11,6 +11,7 @@ import { ROOT, spawnHolder, tempDir } from "./helpers.ts";
 import { COMMANDS } from "../plugins/doctor/src/commands.ts";
 import { deviceOf, meaning, mountOf, parseMountinfo } from "../plugins/doctor/src/checks/filesystem.ts";
 import { parseTarget, syslog } from "../plugins/doctor/src/checks/syslog.ts";
+import { deno } from "../plugins/doctor/src/checks/deno.ts";
 import { humanLine } from "../plugins/doctor/src/finding.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { redisCommand } from "./servers/redis-resp.ts";
@@ -371,6 +372,12 @@ describe("doctor's readers", () => {
     const makedev = (major: bigint, minor: bigint) =>
       ((major & 0xfffn) << 8n) | ((major & 0xfffff000n) << 32n) | (minor & 0xffn) | ((minor & 0xffffff00n) << 12n);
     assert.equal(deviceOf(makedev(0x12345n, 0xabc21n)), `${0x12345}:${0xabc21}`);
+  });
+
+  test("Deno missing is fine and says so to whoever installed waitlock, not to a contributor", async (t) => {
+    const found = await deno(tempDir(t), { PATH: tempDir(t) });
+    assert.equal(found.status, "OK");
+    assert.equal(found.finding, "not installed; only waitlock's Deno library needs it (the CLI and the Node library do not)");
   });
 
   test("parseTarget accepts udp://, tcp:// and unix:// targets and nothing else", () => {
