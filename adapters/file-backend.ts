@@ -12,7 +12,7 @@ import { lockTypeOf, type HeldSlot, type ListFilter, type LockBackend, type Slot
 import { WaitlockError, fromSystemError } from "./errors.ts";
 import type { LockDir } from "./lock-dir.ts";
 import { joinPath, LockFileNames, parseLockFileName, type ParsedName } from "./names.ts";
-import { waitByPolling } from "./poll-wait.ts";
+import { FileQueue, waitInQueue } from "./file-queue.ts";
 import { discardRecordFile } from "./record-file.ts";
 import { errnoOf, type ByteRange, type FileId, type FileStat, type Platform } from "./platform.ts";
 import { DecodeStatus, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
@@ -93,6 +93,7 @@ export class FileBackend implements LockBackend {
   readonly #core: Core;
   readonly #dir: string;
   readonly #names: LockFileNames;
+  readonly #queue: FileQueue;
   #readerSeq = 0;
   /** Descriptors whose dead readers' files this process has swept (once each: it costs a readdir). */
   readonly #sweptReaders = new Set<string>();
@@ -103,6 +104,7 @@ export class FileBackend implements LockBackend {
     this.#dir = dir.path;
     this.location = dir.path;
     this.#names = new LockFileNames((bytes) => core.sha256(bytes));
+    this.#queue = new FileQueue(platform, dir.path);
   }
 
   #path(name: string): string {
@@ -122,9 +124,22 @@ export class FileBackend implements LockBackend {
     return this.tryOnce(req, new Set());
   }
 
-  /** Waiting on files is trying again on each directory event and on a jittered poll. */
+  /**
+   * Waiting on files is waiting in turn (file-queue.ts): a free slot is taken at
+   * once only if no one is queued; otherwise, or if the slots are busy, the
+   * acquirer queues behind the waiters already there.
+   */
   acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
-    return waitByPolling(this, req, wait);
+    const queueDir = this.#path(this.#names.queue(req.descriptor));
+    if (!this.#queue.waiting(queueDir)) {
+      try {
+        const held = this.tryOnce(req, new Set());
+        if (held) return Promise.resolve(held);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return waitInQueue(this, this.#p, this.#queue, queueDir, req, wait);
   }
 
   /** tryOnce tries each slot once; knownBusy (updated) puts slots found busy last next time. */

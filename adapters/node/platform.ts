@@ -147,6 +147,10 @@ export class NodePlatform implements Platform {
     return fs.readdirSync(dir);
   }
 
+  rmdir(path: string): void {
+    fs.rmdirSync(path);
+  }
+
   mkdir(path: string, mode: number): void {
     fs.mkdirSync(path, { mode });
     fs.chmodSync(path, mode); // mkdir applies the umask; a shared directory must really be 1777
