@@ -338,7 +338,7 @@ export function waitInQueue(
       if (watched === what) return;
       unwatch();
       watched = what;
-      unwatch = what === SLOTS ? b.watch(req.descriptor, () => attempt(false)) : p.watch(what, () => attempt(false));
+      unwatch = what === SLOTS ? b.watch(req.descriptor, onSlotChange) : p.watch(what, () => attempt(false));
     };
     const attempt = (force: boolean): void => {
       if (settled) return;
@@ -360,6 +360,21 @@ export function waitInQueue(
           if (p.lstat(target) !== undefined) return;
           // gone before the watch was set: look again
         }
+      } catch (err) {
+        finish(err);
+      }
+    };
+    /**
+     * onSlotChange: a slot file changed. A waiter whose turn it is keeps it (places
+     * only improve), so it tries at once, without reading the queue again: this
+     * is the path from a release to the next holder.
+     */
+    const onSlotChange = () => {
+      if (settled) return;
+      if (!last.eligible) return attempt(false);
+      try {
+        const held = b.tryOnce(req, busy) as HeldSlot | undefined;
+        if (held) finish(undefined, held);
       } catch (err) {
         finish(err);
       }
