@@ -144,6 +144,7 @@ export class FileBackend implements LockBackend {
 
   /** tryOnce tries each slot once; knownBusy (updated) puts slots found busy last next time. */
   tryOnce(req: SlotRequest, knownBusy: Set<number>): HeldSlot | undefined {
+    if (req.maxHolders === 1) return this.#trySlot(req, 0); // a lock of one slot has one order (saves the core's call and arrays)
     for (const slot of this.#core.slotOrder(req.maxHolders, req.preferredSlot, knownBusy)) {
       const held = this.#trySlot(req, slot);
       if (held) {
