@@ -283,6 +283,8 @@ function lockSoon(p: Platform, fd: number): boolean {
 export interface QueueBackend extends Tryable {
   /** Whether a slot is free now, by probing (never disturbs an acquirer). */
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): boolean;
+  /** Runs, once, what taking a slot runs that a failed attempt does not, so the first success is not also a first call. */
+  warm?(req: SlotRequest): void;
 }
 
 /**
@@ -428,6 +430,9 @@ export function waitInQueue(
     }, wait.deadline - performance.now());
     schedulePoll();
     attempt(false);
+    // While parked, a process has time to spare: spend it now on the first-call costs
+    // (compiling, loading) of what the release will need, not after the release.
+    if (!settled) b.warm?.(req);
   });
 }
 

@@ -51,9 +51,11 @@ function syscallFloor(base) {
     lock.tryLock(fd, 0, 1, true); // GATE
     lock.tryLock(fd, 1, 1, true); // HELD
     fs.lstatSync(path); // still the file at the path?
-    fs.fstatSync(fd); // link count, mode, size before writing
+    const st = fs.fstatSync(fd); // link count, mode, size before writing
+    if ((st.mode & 0o777) !== 0o666) fs.fchmodSync(fd, 0o666); // a new file has the umask's mode: shared directories need 0666
     fs.writeSync(fd, record, 0, record.length, 0);
-    fs.unlinkSync(path); // release: unlink while locked,
+    fs.lstatSync(path); // release: still our file at the path?
+    fs.unlinkSync(path); // then unlink it while locked,
     lock.unlock(fd, 1, 1);
     lock.unlock(fd, 0, 1);
     fs.closeSync(fd); // then unlock and close
@@ -96,7 +98,7 @@ export async function run({ quick }) {
   const tables = [
     {
       title: "Library, uncontended: acquire + release pairs per second (one process, tmpfs)",
-      note: `Median of ${runs} runs of ${seconds} s each; the peers take turns within each run. "syscall floor" is the protocol's system calls for one acquire + release (lstat of the queue directory, open, fstat, two lock ranges, lstat, fstat, write the record, unlink, two unlocks, close) issued back to back through the same bindings, with no library around them.`,
+      note: `Median of ${runs} runs of ${seconds} s each; the peers take turns within each run. "syscall floor" is the protocol's system calls for one acquire + release (lstat of the queue directory, open, fstat, two lock ranges, lstat, fstat, fchmod to 0666 when the umask took bits away, write the record; lstat, unlink, two unlocks, close) issued back to back through the same bindings, with no library around them.`,
       head: ["library", "pairs/s (median)", "min … max", "waitlock ÷ peer"],
       rows: names.map((n) => [
         n,
