@@ -56,6 +56,8 @@ interface Place {
   head?: string;
   /** Whether the head waits for a shared hold (a reader). */
   headShared?: boolean;
+  /** Whether tickets were behind this one (then the last one out, not this one, removes the directory). */
+  behind?: boolean;
 }
 
 /** Ticket is this process's place in one descriptor's queue. */
@@ -109,11 +111,17 @@ export class Ticket {
       target = ahead[ahead.length - req.maxHolders];
     }
     const headShared = head?.endsWith(".r");
-    return target === undefined ? { eligible: true, head, headShared } : { eligible: false, target: joinPath(this.#queueDir, target), head, headShared };
+    const behind = own < tickets.length - 1;
+    return target === undefined ? { eligible: true, head, headShared, behind } : { eligible: false, target: joinPath(this.#queueDir, target), head, headShared, behind };
   }
 
-  /** leave removes the ticket (while still holding its lock) and closes it. */
-  leave(): void {
+  /**
+   * leave removes the ticket (while still holding its lock) and closes it, then
+   * the queue directory if last (tidy: rmdir fails on a directory others still
+   * use, but costs a millisecond on some file systems, so it is skipped when
+   * tickets were seen behind this one).
+   */
+  leave(tidy = true): void {
     if (this.#left) return;
     this.#left = true;
     const p = this.#p;
@@ -128,6 +136,7 @@ export class Ticket {
         // nothing left to undo
       }
     }
+    if (!tidy) return;
     try {
       p.rmdir(this.#queueDir); // the last one out removes the directory, so acquirers skip the queue again
     } catch {
@@ -195,7 +204,15 @@ export class FileQueue {
     }
     if (st === undefined || st.kind !== "directory") return false;
     try {
-      return p.readdir(queueDir).some((n) => TICKET.test(n));
+      const names = p.readdir(queueDir);
+      if (names.length === 0) {
+        try {
+          p.rmdir(queueDir); // left empty (its last waiter saw others behind it that have gone since): tidy up
+        } catch {
+          // a waiter is moving in, or not ours to remove
+        }
+      }
+      return names.some((n) => TICKET.test(n));
     } catch {
       return false;
     }
@@ -326,15 +343,14 @@ export function waitInQueue(
       stopPoll?.();
       stopDeadline?.();
       wait.signal?.removeEventListener("abort", onAbort);
+      // The ticket goes first (two syscalls), so the next in line moves up now, before
+      // this process goes on (and perhaps releases and queues again behind it).
+      ticket.leave(!last.behind);
       if (held) resolve(held);
       else reject(err);
-      // Tidying up comes after the caller has its answer: removing an inotify watch
-      // waits for the kernel's SRCU grace period (milliseconds, measured), and the
-      // ticket's going only wakes the next waiter to wait for this hold.
-      setTimeout(() => {
-        unwatch();
-        ticket.leave(); // wakes whoever waits behind this ticket
-      }, 0);
+      // The rest comes after the caller has its answer: removing an inotify watch
+      // waits for the kernel's SRCU grace period (milliseconds, measured).
+      setTimeout(unwatch, 0);
     };
     const watchOnly = (what: string) => {
       if (watched === what) return;
