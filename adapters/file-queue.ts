@@ -398,22 +398,20 @@ export function waitInQueue(
       }
     };
     /**
-     * poll: a waiter whose turn it is tries; the others read the queue again (a
-     * SIGKILLed waiter leaves no event, only a dead ticket, removed here) and
-     * look whether it is stuck in front of a free slot.
+     * poll: a waiter whose turn it is tries again. Any other tests only the ticket
+     * it waits behind (two syscalls: many waiters poll): gone or dead (a SIGKILLed
+     * waiter leaves no file event), it reads the queue again, which removes the
+     * dead tickets. The first waiter behind those whose turn it is (its ticket is
+     * the head of the queue) also looks whether the queue is stuck in front of a
+     * slot that is free for the head: two polls in a row, same head, then it tries.
      */
     const poll = () => {
       if (settled) return;
       if (last.eligible || watched === undefined || watched === SLOTS) return attempt(false);
-      try {
-        last = ticket.place(); // removes dead tickets ahead (a SIGKILLed waiter leaves no event)
-      } catch (err) {
-        return finish(err);
-      }
-      if (last.eligible || last.target !== watched) return attempt(false);
-      // Free for the head of the queue (a reader behind a writer must not take a slot
-      // readers hold just because it is free for readers), and the head has not moved
-      // since the last poll: the queue is stuck, pass it.
+      if (!liveTicket(p, watched)) return attempt(false);
+      if (last.head === undefined || joinPath(queueDir, last.head) !== watched) return;
+      // Free for the head of the queue: a reader behind a writer must not take a slot
+      // readers hold just because it is free for readers.
       let free = false;
       try {
         free = b.check({ ...req, shared: last.headShared ?? req.shared });
@@ -424,7 +422,7 @@ export function waitInQueue(
         stuckHead = null;
         return;
       }
-      if (stuckHead !== null && stuckHead === last.head) {
+      if (stuckHead === last.head) {
         stuckHead = null;
         return attempt(true);
       }
