@@ -399,7 +399,7 @@ export function waitInQueue(
     };
     /**
      * poll: a waiter whose turn it is tries again. Any other tests only the ticket
-     * it waits behind (two syscalls: many waiters poll): gone or dead (a SIGKILLed
+     * it waits behind (four syscalls: many waiters poll): gone or dead (a SIGKILLed
      * waiter leaves no file event), it reads the queue again, which removes the
      * dead tickets. The first waiter behind those whose turn it is (its ticket is
      * the head of the queue) also looks whether the queue is stuck in front of a
