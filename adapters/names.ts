@@ -85,6 +85,11 @@ export class LockFileNames {
     return this.#fit(descriptor, `.slot${slot}.reader${pid}-${seq}.lock`);
   }
 
+  /** `<descriptor>.queue`, the directory of its waiters' tickets, or its long form if that is too long. */
+  queue(descriptor: string): string {
+    return this.#fit(descriptor, ".queue");
+  }
+
   #fit(descriptor: string, suffix: string): string {
     // Descriptors are ASCII (validated before they get here): characters are bytes.
     return descriptor.length + suffix.length <= NAME_MAX ? descriptor + suffix : this.longKey(descriptor) + suffix;

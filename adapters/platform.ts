@@ -84,14 +84,18 @@ export interface Platform {
   readHead(fd: number, max: number): Uint8Array;
   unlink(path: string): void;
   readdir(dir: string): string[];
+  /** Removes an empty directory (ENOTEMPTY if it is not). */
+  rmdir(path: string): void;
   /** Creates a directory (not its parents) and sets its mode exactly, umask notwithstanding. */
   mkdir(path: string, mode: number): void;
   /** True if the calling process may create files in dir (access(2) W_OK|X_OK). */
   canWrite(dir: string): boolean;
   /**
    * Calls onChange(filename) whenever an entry of dir is created, changed or
-   * removed (filename may be undefined if the runtime cannot tell). Returns a
-   * function that stops watching. Watchers must not keep the process alive.
+   * removed (filename may be undefined if the runtime cannot tell). Given a
+   * file instead of a directory, it watches that file: a change, or its
+   * removal. Returns a function that stops watching (a path that cannot be
+   * watched gives one that does nothing). Watchers must not keep the process alive.
    */
   watch(dir: string, onChange: (filename: string | undefined) => void): () => void;
 

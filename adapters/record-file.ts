@@ -14,13 +14,14 @@ export interface RecordFileOps {
 
 /**
  * discardRecordFile removes the file at path if it is still the one open as
- * fd, else (or if unlinking is refused, as in a sticky directory) empties fd's
+ * fd (whose dev and inode are `id`, if the caller knows them), else (or if unlinking is refused, as in a sticky directory) empties fd's
  * file, unless that file has other names. It never throws: the unlock that
  * follows is what matters, and a leftover file is merely stale.
  */
-export function discardRecordFile(ops: RecordFileOps, path: string, fd: number): void {
+export function discardRecordFile(ops: RecordFileOps, path: string, fd: number, id?: { dev: bigint; ino: bigint }): void {
   try {
-    const mine = ops.fstat(fd);
+    // An open file's identity never changes: a caller that took it when it locked the file passes it.
+    const mine = id ?? ops.fstat(fd);
     const there = ops.lstat(path);
     let unlinked = false;
     if (there && there.dev === mine.dev && there.ino === mine.ino) {

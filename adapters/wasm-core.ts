@@ -110,8 +110,11 @@ export class Core {
 
   // The memory is never grown (the core allocates nothing), but a fresh view per
   // call costs little and stays correct if that ever changes.
+  #view?: Uint8Array;
+  /** The WASM memory as bytes: one view, made again only when growing the memory detached it (length 0). */
   #bytes(): Uint8Array {
-    return new Uint8Array(this.#x.memory.buffer);
+    if (this.#view === undefined || this.#view.length === 0) this.#view = new Uint8Array(this.#x.memory.buffer);
+    return this.#view;
   }
 
   /** The record format version this build writes and reads. */
@@ -171,9 +174,9 @@ export class Core {
       at += written;
       return written;
     };
-    const hostLen = this.#utf8.encode(r.hostname).length;
+    // The scratch area (8 KiB) holds far more than 255 bytes: a longer hostname shows in what was written.
+    const hostLen = put(r.hostname);
     if (hostLen > 255) throw new WaitlockError("EUSAGE", `cannot encode record: hostname longer than 255 bytes`);
-    put(r.hostname);
     const descLen = put(r.descriptor);
     const cmdLen = put(r.command);
     const n = this.#x.encodeRecord(

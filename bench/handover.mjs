@@ -25,7 +25,7 @@ import { int, num } from "./table.mjs";
  * when h released — g itself (g.w < h.r), or another waiter still waiting when
  * g got the slot (passed over: ms is then a lower bound of its delay). A slot
  * that was free when its next holder arrived is no hand-over. `waiting` counts
- * the processes waiting at h.r (every one of them wakes on each change).
+ * the processes waiting at h.r.
  */
 export function handovers(holds) {
   const out = [];
@@ -146,7 +146,7 @@ export async function run({ quick }) {
   const tables = [
     {
       title: "Hand-over latency: holder releases → next waiter proceeds (ms)",
-      note: `Library: release() called → the waiter's acquire() resolves (CLOCK_MONOTONIC). CLI: the held command's last instruction → the next command's first (CLOCK_REALTIME), so it includes waitlock reaping the command, releasing, the waiter waking, locking and spawning bash. Every waiter wakes on each change in the lock directory, so the more wait, the slower: "p50, ≤ ${FEW} waiting" counts only hand-overs with at most ${FEW} processes waiting (how many).`,
+      note: `Library: release() called → the waiter's acquire() resolves (CLOCK_MONOTONIC). CLI: the held command's last instruction → the next command's first (CLOCK_REALTIME), so it includes waitlock reaping the command, releasing, the waiter waking, locking and spawning bash. Waiters queue in arrival order and a release wakes only those whose turn it is, so many waiting should cost about what few do: "p50, ≤ ${FEW} waiting" counts only hand-overs with at most ${FEW} processes waiting (how many).`,
       head: ["via", "lock", "hand-overs", "p50", "p99", "max", `p50, ≤ ${FEW} waiting`, "setup"],
       align: ["l", "l", "r", "r", "r", "r", "r", "l"],
       rows,

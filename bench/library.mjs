@@ -2,6 +2,7 @@
 // proper-lockfile and lockfile, in this one process, on tmpfs. The peers take
 // turns within each run (1 s each), so a burst of machine noise hits all of
 // them; the table shows the median of the runs.
+import * as fs from "node:fs";
 import { closeSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 import { acquire } from "../dist/node/index.js";
@@ -29,12 +30,45 @@ export async function opsPerSecond(fn, seconds) {
   return n / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * syscallFloor is the protocol's uncontended acquire + release (docs/FORMAT.md)
+ * as bare system calls from this process, with nothing else: the same
+ * calls, in the same order, through the same bindings (fs sync calls and the
+ * fs-native-extensions addon the Node adapter loads), on a record of the size
+ * waitlock writes. No library can beat it from JavaScript; the ratio
+ * "waitlock ÷ floor" is what the library's own work costs.
+ */
+function syscallFloor(base) {
+  const lock = require(`fs-native-extensions/prebuilds/${process.platform}-${process.arch}/fs-native-extensions.node`);
+  const { O_RDWR, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const path = `${base}/floor.slot0.lock`;
+  const queue = `${base}/floor.queue`;
+  const record = Buffer.alloc(54 + 20 + 5 + 60, 1); // hostname, descriptor and command line of a typical record
+  return () => {
+    fs.lstatSync(queue, { throwIfNoEntry: false }); // anyone queued? (no: the queue directory does not exist)
+    const fd = fs.openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o666);
+    fs.fstatSync(fd);
+    lock.tryLock(fd, 0, 1, true); // GATE
+    lock.tryLock(fd, 1, 1, true); // HELD
+    fs.lstatSync(path); // still the file at the path?
+    const st = fs.fstatSync(fd); // link count, mode, size before writing
+    if ((st.mode & 0o777) !== 0o666) fs.fchmodSync(fd, 0o666); // a new file has the umask's mode: shared directories need 0666
+    fs.writeSync(fd, record, 0, record.length, 0);
+    fs.lstatSync(path); // release: still our file at the path?
+    fs.unlinkSync(path); // then unlink it while locked,
+    lock.unlock(fd, 1, 1);
+    lock.unlock(fd, 0, 1);
+    fs.closeSync(fd); // then unlock and close
+  };
+}
+
 export async function run({ quick }) {
   const runs = quick ? 2 : 5;
   const seconds = quick ? 0.5 : 1;
   const base = tempDir("uncontended");
   closeSync(openSync(`${base}/pl-target`, "w"));
   const peers = {
+    "syscall floor": syscallFloor(base),
     waitlock: async () => {
       const l = await acquire("bench", { lockDir: base });
       await l.release();
@@ -64,7 +98,7 @@ export async function run({ quick }) {
   const tables = [
     {
       title: "Library, uncontended: acquire + release pairs per second (one process, tmpfs)",
-      note: `Median of ${runs} runs of ${seconds} s each; the peers take turns within each run.`,
+      note: `Median of ${runs} runs of ${seconds} s each; the peers take turns within each run. "syscall floor" is the protocol's system calls for one acquire + release (lstat of the queue directory, open, fstat, two lock ranges, lstat, fstat, fchmod to 0666 when the umask took bits away, write the record; lstat, unlink, two unlocks, close) issued back to back through the same bindings, with no library around them.`,
       head: ["library", "pairs/s (median)", "min … max", "waitlock ÷ peer"],
       rows: names.map((n) => [
         n,

@@ -7,7 +7,7 @@
 // A section whose tools are not installed (etcd, redis-server) says so and is skipped.
 //
 // usage: node bench/run.mjs [--quick] [--only a,b] [--out DIR]
-//   sections: uncontended, contention, handover, cli, scale, memory, etcd, redis
+//   sections: uncontended, contention, handover, wakeup, cli, scale, memory, etcd, redis
 //   --quick: fewer runs, for trying the harness (the numbers are not for publishing)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -20,6 +20,7 @@ const SECTIONS = {
   uncontended: () => import("./library.mjs"),
   contention: () => import("./contention.mjs"),
   handover: () => import("./handover.mjs"),
+  wakeup: () => import("./wakeup.mjs"),
   cli: () => import("./cli.mjs"),
   scale: () => import("./scale.mjs"),
   memory: () => import("./memory.mjs"),

@@ -236,6 +236,11 @@ export class DenoPlatform implements Platform {
     return this.#deno("read", "scandir", dir, dir, () => Array.from(Deno.readDirSync(dir), (e) => e.name));
   }
 
+  rmdir(path: string): void {
+    // Deno.removeSync without `recursive` removes only an empty directory.
+    this.#deno("write", "rmdir", path, dirOf(path), () => Deno.removeSync(path));
+  }
+
   mkdir(path: string, mode: number): void {
     this.#deno("write", "mkdir", path, path, () => {
       Deno.mkdirSync(path, { mode });

@@ -9,7 +9,7 @@ import type { ByteRange, FileId, FileStat, LockProof, Platform } from "../platfo
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
-function kindOf(st: fs.BigIntStats): FileStat["kind"] {
+function kindOf(st: fs.BigIntStats | fs.Stats): FileStat["kind"] {
   if (st.isFile()) return "file";
   if (st.isDirectory()) return "directory";
   if (st.isSymbolicLink()) return "symlink";
@@ -22,12 +22,38 @@ function toStat(st: fs.BigIntStats): FileStat {
   };
 }
 
-/** One inotify watch per directory, shared by every waiter of this process. */
+/**
+ * fromNumbers converts a plain (number) stat, or returns undefined if its device
+ * or inode number may have lost precision (above 2^53: overlayfs with xino sets
+ * high bits), when the caller must ask again with bigint: exact, but it costs
+ * more (BigInts and Date objects for every field), and the hot path stats 4 times.
+ */
+function fromNumbers(st: fs.Stats): FileStat | undefined {
+  if (st.ino > Number.MAX_SAFE_INTEGER || st.dev > Number.MAX_SAFE_INTEGER) return undefined;
+  return {
+    dev: BigInt(st.dev), ino: BigInt(st.ino), kind: kindOf(st), size: st.size, uid: st.uid, mode: st.mode & 0o7777, nlink: st.nlink,
+  };
+}
+
+/** How long a directory's watch outlives its last listener, for the next wait of this process. */
+const WATCH_LINGER_MS = 1000;
+
+/**
+ * One inotify watch per directory (or file), shared by every waiter of this
+ * process. A directory's watch is kept a moment after its last waiter is done:
+ * removing an inotify watch blocks for the kernel's SRCU grace period (1–2 ms
+ * here, measured with --cpu-prof), and a process that waits in a loop would pay
+ * that, and adding it again, on every acquisition.
+ */
 class DirectoryWatchers {
-  readonly #byDir = new Map<string, { watcher: fs.FSWatcher; listeners: Set<(name: string | undefined) => void> }>();
+  readonly #byDir = new Map<string, { watcher: fs.FSWatcher; listeners: Set<(name: string | undefined) => void>; linger?: ReturnType<typeof setTimeout> }>();
 
   add(dir: string, listener: (name: string | undefined) => void): () => void {
     let entry = this.#byDir.get(dir);
+    if (entry?.linger !== undefined) {
+      clearTimeout(entry.linger);
+      entry.linger = undefined;
+    }
     if (!entry) {
       const listeners = new Set<(name: string | undefined) => void>();
       const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
@@ -43,7 +69,10 @@ class DirectoryWatchers {
     return () => {
       const e = this.#byDir.get(dir);
       if (!e || !e.listeners.delete(listener) || e.listeners.size > 0) return;
-      this.#drop(dir);
+      e.linger = setTimeout(() => {
+        if (this.#byDir.get(dir) === e && e.listeners.size === 0) this.#drop(dir);
+      }, WATCH_LINGER_MS);
+      e.linger.unref(); // a lingering watch never keeps the process alive (nor does the watch itself)
     };
   }
 
@@ -107,12 +136,16 @@ export class NodePlatform implements Platform {
   }
 
   fstat(fd: number): FileStat {
-    return toStat(fs.fstatSync(fd, { bigint: true }));
+    return fromNumbers(fs.fstatSync(fd)) ?? toStat(fs.fstatSync(fd, { bigint: true }));
   }
 
   lstat(path: string): FileStat | undefined {
-    const st = fs.lstatSync(path, { bigint: true, throwIfNoEntry: false });
-    return st && toStat(st);
+    const quick = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (quick === undefined) return undefined;
+    const st = fromNumbers(quick);
+    if (st) return st;
+    const exact = fs.lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return exact && toStat(exact);
   }
 
   fchmod(fd: number, mode: number): void {
@@ -145,6 +178,10 @@ export class NodePlatform implements Platform {
 
   readdir(dir: string): string[] {
     return fs.readdirSync(dir);
+  }
+
+  rmdir(path: string): void {
+    fs.rmdirSync(path);
   }
 
   mkdir(path: string, mode: number): void {

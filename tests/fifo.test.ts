@@ -1,0 +1,261 @@
+// The wait queue of the lock directory (adapters/file-queue.ts, docs/FORMAT.md
+// "The wait queue"): waiters are served in arrival order across the CLI, Node
+// and Deno; a waiter SIGKILLed in the queue does not hold it up; a process
+// looping acquire/release does not starve a waiter; what is planted in a queue
+// directory never crashes, blocks or misleads anyone.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chownSync, openSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { acquire, check, tryAcquire, type Lock } from "../adapters/node/index.ts";
+import { FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
+
+const WAITLOCK = join(ROOT, "bin/waitlock");
+const DENO_FLAGS = ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env"];
+const TICKET = /^[0-9a-f]{14}-[0-9]{1,10}-[0-9a-f]{8}\.[wr]$/;
+
+type T = { after(fn: () => void): void };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function denoBinary(): string {
+  const libc = process.platform === "linux" ? "-glibc" : "";
+  const candidates = [join(ROOT, `node_modules/@deno/${process.platform}-${process.arch}${libc}/deno`), join(ROOT, "node_modules/deno/deno")];
+  return candidates.find((p) => existsSync(p)) ?? join(ROOT, "node_modules/.bin/deno");
+}
+
+/** tickets lists the tickets in a descriptor's queue directory (none if it does not exist). */
+function tickets(dir: string, descriptor: string): string[] {
+  try {
+    return readdirSync(join(dir, `${descriptor}.queue`)).filter((n) => TICKET.test(n));
+  } catch {
+    return [];
+  }
+}
+
+async function eventually(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`never happened: ${what}`);
+    await sleep(10);
+  }
+}
+
+type Kind = "node" | "cli" | "deno";
+
+/** waiter starts a waiter of one kind; it appends its tag to log once it holds the lock. */
+function waiter(t: T, kind: Kind, dir: string, descriptor: string, max: number, tag: string, log: string, holdMs = 30): ChildProcess {
+  let child: ChildProcess;
+  if (kind === "node") {
+    child = spawn(process.execPath, [join(FIXTURES, "fifo-waiter.mjs"), dir, descriptor, String(max), String(holdMs), tag, log], { stdio: ["ignore", "pipe", "pipe"] });
+  } else if (kind === "deno") {
+    child = spawn(denoBinary(), [...DENO_FLAGS, join(ROOT, "tests/deno/fifo-waiter.ts"), dir, descriptor, String(max), String(holdMs), tag, log], {
+      stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
+    });
+  } else {
+    const sh = `echo ${tag} >> '${log}'; sleep ${holdMs / 1000}`;
+    child = spawn(WAITLOCK, ["-d", dir, "-t", "inf", ...(max > 1 ? ["-m", String(max)] : []), descriptor, "--exec", "sh", "-c", sh], { stdio: ["ignore", "pipe", "pipe"] });
+  }
+  let err = "";
+  child.stderr?.on("data", (d) => (err += d));
+  (child as ChildProcess & { errText: () => string }).errText = () => err;
+  t.after(() => child.kill("SIGKILL"));
+  return child;
+}
+
+/** queueUp starts waiters one after another, each once the previous one holds a ticket. */
+async function queueUp(t: T, dir: string, descriptor: string, max: number, kinds: Kind[], log: string): Promise<ChildProcess[]> {
+  const kids: ChildProcess[] = [];
+  for (const [i, kind] of kinds.entries()) {
+    kids.push(waiter(t, kind, dir, descriptor, max, `${kind}${i}`, log));
+    await eventually(() => tickets(dir, descriptor).length === i + 1, `waiter ${kind}${i} to queue`);
+  }
+  return kids;
+}
+
+function logged(log: string): string[] {
+  return existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : [];
+}
+
+test("waiters from the CLI, Node and Deno are served in arrival order; one SIGKILLed in the middle holds no one up", { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, "order.log");
+  const holder = await acquire("q", { lockDir: dir });
+  const kinds: Kind[] = ["node", "cli", "deno", "node", "cli", "deno", "node"];
+  const kids = await queueUp(t, dir, "q", 1, kinds, log);
+  // The fourth in line dies with its ticket still in the queue.
+  kids[3].kill("SIGKILL");
+  await exited(kids[3]);
+  // Looking (check, tryAcquire) is not held up by the queue: the lock is busy because it is held.
+  assert.equal(await check("q", { lockDir: dir }), false);
+  assert.equal(await tryAcquire("q", { lockDir: dir }), undefined);
+  const t0 = Date.now();
+  await holder.release();
+  const live = kids.filter((_, i) => i !== 3);
+  const ends = await Promise.all(live.map((k) => exited(k)));
+  ends.forEach((e, i) => assert.equal(e.code, 0, `waiter ${i} exit: ${(live[i] as ChildProcess & { errText: () => string }).errText()}`));
+  assert.deepEqual(logged(log), ["node0", "cli1", "deno2", "cli4", "deno5", "node6"]);
+  // Six holds of 30 ms and the start of three commands: the dead ticket cost at most a poll or two.
+  assert.ok(Date.now() - t0 < 5_000, `the queue drained in ${Date.now() - t0} ms`);
+  assert.equal(existsSync(join(dir, "q.queue")), false, "the last waiter out removed the queue directory, dead ticket and all");
+});
+
+test("a semaphore's waiters take its slots in arrival order", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, "order.log");
+  const held = [await acquire("s", { lockDir: dir, maxHolders: 2 }), await acquire("s", { lockDir: dir, maxHolders: 2 })];
+  // Node waiters only: a CLI's command writes the log some milliseconds after it got
+  // its slot, and with two slots another holder may log first.
+  const kids = await queueUp(t, dir, "s", 2, ["node", "node", "node", "node", "node"], log);
+  // Free one slot at a time: each goes to the next in line.
+  await held[0].release();
+  await eventually(() => logged(log).length === 1, "the first waiter to get a slot");
+  await held[1].release();
+  for (const k of kids) assert.equal((await exited(k)).code, 0);
+  assert.deepEqual(new Set(logged(log).slice(0, 2)), new Set(["node0", "node1"]));
+  assert.deepEqual(new Set(logged(log)), new Set(["node0", "node1", "node2", "node3", "node4"]));
+  // With two slots, the two at the front of the queue may overtake each other, nobody else.
+  const order = logged(log).map((s) => Number(s.slice(-1)));
+  order.forEach((n, i) => assert.ok(Math.abs(n - i) <= 1, `waiter ${n} served ${i}th: ${order}`));
+});
+
+test("a writer queued behind readers waits for them, and readers behind it wait for it", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const writer = await acquire("rw", { lockDir: dir });
+  const order: string[] = [];
+  const take = (tag: string, shared: boolean) =>
+    acquire("rw", { lockDir: dir, shared }).then((l) => {
+      order.push(tag);
+      return l;
+    });
+  const r1 = take("r1", true);
+  await eventually(() => tickets(dir, "rw").length === 1, "r1 to queue");
+  const r2 = take("r2", true);
+  await eventually(() => tickets(dir, "rw").length === 2, "r2 to queue");
+  const w = take("w", false);
+  await eventually(() => tickets(dir, "rw").length === 3, "w to queue");
+  const r3 = take("r3", true);
+  await eventually(() => tickets(dir, "rw").length === 4, "r3 to queue");
+  await writer.release();
+  const readers = await Promise.all([r1, r2]);
+  await sleep(150);
+  assert.deepEqual(order.sort(), ["r1", "r2"], "the readers at the front went in together; the writer waits for them, and r3 for the writer");
+  for (const l of readers) await l.release();
+  const wl = await w;
+  await sleep(150);
+  assert.deepEqual(order, ["r1", "r2", "w"]);
+  await wl.release();
+  await (await r3).release();
+  assert.deepEqual(order, ["r1", "r2", "w", "r3"]);
+});
+
+test("no starvation: a process looping acquire/release lets a waiter in at once", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  // A tight loop in another process: acquire, release, acquire… for 4 s.
+  const loop = `import { acquire } from ${JSON.stringify(join(ROOT, "dist/node/index.js"))};
+    const until = Date.now() + 4000; let n = 0;
+    while (Date.now() < until) { const l = await acquire("hot", { lockDir: ${JSON.stringify(dir)} }); await l.release(); n++; }
+    console.log(n);`;
+  const looper = spawn(process.execPath, ["--input-type=module", "-e", loop], { stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => looper.kill("SIGKILL"));
+  const loops = firstLine(looper);
+  await eventually(() => existsSync(join(dir, "hot.slot0.lock")), "the loop to start");
+  await sleep(300);
+  const waits: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const l = await acquire("hot", { lockDir: dir, timeout: 3_000 });
+    waits.push(performance.now() - t0);
+    await l.release();
+    await sleep(50);
+  }
+  const n = Number(await loops);
+  assert.ok(n > 200, `the loop kept going meanwhile (${n} times)`);
+  waits.sort((a, b) => a - b);
+  assert.ok(waits[2] < 100, `a waiter behind a tight loop got in within ${waits.map((w) => w.toFixed(1)).join(", ")} ms`);
+});
+
+test("planted queue files neither crash, nor block, nor make a free lock look busy", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const queue = join(dir, "h.queue");
+  mkdirSync(queue);
+  writeFileSync(join(queue, "garbage"), "x");
+  writeFileSync(join(queue, "00000000000001-1-00000000.w"), "not a live ticket"); // a dead ticket, first in line
+  symlinkSync("/etc/passwd", join(queue, "00000000000002-1-00000000.w"));
+  mkdirSync(join(queue, "00000000000003-1-00000000.w"));
+  spawnSync("mkfifo", [join(queue, "00000000000004-1-00000000.r")]);
+  const other = join(queue, "00000000000005-1-00000000.w");
+  closeSync(openSync(other, "w"));
+  chownSync(other, 65534, 65534); // another user's dead ticket
+  // A free lock is free for every way of asking.
+  assert.equal(await check("h", { lockDir: dir }), true);
+  await (await tryAcquire("h", { lockDir: dir }))!.release();
+  const t0 = performance.now();
+  const l = await acquire("h", { lockDir: dir, timeout: 2_000 });
+  assert.ok(performance.now() - t0 < 500, "nothing planted held the waiter up");
+  await l.release();
+  assert.equal(readFileSync("/etc/passwd", "utf8").includes("root"), true, "a symlinked ticket is never followed");
+  assert.equal(existsSync(join(queue, "00000000000001-1-00000000.w")), false, "the dead ticket was removed");
+  // What is not a ticket (or not removable) stays as it was.
+  for (const n of ["garbage", "00000000000002-1-00000000.w", "00000000000003-1-00000000.w", "00000000000004-1-00000000.r"]) assert.ok(existsSync(join(queue, n)), n);
+
+  // A queue directory that is a file, or a symlink: no queue, the lock still works.
+  for (const [name, plant] of [["f", () => writeFileSync(join(dir, "f.queue"), "x")], ["s", () => symlinkSync(dir, join(dir, "s.queue"))]] as const) {
+    plant();
+    const held = await acquire(name, { lockDir: dir });
+    const waiting = acquire(name, { lockDir: dir, timeout: 5_000 });
+    await sleep(100);
+    await held.release();
+    await (await waiting).release();
+  }
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(".lock")), [], "no slot file left behind");
+
+  // A live ticket held by a process that never tries (stopped, or planted) cannot keep a free lock from a waiter.
+  const stuck = join(dir, "k.queue");
+  mkdirSync(stuck);
+  const ticket = join(stuck, "00000000000001-1-00000000.w");
+  const holder = spawn(process.execPath, ["-e", `const fs=require("fs");const fd=fs.openSync(${JSON.stringify(ticket)},"w");
+    require(${JSON.stringify(join(ROOT, "node_modules/fs-native-extensions"))}).tryLock(fd,0,1);console.log("locked");setInterval(()=>{},1000)`], { stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => holder.kill("SIGKILL"));
+  assert.equal(await firstLine(holder), "locked");
+  assert.equal(await check("k", { lockDir: dir }), true, "check ignores the queue");
+  const t1 = performance.now();
+  const k = await acquire("k", { lockDir: dir, timeout: 5_000 });
+  const waited = performance.now() - t1;
+  await k.release();
+  assert.ok(waited < 1_000, `a stuck queue was passed after ${waited.toFixed(0)} ms (two polls)`);
+});
+
+/** watchedInodes lists the inodes a process watches with inotify (/proc/PID/fdinfo). */
+function watchedInodes(pid: number): number[] {
+  const out: number[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+) /gm)) out.push(parseInt(m[1], 16));
+  }
+  return out;
+}
+
+test("no herd: only the waiter at the front watches the slots; each other watches the ticket before its own", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, "order.log");
+  const holder: Lock = await acquire("herd", { lockDir: dir });
+  const kids = await queueUp(t, dir, "herd", 1, ["node", "node", "node", "node", "node"], log);
+  const queue = join(dir, "herd.queue");
+  const names = tickets(dir, "herd").sort();
+  const inode = (path: string) => Number(statSync(path).ino);
+  await eventually(() => kids.every((k) => watchedInodes(k.pid!).length === 1), "each waiter to have one inotify watch");
+  assert.deepEqual(watchedInodes(kids[0].pid!), [inode(dir)], "the first in line watches the lock directory (its slot files)");
+  for (let i = 1; i < kids.length; i++) {
+    // Tickets sort by arrival, and the children queued in order.
+    assert.deepEqual(watchedInodes(kids[i].pid!), [inode(join(queue, names[i - 1]))], `waiter ${i} watches only the ticket ahead of it`);
+  }
+  await holder.release();
+  for (const k of kids) assert.equal((await exited(k)).code, 0);
+  assert.deepEqual(logged(log), ["node0", "node1", "node2", "node3", "node4"]);
+});
