@@ -86,11 +86,10 @@ export class Lock {
    * holder. Undefined on the lock directory, which has none.
    */
   readonly fence: bigint | undefined;
-  /** Aborts with a WaitlockError of code ELOST if the lock is lost (a network lock's lease ran out). */
-  readonly signal: AbortSignal;
   readonly #held: HeldSlot;
   readonly #stopOwnerWatch: () => void;
   #releasing: Promise<void> | undefined;
+  #never: AbortSignal | undefined;
 
   /** @internal Locks are made by acquire and tryAcquire. */
   constructor(descriptor: string, location: string, held: HeldSlot, stopOwnerWatch: () => void) {
@@ -100,7 +99,16 @@ export class Lock {
     this.#held = held;
     this.#stopOwnerWatch = stopOwnerWatch;
     this.fence = held.fence;
-    this.signal = held.lost ?? new AbortController().signal;
+  }
+
+  /**
+   * Aborts with a WaitlockError of code ELOST if the lock is lost (a network
+   * lock's lease ran out). A lock that cannot be lost gets a signal that never
+   * aborts, made on first use: most callers never ask, and an AbortController
+   * per lock is a measurable share of an uncontended acquire + release.
+   */
+  get signal(): AbortSignal {
+    return this.#held.lost ?? (this.#never ??= new AbortController().signal);
   }
 
   /** Resolves with the ELOST error if the lock is lost; never settles for a lock that cannot be. */
