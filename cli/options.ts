@@ -4,7 +4,7 @@
 import * as Flags from "@oclif/core/flags";
 import { EXIT_CODES } from "../adapters/errors.ts";
 
-export const FORMATS = ["human", "csv", "null", "json"] as const;
+export const FORMATS = ["human", "csv", "null", "json", "prometheus", "openmetrics"] as const;
 export const FACILITIES = [
   "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
   "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
@@ -31,7 +31,7 @@ export const mainFlags = {
   all: Flags.boolean({ char: "a", description: "with --list: include stale and corrupt lock files" }),
   "stale-only": Flags.boolean({ description: "with --list: only stale and corrupt lock files" }),
   watch: Flags.boolean({ char: "w", description: "with --list: keep listing as locks come and go (redrawn on a terminal; into a pipe, each change once; Ctrl-C ends)" }),
-  format: Flags.string({ char: "f", helpValue: "FMT", description: `with --list: ${FORMATS.join(", ")} (default human); with --watch into a pipe, json is NDJSON: one {"time", "locks"} object per line per change` }),
+  format: Flags.string({ char: "f", helpValue: "FMT", description: `with --list: ${FORMATS.join(", ")} (default human); prometheus and openmetrics print lock metrics (docs/METRICS.md) for node_exporter's textfile collector; with --watch into a pipe, json is NDJSON: one {"time", "locks"} object per line per change` }),
   "lock-dir": Flags.string({ char: "d", helpValue: "DIR", description: "lock directory (env WAITLOCK_DIR; default /var/lock/waitlock, /tmp/waitlock, ~/.waitlock)" }),
   backend: Flags.string({ helpValue: "URL", description: "where locks live: file:///DIR, etcd://HOST:PORT[,HOST:PORT…][/PREFIX], etcds://…, redis://[USER:PASS@]HOST:PORT[/DB][?prefix=P] or rediss://… (env WAITLOCK_BACKEND; default the lock directory)" }),
   lease: Flags.string({ helpValue: "SECS", description: "on a server: seconds a lock survives without renewal when its holder is cut off (default 10)" }),
