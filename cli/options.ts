@@ -76,6 +76,7 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ["WAITLOCK_FENCE", "set for the command of --exec on a server: the lock's fencing token"],
   ["WAITLOCK_SYSLOG", "where --syslog sends when --syslog-target is not given"],
   ["WAITLOCK_DEBUG", "1, true or yes: as --verbose"],
+  ["WAITLOCK_EVENTS", "off (or 0, no, false): record no lock events for metrics; an absolute directory: record every backend's events there (servers' too); unset: a lock directory's events go into it (docs/METRICS.md)"],
   ["XDG_DATA_HOME, XDG_CACHE_HOME", "where the plugins a user installs and the shell completion cache are kept (see FILES)"],
 ];
 
@@ -84,6 +85,7 @@ export const FILES: readonly (readonly [string, string])[] = [
   ["/var/lock/waitlock, /tmp/waitlock, ~/.waitlock", "the default lock directory: the first usable of these (the shared ones are created 1777)"],
   ["DIR/DESCRIPTOR.slotN.lock", "slot N of DESCRIPTOR, held while a kernel lock is held on it; its content is the holder's record"],
   ["DIR/DESCRIPTOR.slot0.readerPID-N.lock", "the record of one --shared holder"],
+  ["DIR/.waitlock-events, DIR/.waitlock-events.1", "lock events (acquired, released, conflict, timeout, lost, stale), one line each, for waitlock exporter and --format prometheus; rotated at 4 MiB"],
   ["$XDG_DATA_HOME/waitlock (~/.local/share/waitlock)", "the plugins a user installed or linked (waitlock plugins)"],
   ["$XDG_CACHE_HOME/waitlock/autocomplete (~/.cache/waitlock/autocomplete)", "shell completion functions (waitlock autocomplete)"],
   ["/dev/log", "the local syslog socket --syslog writes to by default"],

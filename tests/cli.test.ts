@@ -956,7 +956,7 @@ describe("help and man page: commands, exit status, environment, files", () => {
   test("--help and waitlock.1 list waitlock's commands", (t) => {
     const help = run(tempDir(t), ["--help"]);
     const commands = help.stdout.slice(help.stdout.indexOf("\nCOMMANDS\n"));
-    for (const name of ["autocomplete", "doctor", "help", "plugins", "version"]) {
+    for (const name of ["autocomplete", "doctor", "exporter", "help", "plugins", "version"]) {
       assert.match(commands, new RegExp(`^  ${name} +\\S`, "m"), `--help lists ${name}`);
       assert.ok(terms(section(man(), "COMMANDS")).some((term) => term.split(" ")[0] === name), `waitlock.1 lists ${name}`);
     }
