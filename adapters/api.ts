@@ -66,6 +66,8 @@ export interface ListOptions extends LockDirOption {
   all?: boolean;
   /** Only stale and corrupt entries. */
   staleOnly?: boolean;
+  /** Also find who really holds a lock when its record's holder does not (LockInfo.holders; default true); false only counts. */
+  findHolders?: boolean;
 }
 
 export type LockInfo = SlotInfo;

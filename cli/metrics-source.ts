@@ -46,7 +46,7 @@ export class MetricsSource {
       const giveUp = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error("listing timed out")), this.#listTimeoutMs);
       });
-      entries = await Promise.race([Promise.resolve(this.#wl.list({ ...this.#where, all: true })), giveUp]);
+      entries = await Promise.race([Promise.resolve(this.#wl.list({ ...this.#where, all: true, findHolders: false })), giveUp]);
     } catch {
       entries = undefined;
     } finally {

@@ -8,8 +8,11 @@ import { EVENT_KINDS, type EventKind } from "../adapters/events.ts";
 export const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800, 3600];
 /** Upper bounds (seconds) of the hold-time histogram's buckets. */
 export const HOLD_BUCKETS = [0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 21600, 86400];
-/** Past this many descriptors, events of new ones are counted under descriptor="*" (labels stay bounded). */
-export const MAX_EVENT_DESCRIPTORS = 10_000;
+/**
+ * Past this many descriptors, events of new ones are counted under descriptor="*"
+ * (labels stay bounded: each descriptor costs up to 30 series of counters and histograms).
+ */
+export const MAX_EVENT_DESCRIPTORS = 1000;
 /** The label of events beyond MAX_EVENT_DESCRIPTORS: not a valid descriptor, so never a real one. */
 export const OTHER_DESCRIPTOR = "*";
 
@@ -163,7 +166,10 @@ export function renderMetrics(input: MetricsInput, format: MetricsFormat): strin
   }
   if (input.entries) {
     const { by, stale, corrupt, foreign } = lockStates(input.entries, input.now);
-    const ds = [...by.keys()].sort();
+    // A descriptor with nothing held and nobody waiting (only stale or corrupt files left) has
+    // no state to show: those files are counted below, and its series go away as they would
+    // once its files are gone (a lock directory removes a released slot's file).
+    const ds = [...by.keys()].filter((d) => by.get(d)!.held > 0 || by.get(d)!.waiters > 0).sort();
     const per = (name: string, help: string, value: (s: LockState) => number | undefined) => {
       const rows = ds.map((d) => [d, value(by.get(d)!)] as const).filter((r) => r[1] !== undefined);
       if (rows.length === 0) return;
@@ -199,6 +205,7 @@ export function renderMetrics(input: MetricsInput, format: MetricsFormat): strin
       w.family(name, "histogram", help);
       for (const d of ds) {
         const h = pick(t.byDescriptor.get(d)!);
+        if (h.count === 0) continue; // no observation yet: the series starts with the first
         const l = `descriptor="${label(d)}"`;
         h.bounds.forEach((b, i) => w.sample(`${name}_bucket`, `${l},le="${b}"`, h.counts[i]));
         w.sample(`${name}_bucket`, `${l},le="+Inf"`, h.count);

@@ -1,6 +1,6 @@
 // Helpers for tests that use real processes.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -13,6 +13,11 @@ export function tempDir(t: { after(fn: () => void): void }, prefix = "waitlock-t
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** lockDirEntries: the names in a lock directory, but the events files every lock operation appends to (docs/METRICS.md). */
+export function lockDirEntries(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n !== ".waitlock-events" && n !== ".waitlock-events.1");
 }
 
 /** firstLine resolves with the first line a child prints on stdout (rejects if it exits first). */
