@@ -5,6 +5,7 @@ import { parseBackendUrl } from "./backend-url.ts";
 import { WaitlockError } from "./errors.ts";
 import { FileBackend } from "./file-backend.ts";
 import type { NetworkSupport } from "./http.ts";
+import { eventsSetting, type EventSink, type EventSinkFactory } from "./events.ts";
 import { resolveLockDir } from "./lock-dir.ts";
 import { DEFAULT_POLL_MS } from "./poll-wait.ts";
 import type { Platform } from "./platform.ts";
@@ -66,11 +67,20 @@ export interface ListOptions extends LockDirOption {
   all?: boolean;
   /** Only stale and corrupt entries. */
   staleOnly?: boolean;
+  /** Also find who really holds a lock when its record's holder does not (LockInfo.holders; default true); false only counts. */
+  findHolders?: boolean;
 }
 
 export interface LockInfo extends SlotInfo {
   /** How long the holder has held it, by its record (held entries with a record only). */
   heldForMs?: number;
+}
+
+/** @internal Where a lock records its release (docs/METRICS.md), and since when it is held. */
+export interface LockEvents {
+  sink: EventSink;
+  /** Date.now() when acquired. */
+  acquiredAt: number;
 }
 
 /** Lock is a held slot. Release it with release() or `await using`. */
@@ -90,15 +100,23 @@ export class Lock {
   readonly #stopOwnerWatch: () => void;
   #releasing: Promise<void> | undefined;
   #never: AbortSignal | undefined;
+  /** @internal Where this lock's release is recorded (undefined: not recorded). */
+  readonly events: LockEvents | undefined;
 
   /** @internal Locks are made by acquire and tryAcquire. */
-  constructor(descriptor: string, location: string, held: HeldSlot, stopOwnerWatch: () => void) {
+  constructor(descriptor: string, location: string, held: HeldSlot, stopOwnerWatch: () => void, events?: LockEvents) {
     this.descriptor = descriptor;
     this.slot = held.slot;
     this.location = location;
     this.#held = held;
     this.#stopOwnerWatch = stopOwnerWatch;
     this.fence = held.fence;
+    this.events = events;
+    if (events && held.lost) {
+      held.lost.addEventListener("abort", () => {
+        if (!this.released) events.sink.record("lost", descriptor, Date.now() - events.acquiredAt);
+      }, { once: true });
+    }
   }
 
   /**
@@ -162,6 +180,8 @@ export class Lock {
       await undefined; // #releasing is set before anything that could call back in
       this.#stopOwnerWatch();
       await this.#held.release();
+      const e = this.events;
+      if (e && !this.signal.aborted) e.sink.record("released", this.descriptor, Date.now() - e.acquiredAt);
     })();
     return this.#releasing;
   }
@@ -195,8 +215,9 @@ export interface Waitlock {
 }
 
 /** createWaitlock builds the API for one runtime. */
-export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupport): Waitlock {
+export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupport, events?: EventSinkFactory): Waitlock {
   const backends = new Map<string, LockBackend>();
+  const sinks = new Map<LockBackend, EventSink | undefined>();
   let selfStart: number | undefined; // this process's start time never changes: read /proc once
 
   function fileBackend(lockDir?: string): LockBackend {
@@ -279,10 +300,35 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     return () => clearInterval(timer);
   }
 
-  function wrap(b: LockBackend, req: SlotRequest, held: HeldSlot): Lock {
+  /**
+   * sinkOf: where b's events are recorded (docs/METRICS.md), decided once per
+   * backend: WAITLOCK_EVENTS=off, nowhere; a directory there, in it; else a lock
+   * directory's own. Undefined when the runtime records nothing.
+   */
+  function sinkOf(b: LockBackend): EventSink | undefined {
+    if (!events) return undefined;
+    if (sinks.has(b)) return sinks.get(b);
+    let sink: EventSink | undefined;
+    try {
+      const setting = eventsSetting(platform.env("WAITLOCK_EVENTS"));
+      const dir = "off" in setting ? undefined : setting.dir ?? (b instanceof FileBackend ? b.location : undefined);
+      sink = dir === undefined ? undefined : events(dir);
+    } catch {
+      sink = undefined; // recording must never make a lock operation fail
+    }
+    sinks.set(b, sink);
+    return sink;
+  }
+
+  function wrap(b: LockBackend, req: SlotRequest, held: HeldSlot, waitedMs: number): Lock {
     let lock: Lock | undefined = undefined;
     const stop = watchOwner(req, () => lock!.release());
-    lock = new Lock(req.descriptor, b.location, held, stop);
+    const sink = sinkOf(b);
+    if (sink) {
+      sink.record("acquired", req.descriptor, waitedMs);
+      if (held.tookOver !== undefined) sink.record("stale", req.descriptor, 0);
+    }
+    lock = new Lock(req.descriptor, b.location, held, stop, sink && { sink, acquiredAt: Date.now() });
     return lock;
   }
 
@@ -295,28 +341,32 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     }
     const b = backend(options);
     let held: HeldSlot | undefined;
+    const started = performance.now();
     if (timeout === 0) {
       held = await b.tryAcquire(req);
     } else {
-      held = await b.acquire(req, { deadline: performance.now() + timeout, signal: options.signal, pollMs: options.pollInterval }).catch((err: unknown) => {
+      held = await b.acquire(req, { deadline: started + timeout, signal: options.signal, pollMs: options.pollInterval }).catch((err: unknown) => {
         if (err instanceof WaitlockError && err.code === "ETIMEDOUT") {
+          sinkOf(b)?.record("timeout", req.descriptor, performance.now() - started);
           throw new WaitlockError("ETIMEDOUT", `timed out after ${timeout / 1000} s waiting for ${req.descriptor}`, { cause: err });
         }
         throw err;
       });
     }
     if (!held) {
+      sinkOf(b)?.record("conflict", req.descriptor, 0);
       const what = req.maxHolders > 1 ? `all ${req.maxHolders} slots of ${req.descriptor} are held` : `${req.descriptor} is held by another process`;
       throw new WaitlockError("EBUSY", what);
     }
-    return wrap(b, req, held);
+    return wrap(b, req, held, performance.now() - started);
   }
 
   async function tryAcquire(descriptor: string, options: Omit<AcquireOptions, "timeout" | "signal"> = {}): Promise<Lock | undefined> {
     const req = request(descriptor, options);
     const b = backend(options);
     const held = await b.tryAcquire(req);
-    return held && wrap(b, req, held);
+    if (!held) sinkOf(b)?.record("conflict", req.descriptor, 0);
+    return held && wrap(b, req, held, 0);
   }
 
   async function check(descriptor: string, options: CheckOptions = {}): Promise<boolean> {

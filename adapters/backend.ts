@@ -215,6 +215,12 @@ export interface ListFilter {
   all?: boolean;
   /** Only stale and corrupt entries. */
   staleOnly?: boolean;
+  /**
+   * Also find the processes that really hold a lock when its record's holder
+   * does not (SlotInfo.holders; default true). false skips that search of
+   * /proc, for callers that only count (metrics).
+   */
+  findHolders?: boolean;
 }
 
 export interface LockBackend {

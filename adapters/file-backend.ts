@@ -460,7 +460,7 @@ export class FileBackend implements LockBackend {
   }
 
   list(filter: ListFilter): SlotInfo[] {
-    return this.#scan(filter).map(({ info, id }) => (id ? this.#withRealHolders(info, id) : info));
+    return this.#scan(filter).map(({ info, id }) => (id && filter.findHolders !== false ? this.#withRealHolders(info, id) : info));
   }
 
   /**

@@ -67,10 +67,24 @@ export async function run({ quick }) {
   const seconds = quick ? 0.5 : 1;
   const base = tempDir("uncontended");
   closeSync(openSync(`${base}/pl-target`, "w"));
+  // The cost of recording lock events (docs/METRICS.md): the same loop in a second
+  // directory whose events are off. WAITLOCK_EVENTS is read when a process first
+  // uses a lock directory, so each directory keeps the setting it was first used with.
+  const quiet = tempDir("uncontended-no-events");
+  const before = process.env.WAITLOCK_EVENTS;
+  process.env.WAITLOCK_EVENTS = "off";
+  await (await acquire("bench", { lockDir: quiet })).release();
+  delete process.env.WAITLOCK_EVENTS;
+  await (await acquire("bench", { lockDir: base })).release();
+  if (before !== undefined) process.env.WAITLOCK_EVENTS = before;
   const peers = {
     "syscall floor": syscallFloor(base),
     waitlock: async () => {
       const l = await acquire("bench", { lockDir: base });
+      await l.release();
+    },
+    "waitlock, events off": async () => {
+      const l = await acquire("bench", { lockDir: quiet });
       await l.release();
     },
     "proper-lockfile": async () => {
@@ -92,13 +106,14 @@ export async function run({ quick }) {
     }
   }
   removeDir(base);
+  removeDir(quiet);
 
   const med = Object.fromEntries(names.map((n) => [n, median(samples[n])]));
   const data = { runs, secondsPerRun: seconds, opsPerSecond: samples, median: med };
   const tables = [
     {
       title: "Library, uncontended: acquire + release pairs per second (one process, tmpfs)",
-      note: `Median of ${runs} runs of ${seconds} s each; the peers take turns within each run. "syscall floor" is the protocol's system calls for one acquire + release (lstat of the queue directory, open, fstat, two lock ranges, lstat, fstat, fchmod to 0666 when the umask took bits away, write the record; lstat, unlink, two unlocks, close) issued back to back through the same bindings, with no library around them.`,
+      note: `Median of ${runs} runs of ${seconds} s each; the peers take turns within each run. "syscall floor" is the protocol's system calls for one acquire + release (lstat of the queue directory, open, fstat, two lock ranges, lstat, fstat, fchmod to 0666 when the umask took bits away, write the record; lstat, unlink, two unlocks, close) issued back to back through the same bindings, with no library around them. "waitlock" records lock events (docs/METRICS.md); "events off" is the same with WAITLOCK_EVENTS=off.`,
       head: ["library", "pairs/s (median)", "min … max", "waitlock ÷ peer"],
       rows: names.map((n) => [
         n,

@@ -69,7 +69,10 @@ function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | unde
   }
   const fds = lock.fds;
   const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length), lostSignal];
-  if (releaseEvent) args.push(JSON.stringify(releaseEvent));
+  // The holder records the release for metrics (docs/METRICS.md) where this process would have.
+  const events = lock.events && { file: lock.events.sink.file, descriptor: lock.descriptor, acquiredAt: lock.events.acquiredAt };
+  if (releaseEvent || events) args.push(releaseEvent ? JSON.stringify(releaseEvent) : "");
+  if (events) args.push(JSON.stringify(events));
   return { child: spawn(process.execPath, args, { detached, stdio: ["ignore", "ignore", "ignore", "pipe", ...fds] }), onWarm: () => undefined };
 }
 

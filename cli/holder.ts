@@ -12,7 +12,9 @@
 // lock is let go, so it stops before anyone else can get in. Told to by SIGUSR2
 // (the owner's own `waitlock --done`, cli/main.ts), it lets go quietly.
 //
-// usage: holder.cjs OWNER_PID OWNER_START RECORD_PATH LOCK_FD_COUNT LOST_SIGNAL [RELEASE_EVENT_JSON]
+// usage: holder.cjs OWNER_PID OWNER_START RECORD_PATH LOCK_FD_COUNT LOST_SIGNAL [RELEASE_EVENT_JSON|""] [EVENTS_JSON]
+// EVENTS_JSON ({file, descriptor, acquiredAt}) names the events file where the
+// release is recorded for metrics (adapters/events.ts), one O_APPEND write.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { startTimeFrom } from "../adapters/proc.ts";
@@ -20,7 +22,7 @@ import { discardRecordFile, type RecordFileOps } from "../adapters/record-file.t
 
 const READY_FD = 3;
 const OWNER_CHECK_MS = 100;
-const [ownerPid, ownerStart, recordPath, fdCount, lostSignal, releaseEvent] = process.argv.slice(2);
+const [ownerPid, ownerStart, recordPath, fdCount, lostSignal, releaseEvent, eventsJson] = process.argv.slice(2);
 const RECORD_FD = READY_FD + Number(fdCount);
 
 const RECORD_FILE_OPS: RecordFileOps = {
@@ -58,12 +60,33 @@ function logRelease(how = ""): void {
   }
 }
 
+/** Set once the lock is this holder's: only then is its release this holder's to record. */
+let ready = false;
+
+/** recordRelease appends the "released" event (adapters/events.ts format); a failure is ignored. */
+function recordRelease(): void {
+  if (!eventsJson || !ready) return;
+  try {
+    const e = JSON.parse(eventsJson);
+    const { O_WRONLY, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const fd = fs.openSync(e.file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK);
+    try {
+      if (fs.fstatSync(fd).isFile()) fs.writeSync(fd, `${Date.now()} released ${e.descriptor} ${Math.max(0, Date.now() - e.acquiredAt)}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // metrics must never keep a lock
+  }
+}
+
 /**
  * release removes the record file while still holding it, then exits: closing
  * the inherited files drops the kernel locks (waitlock itself has exited).
  */
 function release(how?: string): never {
   discardRecordFile(RECORD_FILE_OPS, recordPath, RECORD_FD);
+  recordRelease();
   logRelease(how);
   process.exit(0);
 }
@@ -99,4 +122,5 @@ setInterval(() => {
   if (!ownerAlive()) release();
 }, OWNER_CHECK_MS);
 fs.writeSync(READY_FD, "ready\n");
+ready = true;
 fs.closeSync(READY_FD);

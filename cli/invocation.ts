@@ -117,6 +117,9 @@ export function buildInvocation(
     for (const f of ["all", "stale-only", "format", "watch"] as const) if (flags[f] !== undefined && flags[f] !== false) throw usage(`--${f} only applies to --list`);
   }
   if (flags.all && flags["stale-only"]) throw usage("--all and --stale-only cannot be combined");
+  if ((format === "prometheus" || format === "openmetrics") && (flags.watch || flags.all || flags["stale-only"])) {
+    throw usage(`--format ${format} counts every entry once: it takes no --watch, --all or --stale-only`);
+  }
   if (flags.allowMultiple !== undefined && flags.onePerCPU) throw usage("--allowMultiple and --onePerCPU cannot be combined");
   if (flags.excludeCPUs !== undefined && !flags.onePerCPU) throw usage("--excludeCPUs needs --onePerCPU");
 

@@ -96,5 +96,7 @@ export function render(rows: Row[], format: Format, showStatus: boolean): string
       return rows.map((r) => values(r).map((v) => `${v ?? ""}\0`).join("") + "\0").join("");
     case "json":
       return JSON.stringify(rows, null, 2) + "\n";
+    default: // prometheus and openmetrics are metrics, not rows (cli/metrics.ts)
+      throw new Error(`--format ${format} is not a listing of rows`);
   }
 }

@@ -101,6 +101,11 @@ export class MainRun {
   }
 
   async #list(inv: Invocation): Promise<number> {
+    if (inv.format === "prometheus" || inv.format === "openmetrics") {
+      const { MetricsSource, eventsDirOf } = await import("./metrics-source.ts");
+      process.stdout.write(await new MetricsSource(wl, inv.where, eventsDirOf(wl, inv.where)).render(inv.format));
+      return 0;
+    }
     const { render, toRows } = await import("./listing.ts");
     const { userName } = await import("./users.ts");
     const rows = async () => toRows(await wl.list({ ...inv.where, all: inv.all, staleOnly: inv.staleOnly }), Date.now(), userName);

@@ -4,7 +4,7 @@
 import * as Flags from "@oclif/core/flags";
 import { EXIT_CODES } from "../adapters/errors.ts";
 
-export const FORMATS = ["human", "csv", "null", "json"] as const;
+export const FORMATS = ["human", "csv", "null", "json", "prometheus", "openmetrics"] as const;
 export const FACILITIES = [
   "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
   "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
@@ -31,7 +31,7 @@ export const mainFlags = {
   all: Flags.boolean({ char: "a", description: "with --list: include stale and corrupt lock files" }),
   "stale-only": Flags.boolean({ description: "with --list: only stale and corrupt lock files" }),
   watch: Flags.boolean({ char: "w", description: "with --list: keep listing as locks come and go (redrawn on a terminal; into a pipe, each change once; Ctrl-C ends)" }),
-  format: Flags.string({ char: "f", helpValue: "FMT", description: `with --list: ${FORMATS.join(", ")} (default human); with --watch into a pipe, json is NDJSON: one {"time", "locks"} object per line per change` }),
+  format: Flags.string({ char: "f", helpValue: "FMT", description: `with --list: ${FORMATS.join(", ")} (default human); prometheus and openmetrics print lock metrics (docs/METRICS.md) for node_exporter's textfile collector; with --watch into a pipe, json is NDJSON: one {"time", "locks"} object per line per change` }),
   "lock-dir": Flags.string({ char: "d", helpValue: "DIR", description: "lock directory (env WAITLOCK_DIR; default /var/lock/waitlock, /tmp/waitlock, ~/.waitlock)" }),
   backend: Flags.string({ helpValue: "URL", description: "where locks live: file:///DIR, etcd://HOST:PORT[,HOST:PORT…][/PREFIX], etcds://…, redis://[USER:PASS@]HOST:PORT[/DB][?prefix=P] or rediss://… (env WAITLOCK_BACKEND; default the lock directory)" }),
   lease: Flags.string({ helpValue: "SECS", description: "on a server: seconds a lock survives without renewal when its holder is cut off (default 10)" }),
@@ -76,6 +76,7 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ["WAITLOCK_FENCE", "set for the command of --exec on a server: the lock's fencing token"],
   ["WAITLOCK_SYSLOG", "where --syslog sends when --syslog-target is not given"],
   ["WAITLOCK_DEBUG", "1, true or yes: as --verbose"],
+  ["WAITLOCK_EVENTS", "off (or 0, no, false): record no lock events for metrics; an absolute directory: record every backend's events there (servers' too); unset: a lock directory's events go into it (docs/METRICS.md)"],
   ["XDG_DATA_HOME, XDG_CACHE_HOME", "where the plugins a user installs and the shell completion cache are kept (see FILES)"],
 ];
 
@@ -84,6 +85,7 @@ export const FILES: readonly (readonly [string, string])[] = [
   ["/var/lock/waitlock, /tmp/waitlock, ~/.waitlock", "the default lock directory: the first usable of these (the shared ones are created 1777)"],
   ["DIR/DESCRIPTOR.slotN.lock", "slot N of DESCRIPTOR, held while a kernel lock is held on it; its content is the holder's record"],
   ["DIR/DESCRIPTOR.slot0.readerPID-N.lock", "the record of one --shared holder"],
+  ["DIR/.waitlock-events, DIR/.waitlock-events.1", "lock events (acquired, released, conflict, timeout, lost, stale), one line each, for waitlock exporter and --format prometheus; rotated at 4 MiB"],
   ["$XDG_DATA_HOME/waitlock (~/.local/share/waitlock)", "the plugins a user installed or linked (waitlock plugins)"],
   ["$XDG_CACHE_HOME/waitlock/autocomplete (~/.cache/waitlock/autocomplete)", "shell completion functions (waitlock autocomplete)"],
   ["/dev/log", "the local syslog socket --syslog writes to by default"],

@@ -1,6 +1,6 @@
 // The fast path of bin/waitlock, bundled as CommonJS (dist/cli/run.cjs) and run
 // from V8's code cache by bin/waitlock. A first argument that names one of
-// waitlock's own commands (doctor, plugins, autocomplete, help, version) runs
+// waitlock's own commands (doctor, exporter, plugins, autocomplete, help, version) runs
 // that command through oclif; anything else is the main command, so `waitlock
 // backup` locks "backup", and `waitlock -- doctor` locks a descriptor that
 // happens to be a command's name. Commands that plugins a user installs add

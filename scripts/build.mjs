@@ -45,36 +45,38 @@ const cjs = {
   banner: { js: 'const __wlImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 
-// The doctor plugin is its own package (plugins/doctor, an npm workspace listed
-// in oclif.plugins). Its bundle carries the library code it reuses; @oclif/core
-// comes from node_modules, like any plugin's. Its manifest lets oclif list the
-// command without loading it. Both are built aside and renamed into place.
-const doctorRoot = `${root}plugins/doctor/`;
-async function buildDoctorPlugin() {
+// The doctor and exporter plugins are their own packages (plugins/<name>, npm
+// workspaces listed in oclif.plugins). Each bundle carries the library code it
+// reuses; @oclif/core comes from node_modules, like any plugin's. Its manifest
+// lets oclif list the command without loading it. Both are built aside and
+// renamed into place.
+const PLUGINS = ["doctor", "exporter"];
+async function buildPlugin(name) {
+  const pluginRoot = `${root}plugins/${name}/`;
   const { Plugin } = await import("@oclif/core");
   await build({
     ...common, banner: undefined, external: [...common.external, "@oclif/core"],
-    entryPoints: ["plugins/doctor/src/commands.ts"], outdir: `plugins/doctor/${next}`, splitting: true, chunkNames: "chunk-[hash]",
+    entryPoints: [`plugins/${name}/src/commands.ts`], outdir: `plugins/${name}/${next}`, splitting: true, chunkNames: "chunk-[hash]",
   });
-  const pjson = JSON.parse(readFileSync(`${doctorRoot}package.json`, "utf8"));
+  const pjson = JSON.parse(readFileSync(`${pluginRoot}package.json`, "utf8"));
   const commands = { ...pjson.oclif.commands, target: `./${next}/commands.js` };
-  const plugin = new Plugin({ root: doctorRoot, pjson: { ...pjson, oclif: { ...pjson.oclif, commands } }, isRoot: true, ignoreManifest: true, errorOnManifestCreate: true });
+  const plugin = new Plugin({ root: pluginRoot, pjson: { ...pjson, oclif: { ...pjson.oclif, commands } }, isRoot: true, ignoreManifest: true, errorOnManifestCreate: true });
   await plugin.load();
-  writeFileSync(`${doctorRoot}oclif.manifest.json.tmp-${process.pid}`, JSON.stringify(plugin.manifest, null, 2) + "\n");
-  const old = `${doctorRoot}dist.old-${process.pid}`;
+  writeFileSync(`${pluginRoot}oclif.manifest.json.tmp-${process.pid}`, JSON.stringify(plugin.manifest, null, 2) + "\n");
+  const old = `${pluginRoot}dist.old-${process.pid}`;
   try {
-    renameSync(`${doctorRoot}dist`, old);
+    renameSync(`${pluginRoot}dist`, old);
   } catch {
     // first build: no dist yet
   }
-  renameSync(`${doctorRoot}${next}`, `${doctorRoot}dist`);
-  renameSync(`${doctorRoot}oclif.manifest.json.tmp-${process.pid}`, `${doctorRoot}oclif.manifest.json`);
+  renameSync(`${pluginRoot}${next}`, `${pluginRoot}dist`);
+  renameSync(`${pluginRoot}oclif.manifest.json.tmp-${process.pid}`, `${pluginRoot}oclif.manifest.json`);
   rmSync(old, { recursive: true, force: true });
 }
 
 try {
-  // The doctor plugin (plugins/doctor), first: listing the CLI's commands loads it.
-  await buildDoctorPlugin();
+  // The plugins (plugins/*), first: listing the CLI's commands loads them.
+  for (const name of PLUGINS) await buildPlugin(name);
   // Type declarations for library users (the bundle itself carries none).
   run(bin("tsc"), ["-p", "tsconfig.build.json", "--outDir", `${next}/types`]);
   // The library.
@@ -125,6 +127,8 @@ try {
   run(process.execPath, ["scripts/code-cache.mjs", "dist"]);
 } finally {
   rmSync(`${root}${next}`, { recursive: true, force: true });
-  rmSync(`${doctorRoot}${next}`, { recursive: true, force: true });
-  rmSync(`${doctorRoot}oclif.manifest.json.tmp-${process.pid}`, { force: true });
+  for (const name of PLUGINS) {
+    rmSync(`${root}plugins/${name}/${next}`, { recursive: true, force: true });
+    rmSync(`${root}plugins/${name}/oclif.manifest.json.tmp-${process.pid}`, { force: true });
+  }
 }

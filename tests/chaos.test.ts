@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { check, list, tryAcquire } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, noPidNamespace, spawnHolder, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, noPidNamespace, spawnHolder, tempDir, lockDirEntries } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 /** How long the killer runs (override with WAITLOCK_CHAOS_MS for a longer soak). */
@@ -437,7 +437,7 @@ for (const { where, wrap, skip } of ADOPTERS) {
     await eventually(() => pidsMentioning(dir).length === 0, "waitlock finished", 30_000);
     assert.match(readFileSync(err, "utf8"), /^waitlock: the calling process exited before waitlock started .*\n$/);
     assert.equal(await check("orphaned", { lockDir: dir }), true, "not held for the adopter");
-    assert.deepEqual(readdirSync(dir), [], "released properly");
+    assert.deepEqual(lockDirEntries(dir), [], "released properly");
   });
 }
 
@@ -459,5 +459,5 @@ test("a foreground owner that exits while waitlock waits: exit 3 naming it, noth
   assert.equal(code, 3, err);
   assert.match(err, new RegExp(`waitlock: owner PID ${owner.pid} exited before waitlock could hand handed over to it; released\\n$`));
   assert.equal(await check("handed", { lockDir: dir }), true);
-  assert.deepEqual(readdirSync(dir), []);
+  assert.deepEqual(lockDirEntries(dir), []);
 });

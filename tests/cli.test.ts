@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { acquire, check, list, waitlock } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { ROOT, eventually, exited, firstLine, lineReader, forgeHolderPid, noPidNamespace, signalCounter, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
+import { ROOT, eventually, exited, firstLine, lineReader, forgeHolderPid, lockDirEntries, noPidNamespace, signalCounter, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
 
@@ -220,7 +220,7 @@ describe("exec mode", () => {
     const r = run(dir, ["-m", "3", "gpu", "--exec", "sh", "-c", 'echo "$WAITLOCK_DESCRIPTOR $WAITLOCK_SLOT"; exit 7']);
     assert.equal(r.code, 7);
     assert.equal(r.stdout, "gpu 0\n");
-    assert.equal(readdirSync(dir).length, 0, "released and cleaned up");
+    assert.equal(lockDirEntries(dir).length, 0, "released and cleaned up");
   });
 
   test("a single argument with whitespace runs through /bin/sh -c", (t) => {
@@ -577,7 +577,7 @@ describe("descriptors too long to be file names (up to the 255 characters allowe
     const script = sh(`waitlock ${d} || exit 1; echo locked; read line`, { WAITLOCK_DIR: dir });
     t.after(() => script.kill("SIGKILL"));
     assert.equal(await firstLine(script), "locked");
-    assert.deepEqual(readdirSync(dir), [longName(d, ".slot0.lock")]);
+    assert.deepEqual(lockDirEntries(dir), [longName(d, ".slot0.lock")]);
     assert.equal(run(dir, ["--check", d]).code, 1);
     assert.equal(run(dir, [d, "--exec", "true"]).code, 1, "another instance is refused");
     assert.deepEqual(rows(dir).map((r) => [r.descriptor, r.slot, r.status]), [[d, 0, "active"]]);
@@ -876,7 +876,7 @@ describe("help and man page: commands, exit status, environment, files", () => {
   test("--help and waitlock.1 list waitlock's commands", (t) => {
     const help = run(tempDir(t), ["--help"]);
     const commands = help.stdout.slice(help.stdout.indexOf("\nCOMMANDS\n"));
-    for (const name of ["autocomplete", "doctor", "help", "plugins", "version"]) {
+    for (const name of ["autocomplete", "doctor", "exporter", "help", "plugins", "version"]) {
       assert.match(commands, new RegExp(`^  ${name} +\\S`, "m"), `--help lists ${name}`);
       assert.ok(terms(section(man(), "COMMANDS")).some((term) => term.split(" ")[0] === name), `waitlock.1 lists ${name}`);
     }

@@ -16,6 +16,11 @@ export function tempDir(t: { after(fn: () => void): void }, prefix = "waitlock-t
   return dir;
 }
 
+/** lockDirEntries: the names in a lock directory, but the events files every lock operation appends to (docs/METRICS.md). */
+export function lockDirEntries(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n !== ".waitlock-events" && n !== ".waitlock-events.1");
+}
+
 /** firstLine resolves with the first line a child prints on stdout (rejects if it exits first). */
 export function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {

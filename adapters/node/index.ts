@@ -2,10 +2,11 @@
 // holder dies. See README "Library" for usage.
 import { createWaitlock } from "../api.ts";
 import { core } from "./core.ts";
+import { nodeEventSink } from "./events.ts";
 import { nodeNetwork } from "./network.ts";
 import { NodePlatform } from "./platform.ts";
 
-const waitlock = createWaitlock(new NodePlatform(), core, nodeNetwork);
+const waitlock = createWaitlock(new NodePlatform(), core, nodeNetwork, nodeEventSink);
 
 export const { acquire, tryAcquire, check, list, signalHolders } = waitlock;
 export { waitlock };
