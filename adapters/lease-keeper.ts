@@ -49,18 +49,91 @@ export interface KeeperOptions {
   unref?: (t: unknown) => void;
 }
 
+/** How much earlier than due a renewal may be sent, as a share of the renewal interval: renewals due close together go out on one tick. */
+const RENEW_EARLY_SHARE = 1 / 8;
+
+/**
+ * Ticker is the one timer of every lease kept with the same unref function
+ * (in practice: one per backend client), in place of two timers per lease:
+ * it is armed for the earliest moment a lease of its set is due (to renew,
+ * or to be judged lost) and, when it fires, does what is due and arms itself
+ * for the next. A lock taken and released does no timer work unless it is
+ * due before every lease already kept. An unref'd timer is left armed when
+ * the last lease goes (it keeps nothing alive, and firing on an empty set
+ * costs nothing); one that keeps the process alive is cleared.
+ */
+class Ticker {
+  readonly #keepers = new Set<LeaseKeeper>();
+  readonly #unref: (t: unknown) => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Monotonic ms the timer is armed for (Infinity: not armed). */
+  #at = Infinity;
+  #unrefd = false;
+
+  constructor(unref: (t: unknown) => void) {
+    this.#unref = unref;
+  }
+
+  add(k: LeaseKeeper): void {
+    this.#keepers.add(k);
+    this.arm(k.dueAt);
+  }
+
+  delete(k: LeaseKeeper): void {
+    this.#keepers.delete(k);
+    if (this.#keepers.size === 0 && !this.#unrefd && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#at = Infinity;
+    }
+  }
+
+  /** arm makes sure the timer fires no later than at (monotonic ms). */
+  arm(at: number): void {
+    if (at >= this.#at) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#at = at;
+    const timer = setTimeout(() => this.#fire(timer), Math.max(0, at - now()));
+    this.#timer = timer;
+    this.#unref(timer);
+    // Node's timers say whether they keep the process alive; a runtime's that do not are taken as kept alive.
+    this.#unrefd = typeof (timer as { hasRef?: () => boolean }).hasRef === "function" && !(timer as { hasRef: () => boolean }).hasRef();
+  }
+
+  #fire(timer: ReturnType<typeof setTimeout>): void {
+    if (this.#timer !== timer) return;
+    this.#timer = undefined;
+    this.#at = Infinity;
+    const t = now();
+    for (const k of [...this.#keepers]) k.tick(t);
+    let next = Infinity;
+    for (const k of this.#keepers) next = Math.min(next, k.dueAt);
+    if (next < Infinity) this.arm(next);
+  }
+}
+
+const tickers = new WeakMap<(t: unknown) => void, Ticker>();
+/** What a keeper given no unref function uses: its timer keeps the process alive. */
+const KEEP_ALIVE = (_t: unknown): void => undefined;
+
+function tickerFor(unref: (t: unknown) => void): Ticker {
+  let t = tickers.get(unref);
+  if (!t) tickers.set(unref, (t = new Ticker(unref)));
+  return t;
+}
+
 export class LeaseKeeper {
   readonly timing: LeaseTiming;
   readonly #renewOnce: Renew;
   readonly #goneWhy: string;
   readonly #lateWhy: string;
   readonly #lost = new AbortController();
+  readonly #ticker: Ticker;
   /** Monotonic ms at which the last acknowledged renewal (or the grant) was sent. */
   #confirmedAt: number;
-  #renewTimer: ReturnType<typeof setTimeout> | undefined;
-  #lossTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Monotonic ms at which the next renewal is due (Infinity while one is on its way). */
+  #renewAt: number;
   #stopped = false;
-  readonly #unref: (t: unknown) => void;
 
   constructor(o: KeeperOptions) {
     this.timing = leaseTiming(o.ttlSeconds);
@@ -68,9 +141,9 @@ export class LeaseKeeper {
     this.#goneWhy = o.goneWhy;
     this.#lateWhy = o.lateWhy ?? "no renewal of the lease was acknowledged in time";
     this.#confirmedAt = o.sentAt;
-    this.#unref = o.unref ?? (() => undefined);
-    this.#armLoss();
-    this.#scheduleRenew(this.timing.renewEveryMs);
+    this.#renewAt = now() + this.timing.renewEveryMs;
+    this.#ticker = tickerFor(o.unref ?? KEEP_ALIVE);
+    this.#ticker.add(this);
   }
 
   /** Aborts (reason: a WaitlockError with code ELOST) when the lease may be gone. */
@@ -88,36 +161,42 @@ export class LeaseKeeper {
     return this.certainUntil - this.timing.marginMs - now();
   }
 
+  /** @internal Monotonic ms at which this keeper next has something to do: renew, or declare the lease lost. */
+  get dueAt(): number {
+    if (this.#stopped) return Infinity;
+    return Math.min(this.#renewAt, this.certainUntil - this.timing.marginMs);
+  }
+
   /**
    * confirm records a renewal acknowledged by the server that was sent at
    * sentAt by someone other than this keeper (a waiter's own check-in).
    */
   confirm(sentAt: number): void {
     if (this.#stopped || sentAt <= this.#confirmedAt) return;
-    this.#confirmedAt = sentAt;
-    this.#armLoss();
+    this.#confirmedAt = sentAt; // the loss point only moves later: the ticker finds it when it fires
   }
 
   /** renewNow renews at once (e.g. a lease adopted from another process). */
   renewNow(): void {
-    clearTimeout(this.#renewTimer);
     void this.#renew();
   }
 
-  #armLoss(): void {
-    clearTimeout(this.#lossTimer);
-    this.#lossTimer = setTimeout(() => this.declareLost(this.#lateWhy), Math.max(0, this.msUntilLoss));
-    this.#unref(this.#lossTimer);
+  /** @internal Called by the ticker at monotonic ms t: declares loss, or renews, if due. */
+  tick(t: number): void {
+    if (this.#stopped) return;
+    if (t >= this.certainUntil - this.timing.marginMs) return this.declareLost(this.#lateWhy);
+    if (t >= this.#renewAt - this.timing.renewEveryMs * RENEW_EARLY_SHARE) void this.#renew();
   }
 
   #scheduleRenew(ms: number): void {
     if (this.#stopped) return;
-    this.#renewTimer = setTimeout(() => void this.#renew(), ms);
-    this.#unref(this.#renewTimer);
+    this.#renewAt = now() + ms;
+    this.#ticker.arm(this.dueAt);
   }
 
   async #renew(): Promise<void> {
     if (this.#stopped) return;
+    this.#renewAt = Infinity; // one renewal at a time
     const sentAt = now();
     try {
       // A renewal that would answer after the loss point is worthless: bound it.
@@ -125,10 +204,9 @@ export class LeaseKeeper {
       if (this.#stopped) return;
       if (!alive) return this.declareLost(this.#goneWhy);
       this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
-      this.#armLoss();
       this.#scheduleRenew(this.timing.renewEveryMs);
     } catch {
-      // Slow or unreachable: try again soon; the loss timer decides, not one failure.
+      // Slow or unreachable: try again soon; the loss point decides, not one failure.
       this.#scheduleRenew(Math.min(500, this.timing.renewEveryMs / 2));
     }
   }
@@ -140,10 +218,10 @@ export class LeaseKeeper {
     this.#lost.abort(new WaitlockError("ELOST", `lock lost: ${why}`));
   }
 
-  /** stop ends the renewals and the loss timer, without declaring anything. */
+  /** stop ends the renewals and the loss watch, without declaring anything. */
   stop(): void {
+    if (this.#stopped) return;
     this.#stopped = true;
-    clearTimeout(this.#renewTimer);
-    clearTimeout(this.#lossTimer);
+    this.#ticker.delete(this);
   }
 }

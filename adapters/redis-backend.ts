@@ -5,7 +5,7 @@ import { lockTypeOf, selfSignalling, serverLockRequest, type AdoptedLease, type 
 import type { RedisTarget } from "./backend-url.ts";
 import type { NetworkSupport } from "./http.ts";
 import { RedisClient } from "./redis/client.ts";
-import { RedisLocks, type ListedEntry, type RedisHold, type RedisLockRequest } from "./redis/locks.ts";
+import { RedisLocks, later, type ListedEntry, type RedisHold, type RedisLockRequest } from "./redis/locks.ts";
 import type { LockRecord } from "./wasm-core.ts";
 
 export class RedisBackend implements LockBackend {
@@ -36,11 +36,17 @@ export class RedisBackend implements LockBackend {
     return this.#held(r, await this.#locks.acquire(r, { deadline: wait.deadline, signal: wait.signal }));
   }
 
-  /** Signals this process (the one keeping the lease): how a holder takes a --done request. */
-  /** #held wraps a grant and has it answer --done from any host, as etcd-backend.ts does. */
+  /**
+   * #held wraps a grant and has it answer --done from any host, as
+   * etcd-backend.ts does: from a moment after it is returned, off the path to
+   * the caller (a request heard meanwhile is remembered and answered then),
+   * and not at all if it has ended by then.
+   */
   #held(r: RedisLockRequest, hold: RedisHold): HeldLease {
     const held = new HeldLease(hold);
-    held.onEnd(this.#locks.followDone(r.descriptor, hold.lease.token, r.info, selfSignalling(this.#host)));
+    later(() => {
+      if (!held.ended) held.onEnd(this.#locks.followDone(r.descriptor, hold.lease.token, r.info, selfSignalling(this.#host)));
+    }, this.#locks.unrefTimer);
     return held;
   }
 
@@ -117,6 +123,7 @@ class HeldLease implements HeldSlot {
   readonly fds: readonly number[] = [];
   readonly #hold: RedisHold;
   #onEnd: (() => void)[] = [];
+  #released = false;
 
   constructor(hold: RedisHold) {
     this.#hold = hold;
@@ -129,6 +136,11 @@ class HeldLease implements HeldSlot {
       id: kept.token, ttlMs: t.ttlMs, marginMs: t.marginMs, graceMs: t.graceMs,
       certainForMs: () => kept.certainUntil - performance.now(),
     };
+  }
+
+  /** Released, or lost. */
+  get ended(): boolean {
+    return this.#released || this.lost.aborted;
   }
 
   /** Calls fn once the hold ends (released or lost). */
@@ -147,6 +159,7 @@ class HeldLease implements HeldSlot {
   }
 
   release(): Promise<void> {
+    this.#released = true;
     for (const fn of this.#onEnd.splice(0)) fn();
     return this.#hold.release();
   }

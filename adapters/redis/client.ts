@@ -197,6 +197,13 @@ export class RedisClient {
   }
 }
 
+/** A request on a connection: when it is late, and how to fail it then. */
+interface Pending {
+  lateAt: number;
+  timeoutMs: number;
+  fail: ((err: WaitlockError) => void) | undefined;
+}
+
 /**
  * Link is one connection, opened on first use and again after it broke. It
  * keeps the process alive only while a request is in flight.
@@ -207,6 +214,10 @@ class Link {
   #opening: Promise<Redis> | undefined;
   #inFlight = 0;
   #lastError: unknown;
+  /** Requests on their way, each with the moment it is late, and the one timer that watches them. */
+  readonly #pending = new Set<Pending>();
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #watchAt = Infinity;
 
   constructor(client: RedisClient) {
     this.#client = client;
@@ -257,31 +268,69 @@ class Link {
     }
   }
 
-  /** run sends fn's requests, failing with EAGAIN (and dropping the connection) if no answer comes within timeoutMs. */
+  /**
+   * run sends fn's requests, failing with EAGAIN (and dropping the connection)
+   * if no answer comes within timeoutMs. One watchdog timer per connection
+   * bounds every request on it: a request adds no timer of its own.
+   */
   async run<T>(fn: (r: Redis) => Promise<T>, timeoutMs: number): Promise<T> {
     this.#inFlight++;
     let r: Redis | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const p: Pending = { lateAt: performance.now() + timeoutMs, timeoutMs, fail: undefined };
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const late = new WaitlockError("EAGAIN", `cannot reach redis at ${this.#client.endpoint} (no answer within ${Math.round(timeoutMs)} ms)`);
-          this.drop(); // a server that does not answer (paused, cut off) must not keep requests queued behind this one
-          reject(late);
-        }, timeoutMs);
-      });
-      // Connected (nearly always): no detour through #ready and a race, which cost microtask turns on every request.
-      r = this.#redis?.status === "ready" ? this.#redis : await Promise.race([this.#ready(), deadline]);
+      // Connected (nearly always): no detour through #ready, which cost microtask turns on every request.
+      r = this.#redis?.status === "ready" ? this.#redis : await this.#bounded(this.#ready(), p);
       this.#hold(r, true);
-      return await Promise.race([fn(r), deadline]);
+      return await this.#bounded(fn(r), p);
     } catch (err) {
       const e = this.#client.error(err, this.#lastError);
       if (e.code === "EAGAIN" || e.code === "EPERM") this.drop();
       throw e;
     } finally {
-      clearTimeout(timer);
+      this.#pending.delete(p);
       if (--this.#inFlight === 0 && r && this.#redis === r) this.#hold(r, false);
     }
+  }
+
+  /** #bounded settles as work does, or fails once p is late (the watchdog says so). */
+  #bounded<T>(work: Promise<T>, p: Pending): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      p.fail = reject;
+      this.#pending.add(p);
+      this.#watch(p.lateAt);
+      work.then(resolve, reject);
+    });
+  }
+
+  /**
+   * #watch makes sure the watchdog fires no later than at. It never keeps the
+   * process alive: a request in flight does that through its socket (#hold).
+   */
+  #watch(at: number): void {
+    if (at >= this.#watchAt) return;
+    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
+    this.#watchAt = at;
+    this.#watchdog = setTimeout(() => this.#late(), Math.max(0, at - performance.now()));
+    this.#client.unref(this.#watchdog);
+  }
+
+  /** #late fails every request that is late and drops the connection: a server that does not answer (paused, cut off) must not keep requests queued behind them. */
+  #late(): void {
+    this.#watchdog = undefined;
+    this.#watchAt = Infinity;
+    const t = performance.now();
+    let next = Infinity;
+    const late: Pending[] = [];
+    for (const p of this.#pending) {
+      if (p.lateAt <= t) late.push(p);
+      else next = Math.min(next, p.lateAt);
+    }
+    if (late.length) this.drop();
+    for (const p of late) {
+      this.#pending.delete(p);
+      p.fail?.(new WaitlockError("EAGAIN", `cannot reach redis at ${this.#client.endpoint} (no answer within ${Math.round(p.timeoutMs)} ms)`));
+    }
+    if (next < Infinity) this.#watch(next);
   }
 
   /** drop closes the connection (pending requests fail); the next request opens a new one. */

@@ -101,6 +101,30 @@ const DONE_KEEP_MS = 10_000;
 
 const now = () => performance.now();
 
+const deferred: (() => void)[] = [];
+
+/**
+ * later runs fn a moment from now, once the current turn (and every promise
+ * it settles) is over: work a grant does not need before it reaches the caller
+ * (tidying up after a wait, following --done requests) stays off the path
+ * from the wake-up to the caller. One timer for all that is queued meanwhile;
+ * it never keeps the process alive (what it runs would then be moot).
+ */
+export function later(fn: () => void, unref: (t: unknown) => void): void {
+  deferred.push(fn);
+  if (deferred.length === 1) unref(setTimeout(runDeferred, 0));
+}
+
+function runDeferred(): void {
+  for (const fn of deferred.splice(0)) {
+    try {
+      fn();
+    } catch {
+      // tidying up: one failure must not stop the rest
+    }
+  }
+}
+
 /** A token nobody else will draw: a random UUID's 122 bits (randomUUID draws from a cached pool: cheaper than getRandomValues per call). */
 function newToken(): string {
   return crypto.randomUUID().replaceAll("-", "");
@@ -134,7 +158,7 @@ export class TokenLease extends LeaseKeeper {
 
   constructor(locks: RedisLocks, descriptor: string, token: string, ttlSeconds: number, sentAt: number) {
     super({
-      ttlSeconds, sentAt, unref: (t) => locks.client.unref(t),
+      ttlSeconds, sentAt, unref: locks.unrefTimer, // one function per client: its leases share one timer
       renew: async (timeoutMs) => (await locks.renew(descriptor, token, ttlSeconds, timeoutMs))[0] !== "gone",
       goneWhy: "redis no longer knows this holder (its lease ran out, or the server lost its data)",
     });
@@ -147,6 +171,8 @@ export class RedisLocks {
   readonly client: RedisClient;
   readonly #prefix: string;
   readonly #done: DoneDesk;
+  /** Makes a timer not keep the process alive (the same function for every lease of this client). */
+  readonly unrefTimer = (t: unknown): void => this.client.unref(t);
 
   constructor(client: RedisClient, prefix: string) {
     this.client = client;
@@ -310,9 +336,12 @@ export class RedisLocks {
         blockMs = Number(r[1]) === 0 ? Math.max(5, Math.min(CHECK_IN_MS, untilFirstExpiry + 5)) : CHECK_IN_MS;
       }
     } finally {
-      stopDeadline();
-      wait.signal?.removeEventListener("abort", onStop);
-      lease.lost.removeEventListener("abort", onStop);
+      // Not needed before the grant is returned (a stop that comes meanwhile finds nothing to stop).
+      later(() => {
+        stopDeadline();
+        wait.signal?.removeEventListener("abort", onStop);
+        lease.lost.removeEventListener("abort", onStop);
+      }, this.unrefTimer);
     }
   }
 

@@ -89,7 +89,10 @@ local function drop(tok, v)
 end
 
 -- sweep drops every token whose lease has run out on the server's clock.
-local function sweep()
+-- first, when given, is the earliest lease's end, already read by the
+-- caller: if it is still ahead, nothing has run out and nothing is read.
+local function sweep(first)
+  if first and tonumber(first) > NOW then return 0 end
   local dead = redis.call('ZRANGEBYSCORE', E, '-inf', NOW)
   for _, tok in ipairs(dead) do drop(tok) end
   return #dead
@@ -158,30 +161,37 @@ local function promote()
   end
 end
 
+-- gone deletes the descriptor's keys and its entry in the index: its last
+-- token has left. Entries of descriptors whose keys expired instead (every
+-- token died) are dropped too, but only about one time in 16, by the
+-- server's clock: they are never listed (a listing reads only entries still
+-- live), and the call is not paid on every release of an uncontended lock.
+local function gone()
+  redis.call('DEL', S, Q, E)
+  redis.call('ZREM', INDEX, D)
+  if NOW % 16 == 0 then redis.call('ZREMRANGEBYSCORE', INDEX, '-inf', NOW) end
+end
+
 -- keep makes the descriptor's keys (and its entry in the prefix's index, for
 -- listings) live until its last lease has run out, plus SLACK; they are set
 -- again only when that is no longer enough, or when fresh says a key was
 -- just made (it has no TTL yet). With no lease left, the keys go at once.
--- until, when given, is the last lease's end, already known to the caller.
-local function keep(fresh, until_last)
+-- until, when given, is the last lease's end, already known to the caller;
+-- noqueue says the queue does not exist (no TTL to give it).
+local function keep(fresh, until_last, noqueue)
   local last = until_last and {'', until_last} or redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
-  if #last == 0 then
-    redis.call('DEL', S, Q, E)
-    redis.call('ZREM', INDEX, D)
-    redis.call('ZREMRANGEBYSCORE', INDEX, '-inf', NOW) -- descriptors whose keys have expired
-    return
-  end
+  if #last == 0 then return gone() end
   local need = tonumber(last[2]) + 1000
   if not fresh and tonumber(redis.call('ZSCORE', INDEX, D) or '0') >= need then return end
   local until_ = need + SLACK
   redis.call('PEXPIREAT', S, until_)
-  redis.call('PEXPIREAT', Q, until_)
+  if not noqueue then redis.call('PEXPIREAT', Q, until_) end
   redis.call('PEXPIREAT', E, until_)
   redis.call('ZADD', INDEX, until_, D)
 end
 
-local function changed(fresh, until_last)
-  keep(fresh, until_last)
+local function changed(fresh, until_last, noqueue)
+  keep(fresh, until_last, noqueue)
   redis.call('PUBLISH', P .. '#events', D)
 end
 `;
@@ -220,7 +230,8 @@ local waiting = c.n and redis.call('ZCARD', Q) or 0
 if waiting == 0 and free_for(mode, { n = n, x = c.x, r = c.r }) then
   redis.call('ZADD', E, NOW + ttl, tok)
   local slot, fence = grant(tok, mode, pref, ttl, ARGV[7], c, n)
-  changed(fresh, empty and NOW + ttl or nil)
+  -- Nobody waits: there is no queue key to keep.
+  changed(fresh, empty and NOW + ttl or nil, true)
   return {'held', slot, fence, NOW}
 end
 if ARGV[8] ~= '1' then
@@ -265,12 +276,25 @@ return {'queued', redis.call('ZRANK', Q, tok), math.floor(tonumber(first[2]) - N
  */
 export const RELEASE = `${COMMON}
 clock()
-local swept = sweep() > 0
-local v = redis.call('HGET', S, 't' .. ARGV[2])
-if v then drop(ARGV[2], v) end
-if v or swept then
+local tok = ARGV[2]
+-- The two earliest leases: whether this token is the descriptor's only one,
+-- and whether any lease has run out (a sweep is needed).
+local first = redis.call('ZRANGE', E, 0, 1, 'WITHSCORES')
+if #first == 2 and first[1] == tok then
+  -- The only token (an uncontended lock): nothing to sweep, nobody to promote, every key goes.
+  gone()
+  redis.call('PUBLISH', P .. '#events', D)
+  return tonumber(first[2]) > NOW and 1 or 0
+end
+local swept = sweep(first[2] or math.huge)
+local v = redis.call('HGET', S, 't' .. tok)
+if v then drop(tok, v) end
+if v or swept > 0 then
   promote()
-  changed(false)
+  -- A release only ends leases (a grant keeps the waiter's), so the keys' TTLs still
+  -- cover every lease left; only a descriptor that may have no token left is looked at.
+  if swept > 0 or #first < 4 then keep(false) end
+  redis.call('PUBLISH', P .. '#events', D)
 end
 return v and 1 or 0
 `;
