@@ -47,7 +47,7 @@ describe("the packed tarball, installed globally (slow: npm install from the reg
     env = {
       ...process.env,
       XDG_DATA_HOME: join(dir, "data"), XDG_CACHE_HOME: join(dir, "cache"), XDG_CONFIG_HOME: join(dir, "config"),
-      WAITLOCK_DIR: join(dir, "locks"), NO_COLOR: "1", FORCE_COLOR: "0",
+      WAITLOCK_DIR: join(dir, "locks"), PATH: `${join(dir, "global/bin")}:${process.env.PATH}`, NO_COLOR: "1", FORCE_COLOR: "0",
       npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? dir, ".npm"),
     };
     delete env.WAITLOCK_BACKEND;
@@ -84,6 +84,20 @@ describe("the packed tarball, installed globally (slow: npm install from the reg
     const wasm = checks.find((c) => c.check === "WASM core");
     assert.equal(wasm?.status, "OK", JSON.stringify(wasm));
     assert.ok(wasm.finding.includes(installed), wasm.finding);
+  });
+
+  test("completion: the installed bash script completes through the installed waitlock", () => {
+    const script = waitlock("autocomplete", "bash");
+    assert.equal(script.code, 0, script.stderr);
+    const driver = `source <(waitlock autocomplete bash)
+COMP_WORDS=(waitlock --format ""); COMP_CWORD=2
+$(complete -p waitlock | sed 's/.*-F \\([^ ]*\\) .*/\\1/') waitlock "" --format
+echo "\${COMPREPLY[*]}"`;
+    const r = run("bash", ["--norc", "--noprofile", "-c", driver]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "human csv null json\n");
+    const fish = waitlock("autocomplete", "fish");
+    assert.equal(fish.code, 0, fish.stderr);
   });
 
   test("an exec round trip: the lock is held while the command runs, free after", () => {
