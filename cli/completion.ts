@@ -36,8 +36,14 @@ function mainFlagTable(): FlagInfo[] {
   });
 }
 
-/** descriptors lists the descriptors that have a lock file in dir (held or not), sorted; nothing if it cannot be read. */
-async function descriptors(lockDir: string | undefined): Promise<string[]> {
+/**
+ * descriptors lists the descriptors that have a lock file in the lock directory, sorted;
+ * nothing if it cannot be read, or if locks live on a server: a TAB must not wait
+ * on a network.
+ */
+async function descriptors(lockDir: string | undefined, backend: string | undefined): Promise<string[]> {
+  const url = backend ?? process.env.WAITLOCK_BACKEND;
+  if (url && !url.startsWith("file:")) return [];
   try {
     const infos = await wl.list({ lockDir, all: true });
     return [...new Set(infos.map((i) => i.descriptor))].sort();
@@ -68,6 +74,7 @@ export async function complete(config: Config, words: string[], current: string)
   const table = mainFlagTable();
   const byName = new Map(table.flatMap((f) => f.names.map((n) => [n, f] as const)));
   let lockDir: string | undefined;
+  let backend: string | undefined;
   let positionals = 0;
   let checkOrDone = false;
   for (let i = 0; i < before.length; i++) {
@@ -79,6 +86,7 @@ export async function complete(config: Config, words: string[], current: string)
     if (flag?.takesValue) {
       const value = w.startsWith("--") && eq > 0 ? w.slice(eq + 1) : before[++i];
       if (flag.names.includes("--lock-dir")) lockDir = value;
+      if (flag.names.includes("--backend")) backend = value;
       continue;
     }
     if (!flag && !w.startsWith("-")) positionals++;
@@ -101,7 +109,7 @@ export async function complete(config: Config, words: string[], current: string)
     return { directive: "words", words: table.flatMap((f) => f.names.filter((n) => n.startsWith("--"))).sort() };
   }
   if (positionals > 0) return { directive: "words", words: [] }; // one DESCRIPTOR only
-  const locks = await descriptors(lockDir);
+  const locks = await descriptors(lockDir, backend);
   // Options before the first word go to the main command, so a command name fits only first.
   const commands = words.length === 0 && !checkOrDone ? topLevel(config) : [];
   return { directive: "words", words: [...commands, ...locks] };
@@ -148,15 +156,15 @@ ${fn}() {
   out=$(command ${bin} __complete -- "\${COMP_WORDS[@]:1:COMP_CWORD-1}" "$cur" 2>/dev/null) || return 0
   directive=\${out%%$'\\n'*}
   case $directive in
-    dirs) COMPREPLY=($(compgen -d -- "$cur")) ;;
-    files) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    dirs) compopt -o filenames; COMPREPLY=($(compgen -d -- "$cur")) ;;
+    files) compopt -o filenames; COMPREPLY=($(compgen -f -- "$cur")) ;;
     *)
       local IFS=$'\\n'
       [[ $out == *$'\\n'* ]] && COMPREPLY=($(compgen -W "\${out#*$'\\n'}" -- "$cur")) || COMPREPLY=()
       ;;
   esac
 }
-complete -o filenames -F ${fn} ${bin}
+complete -F ${fn} ${bin}
 `;
     case "zsh":
       return `#compdef ${bin}
@@ -168,7 +176,7 @@ ${fn}() {
   case $out[1] in
     dirs) _files -/ ;;
     files) _files ;;
-    *) (( \${#candidates} )) && compadd -Q -- "\${(@)candidates}" ;;
+    *) (( \${#candidates} )) && compadd -- "\${(@)candidates}" ;;
   esac
 }
 compdef ${fn} ${bin}

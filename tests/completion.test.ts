@@ -17,7 +17,10 @@ type Shell = "bash" | "zsh" | "fish";
 const SHELLS: Shell[] = ["bash", "zsh", "fish"];
 
 /** The cases each shell must complete: a command line up to the cursor, and exactly what it offers. */
-const CASES: { line: string; expect: string[] | ((offered: string[]) => void) }[] = [
+const cases = (dir: string): { line: string; expect: string[] | ((offered: string[]) => void) }[] => [
+  { line: `waitlock -d ${dir}/other --check `, expect: ["elsewhere"] },
+  // Locks on a server: no descriptors offered, rather than a TAB that waits on a network.
+  { line: "waitlock --backend redis://127.0.0.1:1 --check ", expect: [] },
   { line: "waitlock --ti", expect: ["--timeout"] },
   { line: "waitlock --format ", expect: ["csv", "human", "json", "null"] },
   { line: "waitlock -l -f j", expect: ["json"] },
@@ -58,8 +61,10 @@ describe("shell completion in the real shells", () => {
     // Descriptors in the lock directory: a mutex and a semaphore's slot, held while the tests run.
     const nightly = await tryAcquire("nightly", { lockDir });
     const pool = await tryAcquire("pool", { lockDir, maxHolders: 2 });
-    assert.ok(nightly && pool);
-    held.push(nightly, pool);
+    mkdirSync(join(dir, "other"));
+    const elsewhere = await tryAcquire("elsewhere", { lockDir: join(dir, "other") });
+    assert.ok(nightly && pool && elsewhere);
+    held.push(nightly, pool, elsewhere);
     for (const shell of SHELLS) {
       const script = spawnSync(join(ROOT, "bin/waitlock"), ["autocomplete", shell], { env, encoding: "utf8" });
       assert.equal(script.status, 0, script.stderr);
@@ -97,7 +102,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
   for (const shell of SHELLS) {
     describe(shell, () => {
       test("`waitlock autocomplete` prints a script for it", { skip: !available(shell) && `${shell} is not installed (scripts/test-servers.sh installs it)` }, () => {
-        for (const { line, expect } of CASES) {
+        for (const { line, expect } of cases(dir)) {
           const got = offered(shell, line);
           if (typeof expect === "function") expect(got);
           else assert.deepEqual(got, expect, `${shell}: ${JSON.stringify(line)}`);

@@ -29,6 +29,14 @@ function run(file: string, args: string[], opts: { cwd?: string; input?: string 
 }
 const waitlock = (...args: string[]) => run(join(prefix, "bin/waitlock"), args);
 
+/**
+ * userPath: PATH without the node_modules/.bin directories `npm test` puts first: a dev
+ * dependency brings an npm 6 there, and a user's npm is the one beside Node.
+ */
+function userPath(): string {
+  return (process.env.PATH ?? "").split(":").filter((p) => !/node_modules[\\/]\.bin$/.test(p)).join(":");
+}
+
 /** denoBinary: the Deno executable the repository's dev dependency installs (as tests/deno-adapter.test.ts finds it). */
 function denoBinary(): string {
   const libc = process.platform === "linux" ? (existsSync("/lib/ld-musl-x86_64.so.1") ? "-musl" : "") : "";
@@ -47,7 +55,7 @@ describe("the packed tarball, installed globally (slow: npm install from the reg
     env = {
       ...process.env,
       XDG_DATA_HOME: join(dir, "data"), XDG_CACHE_HOME: join(dir, "cache"), XDG_CONFIG_HOME: join(dir, "config"),
-      WAITLOCK_DIR: join(dir, "locks"), PATH: `${join(dir, "global/bin")}:${process.env.PATH}`, NO_COLOR: "1", FORCE_COLOR: "0",
+      WAITLOCK_DIR: join(dir, "locks"), PATH: `${join(dir, "global/bin")}:${userPath()}`, NO_COLOR: "1", FORCE_COLOR: "0",
       npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? dir, ".npm"),
     };
     delete env.WAITLOCK_BACKEND;
