@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
-import { OCLIF_REQUIRE_BANNER, lazyOclif, lazyOclifFromNodeModules } from "./lazy-oclif.mjs";
+import { OCLIF_REQUIRE_BANNER, lazyOclifFromNodeModules } from "./lazy-oclif.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => `${root}node_modules/.bin/${name}`;
@@ -90,7 +90,12 @@ try {
     banner: { js: `${cjs.banner.js} ${OCLIF_REQUIRE_BANNER}` },
   });
   // The full CLI (help, plugins, other commands) and oclif's command table share chunks, so oclif sees one Command class.
-  await build({ ...common, entryPoints: ["cli/full-cli.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]", plugins: [lazyOclif] });
+  // @oclif/core is the installed one, as for the doctor and users' plugins: a second, bundled copy would
+  // only add ~0.8 MB to the package. @oclif/plugin-plugins (a dev dependency) is bundled: see cli/commands.ts.
+  await build({
+    ...common, external: [...common.external, "@oclif/core"],
+    entryPoints: ["cli/full-cli.ts", "cli/commands.ts"], outdir: `${next}/cli`, splitting: true, chunkNames: "chunk-[hash]",
+  });
   // One syslog line from a separate process (the foreground holder's "released").
   await build({ ...common, ...cjs, entryPoints: ["cli/syslog-event.ts"], outfile: `${next}/cli/syslog-event.cjs` });
   // The foreground holder stays a separate, dependency-free file: it must be small in memory.

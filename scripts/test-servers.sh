@@ -2,7 +2,7 @@
 # Installs the Debian packages whose servers the tests start themselves, when
 # they are missing and this can be done here (root, apt-get): rsyslog for
 # tests/syslog.test.ts, etcd and redis for the backend tests (tests/servers/),
-# prometheus and hyperfine for the benchmarks. Each test starts its own daemon
+# prometheus and hyperfine for the benchmarks, zsh and fish for the completion tests. Each test starts its own daemon
 # with its own config, ports and dirs under a temp dir: only the binaries come
 # from here. Run by `npm test` (pretest) and by .ci/run. Where it cannot
 # install, it says what to run and exits 0: those tests then skip, naming the
@@ -20,6 +20,9 @@ need etcdctl etcd-client
 need redis-server redis-server
 need prometheus prometheus
 need hyperfine hyperfine
+# shells whose completion tests/completion.test.ts drives (bash is always there)
+need zsh zsh
+need fish fish
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

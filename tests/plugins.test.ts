@@ -1,11 +1,11 @@
-// Plugins and shell completion through bin/waitlock: a third-party plugin
-// (tests/fixtures/example-plugin) linked with @oclif/plugin-plugins, and the
-// completion scripts of @oclif/plugin-autocomplete. oclif's data, cache and
+// Plugins through bin/waitlock: a third-party plugin (tests/fixtures/example-plugin)
+// linked with the commands of @oclif/plugin-plugins (bundled into dist/; shell
+// completion is tests/completion.test.ts). oclif's data, cache and
 // config directories point into a temp dir, so the user's own are untouched.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { check } from "../adapters/node/index.ts";
 import { FIXTURES, ROOT, eventually, tempDir } from "./helpers.ts";
@@ -105,48 +105,5 @@ describe("a third-party plugin", () => {
     const { run } = sandbox(t);
     assert.equal(run(["plugins", "link", EXAMPLE, "--no-install"]).code, 0);
     assert.equal(run(["plugins", "run", "hello"]).stdout, "hello, world, from a plugin of waitlock 0.1.0\n");
-  });
-});
-
-describe("shell completion", () => {
-  test("`waitlock autocomplete bash` prints set-up instructions and builds a script that completes commands and flags", (t) => {
-    const { env, run } = sandbox(t);
-    const r = run(["autocomplete", "bash"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Setup Instructions for WAITLOCK CLI Autocomplete/);
-    assert.match(r.stdout, /waitlock autocomplete script bash\)" >> ~\/\.bashrc/);
-
-    const script = run(["autocomplete:script", "bash"]);
-    assert.equal(script.code, 0, script.stderr);
-    assert.match(script.stdout, /WAITLOCK_AC_BASH_SETUP_PATH=.* && source \$WAITLOCK_AC_BASH_SETUP_PATH;/);
-
-    // Complete as bash does, from the generated function.
-    const file = join(env.XDG_CACHE_HOME, "waitlock/autocomplete/functions/bash/waitlock.bash");
-    const complete = (...words: string[]) => {
-      const b = spawnSync("bash", ["-c", `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _waitlock_autocomplete; echo "\${COMPREPLY[*]}"`, "bash", file, "waitlock", ...words], { encoding: "utf8" });
-      assert.equal(b.status, 0, b.stderr);
-      return b.stdout.trim();
-    };
-    assert.equal(complete("doc"), "doctor");
-    assert.equal(complete("doctor", "--f"), "--format");
-    assert.equal(complete("plugins", "li"), "link");
-  });
-
-  test("`waitlock autocomplete zsh` prints set-up instructions and writes a zsh completion function", (t) => {
-    const { env, run } = sandbox(t);
-    const r = run(["autocomplete", "zsh"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /waitlock autocomplete script zsh\)" >> ~\/\.zshrc/);
-    const fn = readFileSync(join(env.XDG_CACHE_HOME, "waitlock/autocomplete/functions/zsh/_waitlock"), "utf8");
-    assert.match(fn, /^#compdef waitlock/);
-    assert.match(fn, /doctor/);
-    assert.match(fn, /--lock-dir/);
-  });
-
-  test("`waitlock autocomplete script bash` (words, as the instructions print it) prints the set-up line", (t) => {
-    const { run } = sandbox(t);
-    const r = run(["autocomplete", "script", "bash"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /WAITLOCK_AC_BASH_SETUP_PATH=/);
   });
 });
