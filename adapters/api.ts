@@ -181,7 +181,7 @@ export class Lock {
       this.#stopOwnerWatch();
       await this.#held.release();
       const e = this.events;
-      if (e && !this.signal.aborted) e.sink.record("released", this.descriptor, Date.now() - e.acquiredAt);
+      if (e && !this.#held.lost?.aborted) e.sink.record("released", this.descriptor, Date.now() - e.acquiredAt);
     })();
     return this.#releasing;
   }
