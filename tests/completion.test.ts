@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tryAcquire } from "../adapters/node/index.ts";
 import { FIXTURES, ROOT } from "./helpers.ts";
+import { FORMATS } from "../cli/options.ts";
 
 type Shell = "bash" | "zsh" | "fish";
 const SHELLS: Shell[] = ["bash", "zsh", "fish"];
@@ -22,7 +23,7 @@ const cases = (dir: string): { line: string; expect: string[] | ((offered: strin
   // Locks on a server: no descriptors offered, rather than a TAB that waits on a network.
   { line: "waitlock --backend redis://127.0.0.1:1 --check ", expect: [] },
   { line: "waitlock --ti", expect: ["--timeout"] },
-  { line: "waitlock --format ", expect: ["csv", "human", "json", "null"] },
+  { line: "waitlock --format ", expect: [...FORMATS].sort() }, // every format the flag table lists
   { line: "waitlock -l -f j", expect: ["json"] },
   { line: "waitlock --syslog-facility loc", expect: ["local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"] },
   { line: "waitlock --lost-signal U", expect: ["USR1", "USR2"] },
