@@ -13,7 +13,7 @@ import { describe, test } from "node:test";
 import { acquire, tryAcquire } from "../adapters/node/index.ts";
 import { EVENTS_FILE, EVENTS_FILE_OLD } from "../adapters/events.ts";
 import { EventsReader } from "../cli/events-reader.ts";
-import { ROOT, tempDir } from "./helpers.ts";
+import { ROOT, eventually, tempDir } from "./helpers.ts";
 import { onPath, skipUnlessInstalled } from "./servers/installed.ts";
 import { startRedis } from "./servers/redis.ts";
 import { ServerProcess, onFreePorts, waitUntil } from "./servers/server-process.ts";
@@ -72,7 +72,8 @@ function promtoolCheck(text: string): void {
 }
 
 const eventsOf = (dir: string) => (existsSync(join(dir, EVENTS_FILE)) ? readFileSync(join(dir, EVENTS_FILE), "utf8") : "");
-const flushed = () => new Promise((r) => setImmediate(r));
+/** recorded waits until dir's events file holds at least n lines (a process writes its buffered lines a moment later). */
+const recorded = (dir: string, n: number) => eventually(() => eventsOf(dir).split("\n").filter(Boolean).length >= n, `${n} event lines in ${dir}`);
 
 describe("event recording", () => {
   test("the library records acquired (with the wait), conflict, timeout and released (with the time held), one line each", async (t) => {
@@ -83,7 +84,7 @@ describe("event recording", () => {
     setTimeout(() => void held.release(), 100);
     const second = await acquire("ev", { lockDir: dir, timeout: 5000 });
     await second.release();
-    await flushed();
+    await recorded(dir, 6);
     const lines = eventsOf(dir).trim().split("\n").map((l) => l.split(" "));
     assert.deepEqual(lines.map((l) => [l[1], l[2]]), [["acquired", "ev"], ["conflict", "ev"], ["timeout", "ev"], ["released", "ev"], ["acquired", "ev"], ["released", "ev"]]);
     assert.ok(Number(lines[2][3]) >= 140, `the timeout's wait (${lines[2][3]} ms)`);
@@ -138,7 +139,7 @@ describe("--list --format prometheus|openmetrics", () => {
     const held = await acquire("pool", { lockDir: dir, maxHolders: 3 });
     t.after(() => held.release());
     assert.equal(run(["-d", dir, "pool", "-m", "3", "--exec", "true"]).code, 0);
-    await flushed();
+    await recorded(dir, 3); // this process's acquired, the CLI's acquired and released
     const prom = run(["-d", dir, "--list", "--format", "prometheus"]);
     assert.equal(prom.code, 0, prom.stderr);
     promtoolCheck(prom.stdout);
