@@ -3,7 +3,9 @@
 // spawn-true.cjs that of any Node CLI that runs a command; flock(1) is the C
 // tool doing the same job. The foreground case (`waitlock X`, which
 // hands the lock to a detached holder and exits) is ended by `waitlock --done`
-// in hyperfine's --prepare step, outside the timed part.
+// in hyperfine's --prepare step, outside the timed part. Its owner is
+// hyperfine itself, which another process's --done would send the lost signal
+// (TERM) to: the case runs with --lost-signal none.
 import { existsSync } from "node:fs";
 import { BENCH, NODE, WAITLOCK, removeDir, run as runCommand, tempDir, until } from "./harness.mjs";
 import { measure } from "./hyperfine.mjs";
@@ -22,7 +24,7 @@ export async function run({ quick }) {
     { name: "flock FILE true", cmd: `flock ${dir}/flock.lock true` },
     { name: "waitlock X --exec true", cmd: `${WAITLOCK} -d ${dir} rt --exec true` },
     { name: "waitlock --check X", cmd: `${WAITLOCK} -d ${dir} --check chk` },
-    { name: "waitlock X (foreground)", cmd: `${WAITLOCK} -d ${dir} fg`, prepare: resetFg },
+    { name: "waitlock X (foreground)", cmd: `${WAITLOCK} -d ${dir} --lost-signal none fg`, prepare: resetFg },
   ];
   const rounds = 3;
   const runs = quick ? 4 : 10;
