@@ -14,7 +14,7 @@ import type { LockDir } from "./lock-dir.ts";
 import { joinPath, LockFileNames, parseLockFileName, type ParsedName } from "./names.ts";
 import { FileQueue, waitInQueue } from "./file-queue.ts";
 import { discardRecordFile } from "./record-file.ts";
-import { errnoOf, type ByteRange, type FileId, type FileStat, type Platform } from "./platform.ts";
+import { errnoOf, type ByteRange, type FileId, type FileStat, type LockProof, type Platform } from "./platform.ts";
 import { DecodeStatus, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
 
 export const GATE: ByteRange = { offset: 0, length: 1 };
@@ -460,7 +460,8 @@ export class FileBackend implements LockBackend {
   }
 
   list(filter: ListFilter): SlotInfo[] {
-    return this.#scan(filter).map(({ info, id }) => (id && filter.findHolders !== false ? this.#withRealHolders(info, id) : info));
+    const holds = this.#p.holdsLockProver(); // one read of each holder's open files for the whole listing
+    return this.#scan(filter).map(({ info, id }) => (id && filter.findHolders !== false ? this.#withRealHolders(info, id, holds) : info));
   }
 
   /**
@@ -469,11 +470,11 @@ export class FileBackend implements LockBackend {
    * Only for records written on this machine (another host's PIDs mean nothing
    * here), and only after the cheap check of the recorded PID says no.
    */
-  #withRealHolders(info: SlotInfo, id: FileId): SlotInfo {
+  #withRealHolders(info: SlotInfo, id: FileId, holds: (pid: number, id: FileId) => LockProof): SlotInfo {
     const p = this.#p;
     const r = info.record;
     if (info.status !== "active" || !r || r.hostname !== p.hostname()) return info;
-    const verdict = p.holdsLock(r.holderPid, id);
+    const verdict = holds(r.holderPid, id);
     if (verdict === "holds" || verdict === "cannot-see") return info;
     const pids = p.lockHolders(id).pids.filter((pid) => pid !== p.pid);
     return pids.length > 0 ? { ...info, holders: pids } : info;

@@ -120,6 +120,8 @@ export interface Platform {
    * /proc/<pid>/fdinfo, proc-locks.ts), not merely has it open: see LockProof.
    */
   holdsLock(pid: number, id: FileId): LockProof;
+  /** holdsLock for many locks in a row (a listing): each process's open files are read once. */
+  holdsLockProver(): (pid: number, id: FileId) => LockProof;
   /**
    * The processes holding the kernel lock of slot file `id`, found without
    * trusting any record (Linux: /proc/<pid>/fdinfo). `hidden` counts processes

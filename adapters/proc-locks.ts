@@ -100,6 +100,56 @@ export function proveHolder(proc: ProcReader, pid: number, id: FileId): LockProo
   return hasExited(proc, pid) ? "gone" : "does-not-hold";
 }
 
+/**
+ * holderProver answers proveHolder's question for many locks in a row (a
+ * listing), reading each process's open files once: proveHolder alone reads
+ * all of /proc/PID/fd per question, so one process holding N locks cost N²
+ * stats. The answers are a snapshot of when a process was first asked about.
+ */
+export function holderProver(proc: ProcReader): (pid: number, id: FileId) => LockProof {
+  const byPid = new Map<number, Map<string, string[]> | LockProof>();
+  return (pid, id) => {
+    if (!Number.isSafeInteger(pid) || pid <= 0) return "gone";
+    let fds = byPid.get(pid);
+    if (fds === undefined) byPid.set(pid, (fds = openFiles(proc, pid)));
+    if (typeof fds === "string") return fds;
+    for (const n of fds.get(`${id.dev}:${id.ino}`) ?? []) {
+      try {
+        if (holdsSlot(proc.readText(`/proc/${pid}/fdinfo/${n}`), id.ino)) return "holds";
+      } catch (err) {
+        if (isDenied(err)) return "cannot-see";
+        // closed meanwhile: look at the next one
+      }
+    }
+    return hasExited(proc, pid) ? "gone" : "does-not-hold";
+  };
+}
+
+/** openFiles: pid's fds by the file each has open ("dev:ino"), or why they cannot be read. */
+function openFiles(proc: ProcReader, pid: number): Map<string, string[]> | LockProof {
+  let fds: string[];
+  try {
+    fds = proc.listDir(`/proc/${pid}/fd`);
+  } catch (err) {
+    return isDenied(err) ? "cannot-see" : "gone";
+  }
+  const byFile = new Map<string, string[]>();
+  for (const n of fds) {
+    try {
+      const st = proc.statFollow(`/proc/${pid}/fd/${n}`);
+      if (!st) continue;
+      const key = `${st.dev}:${st.ino}`;
+      const same = byFile.get(key);
+      if (same) same.push(n);
+      else byFile.set(key, [n]);
+    } catch (err) {
+      if (isDenied(err)) return "cannot-see";
+      // closed meanwhile
+    }
+  }
+  return byFile;
+}
+
 /** hasExited: pid is a zombie (it has no open files left) or vanished meanwhile. */
 function hasExited(proc: ProcReader, pid: number): boolean {
   try {

@@ -3,9 +3,9 @@
 // it prints for other kinds of locks.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, openSync, readFileSync, fstatSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, fstatSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { holdsSlot, locksIn } from "../adapters/proc-locks.ts";
+import { holderProver, holdsSlot, locksIn, proveHolder, type ProcReader } from "../adapters/proc-locks.ts";
 import { kernelLocks } from "../adapters/node/kernel-locks.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -62,5 +62,47 @@ describe("holdsSlot: a holder keeps GATE (byte 0) and HELD (byte 1)", () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe("holderProver: many locks of one process, its open files read once", () => {
+  test("answers as proveHolder does, with one read of /proc/PID/fd for every lock", async (t) => {
+    const { acquire } = await import("../adapters/node/index.ts");
+    const dir = tempDir(t);
+    const locks = await Promise.all(["a", "b", "c", "d"].map((d) => acquire(d, { lockDir: dir })));
+    const other = openSync(join(dir, "not-held"), "w+");
+    t.after(() => closeSync(other));
+    const idOf = (path: string) => {
+      const st = statSync(path, { bigint: true });
+      return { dev: st.dev, ino: st.ino };
+    };
+    let fdListings = 0;
+    const proc: ProcReader = {
+      listDir: (path) => {
+        if (/^\/proc\/\d+\/fd$/.test(path)) fdListings++;
+        return readdirSync(path);
+      },
+      statFollow: (path) => {
+        try {
+          return idOf(path);
+        } catch {
+          return undefined;
+        }
+      },
+      readText: (path) => readFileSync(path, "latin1"),
+    };
+    const holds = holderProver(proc);
+    for (const d of ["a", "b", "c", "d"]) {
+      const id = idOf(join(dir, `${d}.slot0.lock`));
+      assert.equal(holds(process.pid, id), "holds", d);
+      assert.equal(proveHolder(proc, process.pid, id), "holds", `${d}, asked alone`);
+    }
+    fdListings = 0;
+    const fresh = holderProver(proc);
+    for (const d of ["a", "b", "c", "d"]) assert.equal(fresh(process.pid, idOf(join(dir, `${d}.slot0.lock`))), "holds");
+    assert.equal(fresh(process.pid, idOf(join(dir, "not-held"))), "does-not-hold", "open, not locked");
+    assert.equal(fdListings, 1, "this process's fds listed once for all five questions");
+    assert.equal(fresh(2 ** 22 + 1, idOf(join(dir, "a.slot0.lock"))), "gone", "a PID above any pid_max");
+    for (const l of locks) await l.release();
   });
 });

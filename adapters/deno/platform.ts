@@ -13,7 +13,7 @@
 import type { ByteRange, FileId, FileStat, LockProof, Platform, SystemError } from "../platform.ts";
 import * as libc from "./libc.ts";
 import { readCgroupQuota, startTimeFrom } from "../proc.ts";
-import { findHolders, proveHolder, type ProcReader } from "../proc-locks.ts";
+import { findHolders, holderProver, proveHolder, type ProcReader } from "../proc-locks.ts";
 import { isNotCapable, Permissions } from "./permissions.ts";
 
 function dirOf(path: string): string {
@@ -318,6 +318,10 @@ export class DenoPlatform implements Platform {
 
   holdsLock(pid: number, id: FileId): LockProof {
     return proveHolder(procReader, pid, id);
+  }
+
+  holdsLockProver(): (pid: number, id: FileId) => LockProof {
+    return holderProver(procReader);
   }
 
   lockHolders(id: FileId): { pids: number[]; hidden: number } {

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { kernelLocks } from "./kernel-locks.ts";
 import { readCgroupQuota, startTimeFrom } from "../proc.ts";
-import { findHolders, proveHolder, type ProcReader } from "../proc-locks.ts";
+import { findHolders, holderProver, proveHolder, type ProcReader } from "../proc-locks.ts";
 import type { ByteRange, FileId, FileStat, LockProof, Platform } from "../platform.ts";
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -247,6 +247,10 @@ export class NodePlatform implements Platform {
 
   holdsLock(pid: number, id: FileId): LockProof {
     return proveHolder(procReader, pid, id);
+  }
+
+  holdsLockProver(): (pid: number, id: FileId) => LockProof {
+    return holderProver(procReader);
   }
 
   lockHolders(id: FileId): { pids: number[]; hidden: number } {
