@@ -113,10 +113,10 @@ test("a semaphore's waiters take its slots in arrival order", { timeout: 30_000 
   await held[1].release();
   for (const k of kids) assert.equal((await exited(k)).code, 0);
   assert.deepEqual(new Set(logged(log)), new Set(["node0", "node1", "node2", "node3", "node4"]));
-  assert.equal(logged(log)[0], "node0", "the one slot freed alone went to the first in line");
-  // With two slots, the two at the front of the queue may overtake each other, nobody else.
+  // With two slots the two waiters whose turn it is race for a freed slot (docs/FORMAT.md), so
+  // what is promised is that nobody gets past more than one waiter who came before it.
   const order = logged(log).map((s) => Number(s.slice(-1)));
-  order.forEach((n, i) => assert.ok(Math.abs(n - i) <= 1, `waiter ${n} served ${i}th: ${order}`));
+  order.forEach((n, i) => assert.ok(n - i <= 1, `waiter ${n} served ${i}th, ahead of ${n - i} who came first: ${order}`));
 });
 
 test("a writer queued behind readers waits for them, and readers behind it wait for it", { timeout: 30_000 }, async (t) => {
