@@ -607,6 +607,41 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       });
     }
 
+    test("a waiter whose first answer is lost (the server queued it, the reply never came) asks again with the same token and keeps its place", async (t) => {
+      const proxy = await startTcpProxy(redis.endpoint);
+      t.after(() => proxy.close());
+      const prefix = `lost${process.pid}-${++n}`;
+      const direct = `redis://${redis.endpoint}/0?prefix=${prefix}`;
+      const holder = await acquire("lr", { backend: direct });
+      t.after(() => holder.release());
+      // Cut once B's acquire has gone up (its key base is in no request before it): the server queues B, B never hears.
+      proxy.cutAfter(`${prefix}:lr:`, "one-way");
+      const log = join(tempDir(t), "log");
+      writeFileSync(log, "");
+      const b = start(["--backend", `redis://${proxy.endpoint}/0?prefix=${prefix}`, "-t", "30", "lr", "--exec", ...logged(log, "B", 0)]);
+      t.after(() => b.kill("SIGKILL"));
+      await queued(direct, "lr");
+      let cAt = 0n;
+      const c = acquire("lr", { backend: direct, timeout: 30_000 }).then((l) => ((cAt = nowNs()), l)); // queued behind B
+      void c.then((l) => t.after(() => l.release()), () => undefined);
+      await queued(direct, "lr", 2);
+      const waiting = () => redisCommand(redis.port, ["ZRANGE", `${prefix}:lr:queue`, "0", "-1"]); // the waiters' tokens, in order
+      const before = await waiting();
+      await sleep(4000); // past B's 3 s bound on a request: it has given that answer up and is asking again
+      assert.equal(b.exitCode, null, `B still waits (a server that took its request is not "unreachable"): ${b.stderrText()}`);
+      proxy.restore();
+      await sleep(1500); // B hears where it stands
+      assert.deepEqual(await waiting(), before, "B asked again with the same token: it kept its place ahead of C, and nobody queued twice");
+      const releasedAt = Date.now();
+      await holder.release();
+      assert.equal((await exited(b)).code, 0, b.stderrText());
+      const lockC = await c;
+      const [B] = spans(log);
+      assert.ok(Number(B.start / 1_000_000n) - releasedAt < 1500, `B got in ${Number(B.start / 1_000_000n) - releasedAt} ms after the release`);
+      assert.ok(B.end! <= cAt && B.fence! < BigInt(lockC.fence!), "B was served before C, who came later");
+      await lockC.release();
+    });
+
     test("FIFO with real processes: waiters killed in the middle of the queue are skipped, each blocking no longer than its lease", async (t) => {
       const backend = url();
       const log = join(tempDir(t), "log");

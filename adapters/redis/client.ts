@@ -49,6 +49,18 @@ const TLS_REFUSED = /certificate|ERR_TLS|ERR_SSL|SSL routines|self[- ]signed|UNA
 const BUSY_SERVER = /^(LOADING|READONLY|MASTERDOWN|BUSY|TRYAGAIN|OOM|CLUSTERDOWN)\b/;
 
 /**
+ * NoAnswer: a request went out on a connection the server had answered (its
+ * handshake at least), and no answer came in time. Unlike a connection that
+ * never opened, the server may have acted on it: the request was taken and
+ * only its reply was lost (a pause, or a link that failed in between).
+ */
+export class NoAnswer extends WaitlockError {
+  constructor(message: string) {
+    super("EAGAIN", message);
+  }
+}
+
+/**
  * RedisClient owns the connections to one server. Every error it throws is a
  * WaitlockError naming the endpoint, never a credential.
  */
@@ -111,6 +123,9 @@ export class RedisClient {
       host: t.host, port: t.port, db: t.db, username: t.user, password: t.password, tls,
       protocol: 2, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0,
       retryStrategy: () => null, autoResubscribe: false, autoResendUnfulfilledCommands: false,
+      // connectionName also makes every connection's handshake a request the server must
+      // answer before ioredis calls it ready: a request sent on a ready connection went to a
+      // server that was answering (NoAnswer relies on this).
       connectTimeout: CONNECT_TIMEOUT_MS, keepAlive: 10_000, connectionName: "waitlock",
       // A connection given up is destroyed at once, failing what is pending on it: by
       // default ioredis half-closes and waits 2 s, which a paused server never answers.
@@ -201,6 +216,8 @@ export class RedisClient {
 interface Pending {
   lateAt: number;
   timeoutMs: number;
+  /** Sent on a ready connection (ioredis is ready once the server has answered the handshake). */
+  sent: boolean;
   fail: ((err: WaitlockError) => void) | undefined;
 }
 
@@ -276,11 +293,12 @@ class Link {
   async run<T>(fn: (r: Redis) => Promise<T>, timeoutMs: number): Promise<T> {
     this.#inFlight++;
     let r: Redis | undefined;
-    const p: Pending = { lateAt: performance.now() + timeoutMs, timeoutMs, fail: undefined };
+    const p: Pending = { lateAt: performance.now() + timeoutMs, timeoutMs, sent: false, fail: undefined };
     try {
       // Connected (nearly always): no detour through #ready, which cost microtask turns on every request.
       r = this.#redis?.status === "ready" ? this.#redis : await this.#bounded(this.#ready(), p);
       this.#hold(r, true);
+      p.sent = true;
       return await this.#bounded(fn(r), p);
     } catch (err) {
       const e = this.#client.error(err, this.#lastError);
@@ -328,7 +346,8 @@ class Link {
     if (late.length) this.drop();
     for (const p of late) {
       this.#pending.delete(p);
-      p.fail?.(new WaitlockError("EAGAIN", `cannot reach redis at ${this.#client.endpoint} (no answer within ${Math.round(p.timeoutMs)} ms)`));
+      const why = `cannot reach redis at ${this.#client.endpoint} (no answer within ${Math.round(p.timeoutMs)} ms)`;
+      p.fail?.(p.sent ? new NoAnswer(why) : new WaitlockError("EAGAIN", why));
     }
     if (next < Infinity) this.#watch(next);
   }

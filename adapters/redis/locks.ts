@@ -20,7 +20,7 @@ import { sleep } from "../sleep.ts";
 import { LeaseKeeper } from "../lease-keeper.ts";
 import { setLongTimeout } from "../long-timer.ts";
 import { doneFrom, type DoneHandler, type HolderInfo, type ServerLockRequest } from "../backend.ts";
-import type { RedisClient, ScriptName } from "./client.ts";
+import { NoAnswer, type RedisClient, type ScriptName } from "./client.ts";
 
 /** A request as this protocol takes it (the same for every server backend). */
 export type RedisLockRequest = ServerLockRequest;
@@ -92,6 +92,15 @@ const LOST_RELEASE_MS = 1000;
 const GIVE_UP_RELEASE_MS = 300;
 /** The longest a waiter's check-in may take (the client's own bound on any request). */
 const REQUEST_BOUND_MS = 3000;
+/**
+ * How long a first request whose answer was lost is asked again before the
+ * server counts as unreachable (exit 75): a server paused for a few seconds
+ * just after taking it is not unreachable, one silent for this long is. With
+ * start-up and giving the request back, 75 still comes within 10 s.
+ */
+const FIRST_CONTACT_MS = 8000;
+/** The pause before asking again. */
+const ASK_AGAIN_MS = 200;
 /** How long a --done request waits for the holders' answers. */
 const DONE_ANSWER_MS = 5000;
 /** How many --done answers a process remembers having given (a request is answered once per hold). */
@@ -234,25 +243,27 @@ export class RedisLocks {
   }
 
   /**
-   * #acquire asks once with a fresh token and, if it may wait, waits. A
-   * waiter whose place is lost (its lease ran out while the server was away,
-   * or the server restarted empty) queues again with a new token, and one that
+   * #acquire asks with a fresh token and, if it may wait, waits. A waiter
+   * whose place is lost (its lease ran out while the server was away, or the
+   * server restarted empty) queues again with a new token, and one that
    * cannot reach the server keeps trying, both until its deadline (then
-   * ETIMEDOUT). Only the very first contact failing is EAGAIN: a server that
-   * never answered is "unreachable", not "busy".
+   * ETIMEDOUT). Only first contact failing is EAGAIN: a server that never
+   * answered is "unreachable", not "busy".
    */
   async #acquire(req: RedisLockRequest, wait: WaitOptions | undefined): Promise<RedisHold | undefined> {
     const d = req.descriptor;
+    const firstContactEnd = now() + FIRST_CONTACT_MS;
     for (let attempt = 0; ; attempt++) {
       const token = newToken();
       let lease: TokenLease | undefined;
       let done = false;
+      /** The server may know token (a request it took went unanswered): to be given back if we give up. */
+      let maybeKnown = false;
       const value = this.#value(req);
       try {
-        const sentAt = now();
-        const r = await this.#script("waitlockAcquire", d, [
-          token, req.shared ? "s" : "x", req.maxHolders, req.preferredSlot ?? -1, req.leaseSeconds * 1000, JSON.stringify(value), wait ? 1 : 0,
-        ]);
+        const args = [token, req.shared ? "s" : "x", req.maxHolders, req.preferredSlot ?? -1, req.leaseSeconds * 1000, JSON.stringify(value), wait ? 1 : 0];
+        const until = attempt === 0 ? Math.min(firstContactEnd, wait?.deadline ?? Infinity) : wait!.deadline;
+        const { reply: r, sentAt } = await this.#ask(d, args, until, wait?.signal, () => (maybeKnown = true));
         if (r[0] === "mismatch") throw RedisLocks.mismatch(req, r);
         if (r[0] === "busy") return undefined;
         lease = new TokenLease(this, d, token, req.leaseSeconds, sentAt);
@@ -272,13 +283,40 @@ export class RedisLocks {
         if (now() >= wait.deadline) throw new WaitlockError("ETIMEDOUT", `timed out waiting for ${d} (redis: ${err.message})`);
         await sleep(Math.min(500, Math.max(0, wait.deadline - now())), wait.signal);
       } finally {
-        if (lease && !done) {
-          lease.stop();
+        if ((lease || maybeKnown) && !done) {
+          lease?.stop();
           // Out of the queue, or the grant given back if one came meanwhile. If
           // unreachable: the lease runs out on the server by itself, so giving
           // up is not delayed by more than a moment.
           await this.release(d, token, GIVE_UP_RELEASE_MS).catch(() => undefined);
         }
+      }
+    }
+  }
+
+  /**
+   * #ask sends an acquire request and returns the reply and when it was sent.
+   * A request that went unanswered (NoAnswer: the server took it, or may
+   * have) is asked again with the same token until `until`: the script
+   * answers a token it already knows with where it stands, so the request
+   * keeps its place in the queue and no ghost of it waits ahead of us. Once
+   * the server may know the token, failures to reach it are retried too.
+   */
+  async #ask(d: string, args: (string | number)[], until: number, signal: AbortSignal | undefined, taken: () => void): Promise<{ reply: unknown[]; sentAt: number }> {
+    let unanswered = false;
+    for (;;) {
+      const sentAt = now();
+      try {
+        const timeoutMs = unanswered ? Math.max(100, Math.min(REQUEST_BOUND_MS, until - sentAt)) : undefined;
+        return { reply: await this.#script("waitlockAcquire", d, args, timeoutMs), sentAt };
+      } catch (err) {
+        if (err instanceof NoAnswer) {
+          unanswered = true;
+          taken();
+        }
+        if (!unanswered || !isWaitlockError(err, "EAGAIN") || now() + ASK_AGAIN_MS >= until) throw err;
+        await sleep(ASK_AGAIN_MS, signal).catch(() => undefined);
+        if (signal?.aborted) throw new WaitlockError("EABORTED", `stopped waiting for ${d}: aborted`, { cause: signal.reason });
       }
     }
   }

@@ -200,7 +200,9 @@ end
  * acquire: ARGV = D, token, mode (x|s), maxHolders, preferred slot (-1: none),
  * lease ms, record JSON, wait (1|0). Replies {'held', slot, fence, at},
  * {'queued', rank}, {'busy'} (not waiting: nothing written) or
- * {'mismatch', maxHolders, a record} (the descriptor is another shape).
+ * {'mismatch', maxHolders, a record} (the descriptor is another shape). A
+ * token already known (the same request asked again) is answered with where
+ * it stands, its lease extended: asking again never queues twice.
  */
 export const ACQUIRE = `${COMMON}
 clock()
@@ -216,6 +218,18 @@ if c.n then
   if swept then
     promote()
     c = counts()
+  end
+end
+-- A token the server already knows is a request asked again because its answer
+-- was lost: it keeps its place, and hears where it stands (as renew answers).
+if c.n then
+  local v = redis.call('HGET', S, 't' .. tok)
+  if v then
+    redis.call('ZADD', E, NOW + ttl, tok)
+    if swept then changed(false) else keep(false) end
+    local f = parse(v)
+    if f[1] == 'H' then return {'held', f[4], f[5], f[6]} end
+    return {'queued', redis.call('ZRANK', Q, tok)}
   end
 end
 if c.n and c.n ~= n and redis.call('ZCARD', E) > 0 then

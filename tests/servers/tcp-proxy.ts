@@ -9,10 +9,16 @@
 //   kernel's buffers (the proxy stops reading) and are delivered on restore(),
 //   as TCP retransmission does when a partition heals: the client sees silence
 //   and only its own deadlines or keep-alives can tell.
+// - cut("one-way"): what clients send is passed on (new connections too), what
+//   the server sends back is held: the server acts on a request whose answer
+//   never arrives, as when a link fails between a request and its reply.
+// - cutAfter(marker, mode): the same cut, made the moment a client sends bytes
+//   containing marker, right after passing them on: the link fails between a
+//   given request and its reply.
 // - restore(): forwarding resumes; held connections are connected upstream.
 import { connect, createServer, type Socket } from "node:net";
 
-export type CutMode = "reset" | "blackhole";
+export type CutMode = "reset" | "blackhole" | "one-way";
 
 export interface ProxyCounters {
   /** Connections accepted since the start. */
@@ -29,6 +35,8 @@ export interface TcpProxy extends AsyncDisposable {
   endpoint: string;
   counters: ProxyCounters;
   cut(mode: CutMode): void;
+  /** cutAfter cuts (as cut(mode)) right after passing on the first client bytes that contain marker. */
+  cutAfter(marker: string, mode: CutMode): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -46,13 +54,20 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
   let state: "open" | CutMode | "closed" = "open";
   const counters: ProxyCounters = { accepted: 0, open: 0, reset: 0 };
   const pairs = new Set<{ client: Socket; upstream?: Socket }>();
+  let armed: { marker: string; mode: CutMode } | undefined;
 
-  /** forward copies from → to while the proxy is open, pausing on back-pressure. */
-  const forward = (from: Socket, to: Socket) => {
-    from.on("data", (chunk) => {
+  /** forward copies from → to while that direction is open, pausing on back-pressure. */
+  const forward = (from: Socket, to: Socket, open: () => boolean, fromClient: boolean) => {
+    from.on("data", (chunk: Buffer) => {
       if (!to.write(chunk)) {
         from.pause();
-        to.once("drain", () => state === "open" && from.resume());
+        to.once("drain", () => open() && from.resume());
+      }
+      // A marker split across two chunks is missed: tests pick one that a single request carries.
+      if (armed && fromClient && chunk.includes(armed.marker)) {
+        const mode = armed.mode;
+        armed = undefined;
+        cut(mode);
       }
     });
     from.once("end", () => to.end()); // a half-close passes through
@@ -61,7 +76,7 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
   const flow = (pair: { client: Socket; upstream?: Socket }) => {
     const { client, upstream } = pair;
     if (!upstream || upstream.connecting) return;
-    if (!client.writableNeedDrain) upstream.resume();
+    if (!client.writableNeedDrain && state === "open") upstream.resume();
     if (!upstream.writableNeedDrain) client.resume();
   };
 
@@ -70,9 +85,9 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
     pair.upstream = upstream;
     upstream.pause();
     upstream.once("connect", () => {
-      forward(pair.client, upstream);
-      forward(upstream, pair.client);
-      if (state === "open") flow(pair);
+      forward(pair.client, upstream, () => state === "open" || state === "one-way", true);
+      forward(upstream, pair.client, () => state === "open", false);
+      if (state === "open" || state === "one-way") flow(pair);
     });
     // The server refused or reset: the client sees the same.
     upstream.once("error", () => reset(pair.client));
@@ -81,7 +96,7 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
 
   const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => {
     counters.accepted++;
-    if (state !== "open" && state !== "blackhole") {
+    if (state === "reset" || state === "closed") {
       counters.reset++;
       reset(client);
       return;
@@ -95,10 +110,27 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
       counters.open--;
       pair.upstream?.destroy();
     });
-    if (state === "open") dial(pair);
+    if (state !== "blackhole") dial(pair);
   });
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
   const listenPort = (server.address() as { port: number }).port;
+
+  function cut(mode: CutMode): void {
+    if (state === "closed") throw new Error("the proxy is closed");
+    state = mode;
+    for (const pair of pairs) {
+      if (mode === "reset") {
+        counters.reset++;
+        reset(pair.client);
+        reset(pair.upstream);
+      } else if (mode === "blackhole") {
+        pair.client.pause();
+        pair.upstream?.pause();
+      } else {
+        pair.upstream?.pause(); // one-way: requests still go up
+      }
+    }
+  }
 
   const close = async () => {
     if (state === "closed") return;
@@ -114,19 +146,9 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
     port: listenPort,
     endpoint: `127.0.0.1:${listenPort}`,
     counters,
-    cut(mode) {
-      if (state === "closed") throw new Error("the proxy is closed");
-      state = mode;
-      for (const pair of pairs) {
-        if (mode === "reset") {
-          counters.reset++;
-          reset(pair.client);
-          reset(pair.upstream);
-        } else {
-          pair.client.pause();
-          pair.upstream?.pause();
-        }
-      }
+    cut,
+    cutAfter(marker, mode) {
+      armed = { marker, mode };
     },
     restore() {
       if (state === "closed") throw new Error("the proxy is closed");
