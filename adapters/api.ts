@@ -310,7 +310,13 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     if (sinks.has(b)) return sinks.get(b);
     let sink: EventSink | undefined;
     try {
-      const setting = eventsSetting(platform.env("WAITLOCK_EVENTS"));
+      let value: string | undefined;
+      try {
+        value = platform.env("WAITLOCK_EVENTS");
+      } catch {
+        value = undefined; // not allowed to read it (Deno): as if unset
+      }
+      const setting = eventsSetting(value);
       const dir = "off" in setting ? undefined : setting.dir ?? (b instanceof FileBackend ? b.location : undefined);
       sink = dir === undefined ? undefined : events(dir);
     } catch {

@@ -6,6 +6,7 @@ import type { Lock } from "../adapters/api.ts";
 import { WaitlockError } from "../adapters/errors.ts";
 import type { HandOff, LeaseHolderStart } from "./lease-holder.ts";
 import type { SyslogTarget } from "./syslog-target.ts";
+import type { HeldEvents } from "./record-event.ts";
 
 const HOLDER = fileURLToPath(new URL("./holder.cjs", import.meta.url));
 const LEASE_HOLDER = fileURLToPath(new URL("./lease-holder.cjs", import.meta.url));
@@ -45,6 +46,11 @@ export interface NetworkHandOff {
  * lostSignal is what the lock directory's holder sends the owner when the
  * lock is taken from it (the lease holder has network.lostSignal).
  */
+/** heldEvents: where the holder records the hold's release for metrics (docs/METRICS.md), where this process would have. */
+function heldEvents(lock: Lock): HeldEvents | undefined {
+  return lock.events && { file: lock.events.sink.file, descriptor: lock.descriptor, acquiredAt: lock.events.acquiredAt };
+}
+
 function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | undefined, network: NetworkHandOff | undefined, lostSignal: string) {
   const detached = true; // its own session: a terminal's Ctrl-C to the script's group does not reach it
   const lease = lock.lease;
@@ -62,6 +68,7 @@ function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | unde
         descriptor: lock.descriptor, slot: lock.slot, fence: String(lock.fence ?? 0n), info: network.info,
         syslog: releaseEvent && { facility: releaseEvent.facility, target: releaseEvent.target },
         acquiredAt: releaseEvent?.acquiredAt ?? Date.now(),
+        events: heldEvents(lock),
       };
       child.stdin!.end(`${JSON.stringify(handOff)}\n`);
     };
@@ -70,7 +77,7 @@ function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | unde
   const fds = lock.fds;
   const args = [...HOLDER_NODE_FLAGS, HOLDER, String(owner.pid), String(owner.start), lock.recordPath!, String(fds.length), lostSignal];
   // The holder records the release for metrics (docs/METRICS.md) where this process would have.
-  const events = lock.events && { file: lock.events.sink.file, descriptor: lock.descriptor, acquiredAt: lock.events.acquiredAt };
+  const events = heldEvents(lock);
   if (releaseEvent || events) args.push(releaseEvent ? JSON.stringify(releaseEvent) : "");
   if (events) args.push(JSON.stringify(events));
   return { child: spawn(process.execPath, args, { detached, stdio: ["ignore", "ignore", "ignore", "pipe", ...fds] }), onWarm: () => undefined };

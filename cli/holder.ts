@@ -19,6 +19,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { startTimeFrom } from "../adapters/proc.ts";
 import { discardRecordFile, type RecordFileOps } from "../adapters/record-file.ts";
+import { recordHeldEvent, type HeldEvents } from "./record-event.ts";
 
 const READY_FD = 3;
 const OWNER_CHECK_MS = 100;
@@ -63,18 +64,11 @@ function logRelease(how = ""): void {
 /** Set once the lock is this holder's: only then is its release this holder's to record. */
 let ready = false;
 
-/** recordRelease appends the "released" event (adapters/events.ts format); a failure is ignored. */
+/** recordRelease appends the "released" event, once the lock is this holder's; a failure is ignored. */
 function recordRelease(): void {
   if (!eventsJson || !ready) return;
   try {
-    const e = JSON.parse(eventsJson);
-    const { O_WRONLY, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-    const fd = fs.openSync(e.file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK);
-    try {
-      if (fs.fstatSync(fd).isFile()) fs.writeSync(fd, `${Date.now()} released ${e.descriptor} ${Math.max(0, Date.now() - e.acquiredAt)}\n`);
-    } finally {
-      fs.closeSync(fd);
-    }
+    recordHeldEvent(JSON.parse(eventsJson) as HeldEvents, "released");
   } catch {
     // metrics must never keep a lock
   }

@@ -21,6 +21,7 @@ import { parseBackendUrl } from "../adapters/backend-url.ts";
 import { nodeNetwork } from "../adapters/node/network.ts";
 import { parentPidFrom, startTimeFrom } from "../adapters/proc.ts";
 import { serverBackend } from "../adapters/server-backend.ts";
+import { recordHeldEvent, type HeldEvents } from "./record-event.ts";
 
 const READY_FD = 3;
 const OWNER_CHECK_MS = 100;
@@ -50,6 +51,8 @@ export interface HandOff {
   info: HolderInfo;
   syslog?: { facility: string; target: unknown };
   acquiredAt: number;
+  /** Where to record the release or loss for metrics, if waitlock records this lock's events. */
+  events?: HeldEvents;
 }
 
 const monoMs = () => Number(process.hrtime.bigint() / 1000n) / 1000;
@@ -113,6 +116,7 @@ async function release(how = ""): Promise<never> {
   if (!ending) {
     ending = true;
     await held?.release().catch(() => undefined); // unreachable: it expires by itself
+    recordHeldEvent(h.events, "released");
     log("info", `released ${h.what} (held for ${((Date.now() - h.acquiredAt) / 1000).toFixed(3)} s${how})`);
   }
   process.exit(0);
@@ -172,6 +176,7 @@ async function main(): Promise<void> {
     ending = true;
     const why = String((lost.reason as Error)?.message ?? "lock lost");
     log("err", `lost ${h.what}: ${why}`);
+    recordHeldEvent(h.events, "lost");
     if (h.lostSignal !== "none") {
       try {
         process.kill(h.ownerPid, h.lostSignal);

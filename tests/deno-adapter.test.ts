@@ -4,12 +4,14 @@
 // not exclude each other. Deno scripts live in tests/deno/.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { acquire, check, list, signalHolders, tryAcquire, waitlock, LockType } from "../adapters/node/index.ts";
+import { EVENTS_FILE } from "../adapters/events.ts";
+import { EventsReader } from "../cli/events-reader.ts";
 import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 type T = { after(fn: () => void): void; diagnostic(message: string): void };
@@ -140,6 +142,24 @@ describe("the Deno adapter's API, in a Deno process", () => {
       assert.equal(r.stdout.trim(), `ok ${scenario}`);
     });
   }
+});
+
+describe("the Deno library records lock events", () => {
+  test("acquired, conflict, timeout and released, in the lock directory's events file, as Node writes them; a planted FIFO is skipped", async (t) => {
+    const dir = tempDir(t);
+    mkdirSync(join(dir, "fifo"));
+    execFileSync("mkfifo", [join(dir, "fifo", EVENTS_FILE)]);
+    const r = await runDeno(t, "api.ts", ["events", dir], {}, 20_000);
+    assert.equal(r.code, 0, `deno api.ts events failed:\n${r.stderr}`);
+    const lines = readFileSync(join(dir, EVENTS_FILE), "utf8").trim().split("\n").map((l) => l.split(" "));
+    assert.deepEqual(lines.map((l) => [l[1], l[2]]), [["acquired", "ev"], ["conflict", "ev"], ["timeout", "ev"], ["released", "ev"]]);
+    assert.ok(Number(lines[2][3]) >= 90, `the timeout's wait (${lines[2][3]} ms)`);
+    for (const l of lines) assert.match(l[0], /^\d{13}$/);
+    // Node's reader counts them.
+    const reader = new EventsReader(dir);
+    reader.poll();
+    assert.equal(reader.totals.byDescriptor.get("ev")?.counts.released, 1);
+  });
 });
 
 describe("Deno and Node exclude each other", () => {

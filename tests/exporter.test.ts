@@ -16,6 +16,7 @@ import { EventsReader } from "../cli/events-reader.ts";
 import { ROOT, eventually, tempDir } from "./helpers.ts";
 import { onPath, skipUnlessInstalled } from "./servers/installed.ts";
 import { startRedis } from "./servers/redis.ts";
+import { redisCommand } from "./servers/redis-resp.ts";
 import { ServerProcess, onFreePorts, waitUntil } from "./servers/server-process.ts";
 
 const WAITLOCK = join(ROOT, "bin/waitlock");
@@ -130,6 +131,28 @@ describe("event recording", () => {
     appendFileSync(join(dir, EVENTS_FILE), " more\n\u0000\u0001 binary\n");
     reader.poll();
     assert.equal(reader.totals.invalid, 2);
+  });
+});
+
+describe("a server's events, recorded where WAITLOCK_EVENTS says", { skip: skipUnlessInstalled("redis-server") }, () => {
+  test("a foreground hold on Redis: waitlock records acquired, its lease holder released; a lost lease is recorded as lost", async (t) => {
+    const redis = await startRedis();
+    t.after(() => redis.stop());
+    const dir = tempDir(t);
+    const env = { WAITLOCK_EVENTS: dir };
+    const owner = spawn("sleep", ["30"], { stdio: "ignore" });
+    t.after(() => owner.kill("SIGKILL"));
+    assert.equal(run(["--backend", redis.url, "fg", "--owner", String(owner.pid)], env).code, 0);
+    owner.kill("SIGKILL");
+    await waitUntil(() => eventsOf(dir).includes(" released fg "), "the lease holder to record the release", { timeoutMs: 5000 });
+    // Lost: the server forgets every key while a foreground hold's lease holder keeps it.
+    const owner2 = spawn("sleep", ["30"], { stdio: "ignore" });
+    t.after(() => owner2.kill("SIGKILL"));
+    assert.equal(run(["--backend", redis.url, "--lease", "2", "fg2", "--owner", String(owner2.pid)], env).code, 0);
+    await redisCommand(redis.port, ["FLUSHALL"]);
+    await waitUntil(() => eventsOf(dir).includes(" lost fg2 "), "the lease holder to record the loss", { timeoutMs: 5000 });
+    const kinds = eventsOf(dir).trim().split("\n").map((l) => l.split(" ").slice(1, 3).join(" "));
+    assert.deepEqual(kinds, ["acquired fg", "released fg", "acquired fg2", "lost fg2"]);
   });
 });
 

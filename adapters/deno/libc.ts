@@ -48,17 +48,21 @@ type Symbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 // open(2) flags. O_NOFOLLOW is the one value that differs between the two
 // architectures (asm-generic vs x86 headers).
 const O_RDONLY = 0;
+const O_WRONLY = 1;
 const O_RDWR = 2;
 const O_CREAT = 0o100;
+const O_APPEND = 0o2000;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
 
-/** Flags for openFile: read-write (creating), read-write (existing) or read-only; never follow, never block, never leak into children. */
+/** Flags for openFile: read-write (creating), read-write (existing), read-only or appending; never follow, never block, never leak into children. */
 export const OPEN_FLAGS = {
   create: O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
   readWrite: O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
   readOnly: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+  /** Appending (creating): the events file (pwrite on an O_APPEND file writes at its end, on Linux). */
+  append: O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
   /** For /proc and /sys files, where the path goes through the /proc/self symlink. */
   readProc: O_RDONLY | O_CLOEXEC,
 } as const;

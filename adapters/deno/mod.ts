@@ -5,7 +5,8 @@
 // Permissions (Linux):
 //   --allow-read --allow-write   the lock directory (and reading build/waitlock.wasm)
 //   --allow-ffi                  libc's fcntl: the OFD locks Node takes
-//   --allow-env                  WAITLOCK_BACKEND, WAITLOCK_DIR and HOME (--allow-env=WAITLOCK_BACKEND,WAITLOCK_DIR,HOME is enough)
+//   --allow-env                  WAITLOCK_BACKEND, WAITLOCK_DIR and HOME (--allow-env=WAITLOCK_BACKEND,WAITLOCK_DIR,HOME is enough;
+//                                add WAITLOCK_EVENTS for it to be obeyed: unreadable, it counts as unset)
 //   --allow-run                  only for signalHolders (Deno guards Deno.kill with it)
 //   --allow-net                  only for locks on a server (backend: "etcd://…", "redis://…";
 //                                Redis also needs --allow-env unscoped: its client reads the whole environment)
@@ -16,6 +17,8 @@ import { parseBackendUrl } from "../backend-url.ts";
 import { WaitlockError, isWaitlockError } from "../errors.ts";
 import { autoCandidates, resolveLockDir } from "../lock-dir.ts";
 import type { Core } from "../wasm-core.ts";
+import { eventSinks } from "../event-sink.ts";
+import { denoEventFiles } from "./events.ts";
 import { loadLibc } from "./libc.ts";
 import { denoNetwork } from "./network.ts";
 import { DenoPlatform } from "./platform.ts";
@@ -45,7 +48,7 @@ function ready(): Waitlock {
   if (instance) return instance;
   loadLibc(); // EPERM naming --allow-ffi when it is missing
   if (!core) throw coreLoadError(coreError);
-  return (instance = createWaitlock(platform, core, denoNetwork));
+  return (instance = createWaitlock(platform, core, denoNetwork, eventSinks(platform, denoEventFiles)));
 }
 
 /**

@@ -2,11 +2,13 @@
 // holder dies. See README "Library" for usage.
 import { createWaitlock } from "../api.ts";
 import { core } from "./core.ts";
-import { nodeEventSink } from "./events.ts";
+import { eventSinks } from "../event-sink.ts";
+import { nodeEventFiles } from "./events.ts";
 import { nodeNetwork } from "./network.ts";
 import { NodePlatform } from "./platform.ts";
 
-const waitlock = createWaitlock(new NodePlatform(), core, nodeNetwork, nodeEventSink);
+const platform = new NodePlatform();
+const waitlock = createWaitlock(platform, core, nodeNetwork, eventSinks(platform, nodeEventFiles));
 
 export const { acquire, tryAcquire, check, list, signalHolders } = waitlock;
 export { waitlock };

@@ -169,6 +169,17 @@ const scenarios: Record<string, () => Promise<void>> = {
     assert.equal(await check(d, { lockDir: dir }), true);
   },
 
+  async events() {
+    // Recorded as Node records them (docs/METRICS.md); written when the process exits at the latest.
+    const held = await acquire("ev", { lockDir: dir });
+    assert.equal(await tryAcquire("ev", { lockDir: dir }), undefined);
+    await rejectsWith(acquire("ev", { lockDir: dir, timeout: 100 }), "ETIMEDOUT");
+    await held.release();
+    // The Node test planted a FIFO at the events file's name here: never written, never waited on.
+    const other = await acquire("ev", { lockDir: `${dir}/fifo` });
+    await other.release();
+  },
+
   async leftovers() {
     // Garbage named like a slot is shown as corrupt and taken over.
     Deno.writeTextFileSync(`${dir}/job.slot0.lock`, "this is not a lock record at all, just garbage bytes ......");
