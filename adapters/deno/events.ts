@@ -5,9 +5,11 @@
 import type { EventFiles } from "../event-sink.ts";
 import * as libc from "./libc.ts";
 
+const encoder = new TextEncoder();
+
 export const denoEventFiles: EventFiles = {
   openAppend: (path) => libc.openFile(path, libc.OPEN_FLAGS.append, 0o666),
-  append: (fd, bytes) => void libc.writeAt(fd, bytes, 0),
+  append: (fd, text) => void libc.writeAt(fd, encoder.encode(text), 0),
   rename: (from, to) => Deno.renameSync(from, to),
   // "unload" is dispatched on a normal exit and on Deno.exit().
   atExit: (fn) => globalThis.addEventListener("unload", fn),
