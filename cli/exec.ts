@@ -194,10 +194,12 @@ export function runHolding(
     });
     started.once("exit", (code, signal) => {
       // Let go before tidying up: on a server the next holder is waiting for
-      // this hand-over, and the caller's own release() joins this one.
+      // this hand-over, and the caller's own release() joins this one. The
+      // tidying (stopping the witness is a kill) waits until the release has
+      // gone as far as it can this turn: release() starts a microtask later,
+      // so done() run here would come first.
       void lock.release().catch(() => undefined);
-      if (signal) done({ status: 128 + (constants.signals[signal] ?? 0) });
-      else done({ status: code ?? 0 });
+      setImmediate(() => done(signal ? { status: 128 + (constants.signals[signal] ?? 0) } : { status: code ?? 0 }));
     });
   });
 }
