@@ -218,6 +218,7 @@ export interface Waitlock {
 export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupport, events?: EventSinkFactory): Waitlock {
   const backends = new Map<string, LockBackend>();
   const sinks = new Map<LockBackend, EventSink | undefined>();
+  const unsupported = platform.unsupported;
   let selfStart: number | undefined; // this process's start time never changes: read /proc once
 
   function fileBackend(lockDir?: string): LockBackend {
@@ -232,6 +233,8 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
 
   /** backend: the backend option, else WAITLOCK_BACKEND, else the lock directory (option, WAITLOCK_DIR, default). */
   function backend(where: string | LockDirOption = {}): LockBackend {
+    // Every operation starts here: on a system without the locks waitlock needs, refuse before touching anything.
+    if (unsupported !== undefined) throw new WaitlockError("ESYSTEM", unsupported);
     const o: LockDirOption = typeof where === "string" ? { lockDir: where } : where;
     if (o.backend !== undefined && o.lockDir !== undefined) throw usage("give either backend or lockDir, not both");
     const url = o.backend ?? (o.lockDir === undefined ? platform.env("WAITLOCK_BACKEND") || undefined : undefined);

@@ -57,6 +57,8 @@ export interface SystemError extends Error {
 export interface Platform {
   /** A short name for messages and diagnostics, e.g. "node-linux" or "deno-linux". */
   readonly name: string;
+  /** Why waitlock cannot take locks on this system (supported-os.ts); undefined where it can. */
+  readonly unsupported: string | undefined;
 
   // ---- files ----
   /**

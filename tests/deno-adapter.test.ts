@@ -134,7 +134,7 @@ function startNodeWorker(t: T, args: string[]): ChildProcess {
 describe("the Deno adapter's API, in a Deno process", () => {
   // Each scenario is tests/deno/api.ts SCENARIO: it asserts inside Deno, and
   // must then exit by itself (nothing left keeping it alive).
-  for (const scenario of ["mutex", "semaphore", "await-using", "waiting", "shared", "errors", "leftovers", "long-names"]) {
+  for (const scenario of ["mutex", "semaphore", "await-using", "waiting", "shared", "errors", "leftovers", "long-names", "unsupported"]) {
     test(scenario, async (t) => {
       const dir = tempDir(t);
       const r = await runDeno(t, "api.ts", [scenario, dir], {}, 20_000);

@@ -66,9 +66,10 @@ describe("waitlock doctor through bin/waitlock", () => {
     assert.equal(r.stderr, "");
     const report = lines(r.stdout);
     assert.deepEqual(report.filter((l) => l.status !== "OK"), [], "nothing but OK");
-    for (const check of ["lock directory", "exists", "owner", "mode", "free space", "free inodes", "filesystem", "kernel locks",
+    for (const check of ["system", "lock directory", "exists", "owner", "mode", "free space", "free inodes", "filesystem", "kernel locks",
       "WASM core", "stale lock files", "corrupt lock files", "CPUs for --onePerCPU", "syslog", "Deno"]) find(report, check);
     assert.equal(find(report, "lock directory").finding, `${dir} (from WAITLOCK_DIR)`);
+    assert.match(find(report, "system").finding, /^Linux x64, glibc [\d.]+: supported and tested$/);
     assert.match(find(report, "mode").finding, /^0700 /);
     assert.match(find(report, "WASM core").finding, /CRC-32 vector ok, record format v\d+ round trip ok/);
     assert.match(find(report, "CPUs for --onePerCPU").finding, /^\d+ \(affinity \d+ of \d+ online CPUs/);

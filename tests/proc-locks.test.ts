@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { closeSync, openSync, readdirSync, readFileSync, fstatSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { holderProver, holdsSlot, locksIn, proveHolder, type ProcReader } from "../adapters/proc-locks.ts";
-import { kernelLocks } from "../adapters/node/kernel-locks.ts";
+import { linuxSystem } from "../adapters/node/system-linux.ts";
 import { tempDir } from "./helpers.ts";
 
 const line = (rest: string) => `pos:\t0\nflags:\t0100002\nmnt_id:\t26\nino:\t1234\nlock:\t1: ${rest}\n`;
@@ -54,9 +54,9 @@ describe("holdsSlot: a holder keeps GATE (byte 0) and HELD (byte 1)", () => {
       const ino = BigInt(fstatSync(fd).ino);
       const fdinfo = () => readFileSync(`/proc/self/fdinfo/${fd}`, "latin1");
       assert.equal(holdsSlot(fdinfo(), ino), false, "no lock yet");
-      kernelLocks.tryLock(fd, 1, 1, false);
+      linuxSystem().tryLock(fd, 1, 1, false);
       assert.equal(holdsSlot(fdinfo(), ino), false, "HELD alone, as a probe has it");
-      kernelLocks.tryLock(fd, 0, 1, false);
+      linuxSystem().tryLock(fd, 0, 1, false);
       assert.equal(holdsSlot(fdinfo(), ino), true, `GATE and HELD: ${fdinfo()}`);
       assert.equal(locksIn(fdinfo())[0].kind, "OFDLCK");
     } finally {

@@ -8,14 +8,15 @@
 // itself. Deno 2 does not expose an FsFile's raw fd, so the files whose fds we
 // lock are opened, read, written and closed through libc too.
 //
-// Linux with glibc only (x86_64 and aarch64). On macOS the same module would
-// bind libSystem's flock(2), as fs-native-extensions does there; that port is
-// not written yet, and libc() says so rather than guessing at layouts.
+// Linux with glibc only (x86_64 and aarch64): the locks are OFD locks, which
+// other systems do not have (../supported-os.ts); libc() refuses elsewhere
+// rather than guessing at layouts.
 //
 // Every layout used below is the same on x86_64 and aarch64 Linux: struct flock
 // (32 bytes), struct statx (256 bytes, fixed by the kernel for all
 // architectures) and struct dirent64. Only O_NOFOLLOW differs, see OPEN_FLAGS.
 import { WaitlockError } from "../errors.ts";
+import { unsupportedOs } from "../supported-os.ts";
 import type { ByteRange, FileStat, SystemError } from "../platform.ts";
 
 const SYMBOLS = {
@@ -106,9 +107,8 @@ let loaded: Loaded | undefined;
 /** libc opens libc once, on first use, so importing the module needs no permission. */
 function libc(): Loaded {
   if (loaded) return loaded;
-  if (Deno.build.os !== "linux") {
-    throw new WaitlockError("ESYSTEM", `waitlock for Deno supports Linux only for now (this is ${Deno.build.os}); on macOS it would take flock(2) locks, as Node does`);
-  }
+  const unsupported = unsupportedOs(Deno.build.os);
+  if (unsupported) throw new WaitlockError("ESYSTEM", unsupported);
   let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
   try {
     lib = Deno.dlopen("libc.so.6", SYMBOLS);

@@ -12,6 +12,7 @@
 // macOS is out of scope: it would take flock(2) locks, as fs-native-extensions does there.
 import type { ByteRange, FileId, FileStat, LockProof, Platform, SystemError } from "../platform.ts";
 import * as libc from "./libc.ts";
+import { unsupportedOs } from "../supported-os.ts";
 import { readCgroupQuota, startTimeFrom } from "../proc.ts";
 import { findHolders, holderProver, proveHolder, type ProcReader } from "../proc-locks.ts";
 import { isNotCapable, Permissions } from "./permissions.ts";
@@ -127,6 +128,7 @@ const procReader: ProcReader = {
 
 export class DenoPlatform implements Platform {
   readonly name = `deno-${Deno.build.os}`;
+  readonly unsupported: string | undefined;
   readonly pid = Deno.pid;
   readonly ppid = Deno.ppid;
   /** The permission checks, shared with the entry point (mod.ts) for its up-front checks. */
@@ -134,6 +136,11 @@ export class DenoPlatform implements Platform {
   readonly #watchers = new DirectoryWatchers();
   #hostname?: string;
   #commandLine?: string;
+
+  /** os: the system to judge (a parameter for tests of another system's refusal). */
+  constructor(os: string = Deno.build.os) {
+    this.unsupported = unsupportedOs(os);
+  }
 
   /** requireReadWrite checks both permissions for a file that will be opened read-write. */
   #requireReadWrite(path: string): void {

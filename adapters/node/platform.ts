@@ -1,11 +1,10 @@
-// Platform for Node: fs for files, fs-native-extensions for kernel locks (OFD
-// locks on Linux, flock on macOS), /proc for processes.
+// Platform for Node: fs for files; kernel locks and processes from the
+// operating system's file (system.ts: system-linux.ts, OFD locks and /proc).
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { kernelLocks } from "./kernel-locks.ts";
-import { readCgroupQuota, startTimeFrom } from "../proc.ts";
-import { findHolders, holderProver, proveHolder, type ProcReader } from "../proc-locks.ts";
+import { findHolders, holderProver, proveHolder } from "../proc-locks.ts";
 import type { ByteRange, FileId, FileStat, LockProof, Platform } from "../platform.ts";
+import { nodeSystem, type NodeSystem } from "./system.ts";
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
@@ -84,26 +83,22 @@ class DirectoryWatchers {
   }
 }
 
-/** readText reads a small text file (/proc, /sys); throws if missing. */
-function readText(path: string): string {
-  return fs.readFileSync(path, "latin1");
-}
-
-const procReader: ProcReader = {
-  listDir: (path) => fs.readdirSync(path),
-  statFollow(path) {
-    const st = fs.statSync(path, { bigint: true, throwIfNoEntry: false });
-    return st && { dev: st.dev, ino: st.ino };
-  },
-  readText,
-};
-
 export class NodePlatform implements Platform {
   readonly name = `node-${process.platform}`;
   readonly pid = process.pid;
   readonly ppid = process.ppid;
   readonly #watchers = new DirectoryWatchers();
+  readonly #system: NodeSystem;
   #hostname?: string;
+
+  /** system: the operating system's part (a parameter for tests of another system's refusal). */
+  constructor(system: NodeSystem = nodeSystem()) {
+    this.#system = system;
+  }
+
+  get unsupported(): string | undefined {
+    return this.#system.unsupported;
+  }
 
   openSlot(path: string): number {
     return fs.openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o666);
@@ -124,11 +119,11 @@ export class NodePlatform implements Platform {
   }
 
   tryLock(fd: number, range: ByteRange, shared: boolean): boolean {
-    return kernelLocks.tryLock(fd, range.offset, range.length, shared);
+    return this.#system.tryLock(fd, range.offset, range.length, shared);
   }
 
   unlock(fd: number, range: ByteRange): void {
-    kernelLocks.unlock(fd, range.offset, range.length);
+    this.#system.unlock(fd, range.offset, range.length);
   }
 
   close(fd: number): void {
@@ -234,11 +229,7 @@ export class NodePlatform implements Platform {
   }
 
   processStartTime(pid: number): number | undefined {
-    try {
-      return startTimeFrom(readText(`/proc/${pid}/stat`));
-    } catch {
-      return undefined; // no such process
-    }
+    return this.#system.processStartTime(pid);
   }
 
   kill(pid: number, signal: string): void {
@@ -246,15 +237,15 @@ export class NodePlatform implements Platform {
   }
 
   holdsLock(pid: number, id: FileId): LockProof {
-    return proveHolder(procReader, pid, id);
+    return proveHolder(this.#system.proc, pid, id);
   }
 
   holdsLockProver(): (pid: number, id: FileId) => LockProof {
-    return holderProver(procReader);
+    return holderProver(this.#system.proc);
   }
 
   lockHolders(id: FileId): { pids: number[]; hidden: number } {
-    return findHolders(procReader, id);
+    return findHolders(this.#system.proc, id);
   }
 
   unrefTimer(timer: unknown): void {
@@ -262,6 +253,6 @@ export class NodePlatform implements Platform {
   }
 
   cpuLimits(): { affinity: number; quotaUs: number; periodUs: number } {
-    return { affinity: os.availableParallelism(), ...readCgroupQuota(readText) };
+    return this.#system.cpuLimits();
   }
 }

@@ -180,6 +180,17 @@ const scenarios: Record<string, () => Promise<void>> = {
     await other.release();
   },
 
+  async unsupported() {
+    // Deno on another system: its first operation refuses, as Node's does (tests/platforms.test.ts).
+    const { createWaitlock } = await import("../../adapters/api.ts");
+    const { DenoPlatform } = await import("../../adapters/deno/platform.ts");
+    const { core } = await import("../../adapters/deno/core.ts");
+    const wl = createWaitlock(new DenoPlatform("darwin"), core);
+    await rejectsWith(wl.acquire("job", { lockDir: dir }), "ESYSTEM");
+    await rejectsWith(wl.check("job", { lockDir: dir }), "ESYSTEM");
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
+  },
+
   async leftovers() {
     // Garbage named like a slot is shown as corrupt and taken over.
     Deno.writeTextFileSync(`${dir}/job.slot0.lock`, "this is not a lock record at all, just garbage bytes ......");

@@ -11,6 +11,7 @@ import { kernelLocks } from "./checks/kernel-locks.ts";
 import { leftovers } from "./checks/leftovers.ts";
 import { lockDirectory } from "./checks/lock-dir.ts";
 import { syslog } from "./checks/syslog.ts";
+import { system, thisSystem } from "./checks/system.ts";
 import { wasmCore } from "./checks/core.ts";
 import { errorText, fail, type Finding } from "./finding.ts";
 
@@ -37,7 +38,7 @@ async function loadPlatform(): Promise<Platform | Finding> {
     return new NodePlatform();
   } catch (err) {
     return fail("kernel locks", `the Node platform does not load (fs-native-extensions, the native lock addon): ${errorText(err)}`,
-      "reinstall with npm ci; fs-native-extensions ships prebuilt binaries for Linux and macOS on x64 and arm64");
+      "reinstall the package; fs-native-extensions ships prebuilt binaries for Linux on x64 and arm64");
   }
 }
 
@@ -48,17 +49,20 @@ export async function diagnose(o: DiagnoseOptions): Promise<Finding[]> {
     const findings = target.kind === "redis"
       ? await (await import("./checks/redis.ts")).redis(target)
       : await (await import("./checks/etcd.ts")).etcd(target);
+    findings.unshift(system(thisSystem()));
     findings.push(wasmCore(o.root).finding);
     findings.push(await syslog(o.env ?? ((n) => process.env[n]), o.devLog));
     return findings;
   }
-  const findings: Finding[] = [];
+  const findings: Finding[] = [system(thisSystem())];
   const loaded = await loadPlatform();
   const platform = "check" in loaded ? undefined : loaded;
   if (!platform) findings.push(loaded as Finding);
 
   let dir: string | undefined;
-  if (platform) {
+  if (platform?.unsupported) {
+    // Nothing below can work here; the system check above said why.
+  } else if (platform) {
     const r = lockDirectory(platform, o.lockDir);
     findings.push(...r.findings);
     dir = r.dir?.path;
