@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 
 /** file (relative to @oclif/core/lib) → the required specifiers to defer. */
-const LAZY = {
+export const LAZY = {
   "logger.js": ["debug"],
   // readline serves only flags that read stdin, which ours do not (~1.4 ms).
   "parser/parse.js": ["node:readline"],

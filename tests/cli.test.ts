@@ -791,6 +791,18 @@ describe("the fast path as built (dist/cli/run.cjs)", () => {
     const oclif = createRequire(createRequire(RUN_CJS).resolve("@oclif/core/package.json"));
     for (const spec of specs) assert.doesNotThrow(() => oclif.resolve(spec), `${spec} does not resolve`);
   });
+
+  test("every require lazy-oclif defers still matches the installed @oclif/core (the version package.json pins)", async () => {
+    // A pattern that stops matching costs start-up time silently (the require stays eager): fail here instead.
+    const { LAZY, lazify } = await import("../scripts/lazy-oclif.mjs");
+    const lib = join(createRequire(RUN_CJS).resolve("@oclif/core/package.json"), "../lib");
+    const installed = JSON.parse(readFileSync(join(lib, "../package.json"), "utf8")).version;
+    assert.equal(installed, JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies["@oclif/core"], "the patched version is the pinned one");
+    for (const [file, specs] of Object.entries(LAZY)) {
+      const code = readFileSync(join(lib, file), "utf8");
+      for (const spec of specs) assert.notEqual(lazify(code, spec), code, `${file}: require("${spec}") no longer matches`);
+    }
+  });
 });
 
 describe("help and man page", () => {

@@ -2,9 +2,10 @@
 // fs-native-extensions, and /proc for processes.
 //
 // The package's front door resolves its prebuilt addon through require-addon
-// and which-runtime, which costs ~20 ms of every CLI start; loading the
-// prebuild for this architecture directly costs ~2 ms. The front door remains
-// the fallback (an architecture without a prebuild, another layout).
+// and which-runtime, a large part of a CLI start (docs/STARTUP.md has the
+// numbers); the prebuild for this architecture is loaded directly instead.
+// The front door remains the fallback (an architecture without a prebuild,
+// another layout).
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
