@@ -59,7 +59,7 @@ export async function run(argv: string[], loadFullCli: () => Promise<typeof impo
     // Everything the main command does is awaited by now (stdout and stderr
     // writes are synchronous on Linux). Exiting here, rather than when the event
     // loop runs dry, skips waiting for V8's background work, such as optimising
-    // the WASM core, which nobody will use: ~5 ms of `--exec true` (A/B, 100 runs).
+    // the WASM core, which nobody will use (docs/STARTUP.md).
     process.exit(code);
   }
 }

@@ -37,8 +37,8 @@ const common = {
 };
 
 // CommonJS for the files Node runs as programs (bin/waitlock's fast path, the
-// foreground holder, the syslog line): an ESM entry costs each start ~15 ms of
-// loader set-up. import.meta.url is given its CommonJS meaning.
+// foreground holder, the syslog line): an ESM entry costs each start the ESM
+// loader's set-up (docs/STARTUP.md). import.meta.url is given its CommonJS meaning.
 const cjs = {
   format: "cjs",
   define: { "import.meta.url": "__wlImportMetaUrl" },
@@ -104,7 +104,7 @@ try {
   // (ioredis is required from node_modules when a redis:// lease is kept, never bundled).
   await build({ ...common, ...cjs, entryPoints: ["cli/lease-holder.ts"], outfile: `${next}/cli/lease-holder.cjs`, sourcemap: false });
   // ioredis as one file, for Node to load when a redis:// backend is first used (adapters/node/network.ts):
-  // one file costs ~30 ms less to load than its ~60 modules. Nothing else includes it.
+  // one file loads faster than its ~60 modules. Nothing else includes it.
   await build({
     absWorkingDir: root, bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "warning",
     stdin: { contents: 'module.exports = require("ioredis");', resolveDir: root, sourcefile: "ioredis-entry.cjs" },

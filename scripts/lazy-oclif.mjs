@@ -4,15 +4,15 @@
 // terminal-size probe although parsing flags needs none of them until
 // something goes wrong or help is shown. Those requires are made lazy: the
 // module loads on first property access. If oclif changes and a pattern no
-// longer matches, the require simply stays eager — slower, never wrong.
-// (Measured on the --check path: these edges cost ~30 ms of module evaluation.)
+// longer matches, the require stays eager: slower, never wrong, and
+// tests/cli.test.ts fails. What it saves: docs/STARTUP.md.
 import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 
 /** file (relative to @oclif/core/lib) → the required specifiers to defer. */
 export const LAZY = {
   "logger.js": ["debug"],
-  // readline serves only flags that read stdin, which ours do not (~1.4 ms).
+  // readline serves only flags that read stdin, which ours do not.
   "parser/parse.js": ["node:readline"],
   "flags.js": ["./help", "./util/fs"],
   "parser/index.js": ["./help"],
@@ -22,7 +22,7 @@ export const LAZY = {
   "errors/error.js": ["./errors/pretty-print"],
   "errors/warn.js": ["./errors/pretty-print"],
   "errors/errors/pretty-print.js": ["indent-string", "wrap-ansi"],
-  // screen measures the terminal at load, creating process.stdout and stderr (~7 ms).
+  // screen measures the terminal at load, creating process.stdout and stderr.
   "errors/errors/cli.js": ["clean-stack", "indent-string", "wrap-ansi", "../../ux/theme", "../../screen"],
 };
 
