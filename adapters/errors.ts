@@ -13,6 +13,18 @@ export type ErrorCode =
   | "EABORTED" // the caller's AbortSignal fired
   | "ELOST"; // a held lock was lost (its lease may have expired): stop using what it protects
 
+/**
+ * signalExit is the exit status of a process ended by signal number signum,
+ * as shells report it: the one rule behind every signal exit waitlock reports
+ * (its own, interrupted while waiting or holding; its command's, with --exec;
+ * and EABORTED's, an interrupt by another name).
+ */
+export function signalExit(signum: number): number {
+  return 128 + signum;
+}
+
+const SIGINT = 2;
+
 /** Exit codes of the CLI, one per error code (the README's exit table). */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   EBUSY: 1,
@@ -23,7 +35,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   EPERM: 5,
   ENODIR: 6,
   EAGAIN: 75,
-  EABORTED: 130,
+  EABORTED: signalExit(SIGINT),
   ELOST: 7,
 };
 

@@ -176,14 +176,15 @@ export class Core {
     };
     // The scratch area (8 KiB) holds far more than 255 bytes: a longer hostname shows in what was written.
     const hostLen = put(r.hostname);
-    if (hostLen > 255) throw new WaitlockError("EUSAGE", `cannot encode record: hostname longer than 255 bytes`);
+    // The hostname is this system's, not the caller's: a system error, not a usage one.
+    if (hostLen > 255) throw new WaitlockError("ESYSTEM", `cannot encode record: hostname longer than 255 bytes`);
     const descLen = put(r.descriptor);
     const cmdLen = put(r.command);
     const n = this.#x.encodeRecord(
       r.type, r.slot, r.maxHolders, r.holderPid, r.ownerPid, r.ownerStart, r.uid, r.acquiredAt,
       hostLen, descLen, cmdLen,
     );
-    if (n < 0) throw new WaitlockError("EUSAGE", `cannot encode record: ${ENCODE_REASONS[n] ?? `status ${n}`}`);
+    if (n < 0) throw new WaitlockError(n === EncodeStatus.HostnameTooLong ? "ESYSTEM" : "EUSAGE", `cannot encode record: ${ENCODE_REASONS[n] ?? `status ${n}`}`);
     return mem.slice(this.#out, this.#out + n);
   }
 

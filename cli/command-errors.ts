@@ -17,7 +17,7 @@ interface OclifError {
 }
 
 /** isUsageError: the command line was wrong, as opposed to the command failing. */
-function isUsageError(e: OclifError): boolean {
+export function isUsageError(e: OclifError): boolean {
   if (e.parse !== undefined) return true; // CLIParseError and its kinds
   const m = e.message ?? "";
   // A flag's own parse function refused the value; oclif names no class for it.

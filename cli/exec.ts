@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Lock } from "../adapters/api.ts";
+import { signalExit } from "../adapters/errors.ts";
 import { GroupSignalWitness, processGroup } from "./group-signals.ts";
 
 /** Signals passed on to the command, as the README's exec mode lists them. */
@@ -199,7 +200,7 @@ export function runHolding(
       // gone as far as it can this turn: release() starts a microtask later,
       // so done() run here would come first.
       void lock.release().catch(() => undefined);
-      setImmediate(() => done(signal ? { status: 128 + (constants.signals[signal] ?? 0) } : { status: code ?? 0 }));
+      setImmediate(() => done(signal ? { status: signalExit(constants.signals[signal] ?? 0) } : { status: code ?? 0 }));
     });
   });
 }

@@ -105,7 +105,7 @@ export async function handOver(lock: Lock, owner: Owner, releaseEvent?: ReleaseE
   });
   if (answer.startsWith("owner-gone")) {
     await lock.release(); // (the holder has let go already)
-    throw new WaitlockError("EUSAGE", `owner PID ${owner.pid} exited before waitlock could hand ${lock.descriptor} over to it; released`);
+    throw new WaitlockError("ESYSTEM", `owner PID ${owner.pid} exited before waitlock could hand ${lock.descriptor} over to it; released`);
   }
   const ready = answer.startsWith("ready");
   if (!ready || child.pid === undefined) {

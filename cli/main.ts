@@ -7,7 +7,8 @@ import { parse } from "@oclif/core/parser";
 import { lstatSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import { waitlock as wl } from "../adapters/node/index.ts";
-import { WaitlockError, EXIT_CODES } from "../adapters/errors.ts";
+import { WaitlockError, EXIT_CODES, signalExit } from "../adapters/errors.ts";
+import { isUsageError } from "./command-errors.ts";
 import type { LockRecord } from "../adapters/wasm-core.ts";
 import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
 import { mainFlags } from "./options.ts";
@@ -66,8 +67,7 @@ export class MainRun {
       const descriptor = positional ?? (flags.list ? undefined : readFirstLine(0));
       inv = buildInvocation(wl, flags as RawFlags, descriptor, command);
     } catch (err) {
-      const e = err instanceof WaitlockError ? err : new WaitlockError("EUSAGE", `${String((err as Error).message ?? err).split("\n")[0]} (see waitlock --help)`);
-      return this.#fail(e);
+      return this.#fail(parseFailure(err));
     }
     try {
       switch (inv.mode) {
@@ -180,7 +180,11 @@ export class MainRun {
     const foreground = inv.mode === "acquire";
     const owner = foreground ? inv.owner ?? this.#callerOwner(inv.descriptor) : wl.platform.pid;
     const ownerStart = wl.platform.processStartTime(owner);
-    if (ownerStart === undefined) throw new WaitlockError("EUSAGE", `owner PID ${owner} is not running`);
+    if (ownerStart === undefined) {
+      throw inv.owner !== undefined
+        ? new WaitlockError("EUSAGE", `owner PID ${owner} is not running`)
+        : new WaitlockError("ESYSTEM", `the calling process (PID ${owner}) exited before waitlock could take ${inv.descriptor} for it; nothing taken`);
+    }
 
     // A command will be run: load exec mode now, while the lock is awaited, not
     // after it is granted (a hand-over is that much shorter). On a server, start
@@ -225,7 +229,7 @@ export class MainRun {
       });
     } catch (err) {
       stopWaitSignals();
-      if (caught) return 128 + constants.signals[caught];
+      if (caught) return signalExit(constants.signals[caught]);
       if (err instanceof WaitlockError && (err.code === "EBUSY" || err.code === "ETIMEDOUT")) {
         const h = await this.#holderOf(inv);
         const by = h ? ` (held by PID ${h.holderPid}: ${h.command.slice(0, 200)})` : "";
@@ -272,7 +276,7 @@ export class MainRun {
     // --list never load child_process (~5 ms).
     const cancelledBy = () => {
       const signal = interrupted();
-      return signal && 128 + constants.signals[signal];
+      return signal && signalExit(constants.signals[signal]);
     };
     if (foreground) {
       const { handOver } = await import("./foreground.ts");
@@ -328,9 +332,11 @@ export class MainRun {
       // Binding the lock to an adopter (init, a subreaper) would hold it for that
       // process's life: until reboot, for init. Binding it to a wrapper that exits
       // with waitlock would hold nothing.
-      throw new WaitlockError("EUSAGE", choice.refused === "adopted"
-        ? `the calling process exited before waitlock started (PID ${choice.pid} adopted it); not taking ${descriptor} for nobody (use --owner PID)`
-        : `waitlock runs under ${choice.name} (PID ${choice.pid}), which exits when waitlock does, and the script that started it cannot be found; not taking ${descriptor} (use --owner PID, or --exec)`);
+      // The caller gone before waitlock started is a race, not a mistake; a wrapper whose
+      // caller cannot be found is how waitlock was invoked (README: exit 3).
+      throw choice.refused === "adopted"
+        ? new WaitlockError("ESYSTEM", `the calling process exited before waitlock started (PID ${choice.pid} adopted it); not taking ${descriptor} for nobody (use --owner PID)`)
+        : new WaitlockError("EUSAGE", `waitlock runs under ${choice.name} (PID ${choice.pid}), which exits when waitlock does, and the script that started it cannot be found; not taking ${descriptor} (use --owner PID, or --exec)`);
     }
     for (const p of choice.walkedPast) this.#trace(`PID ${p.pid} (${p.argv.join(" ").trim().slice(0, 60)}) exits with waitlock: binding the lock to its caller`);
     return choice.pid;
@@ -356,6 +362,18 @@ export class MainRun {
 }
 
 /** How long a busy or timed-out acquire waits to name the holder in its message (a server answers in ms; a paused one must not delay the exit). */
+/**
+ * parseFailure says what a failure while reading the command line means: the
+ * caller's mistake (oclif's parse errors, waitlock's own checks: exit 3), or a
+ * bug, which must not pass for one (exit 4, saying so).
+ */
+export function parseFailure(err: unknown): WaitlockError {
+  if (err instanceof WaitlockError) return err;
+  const text = String((err as Error)?.message ?? err).split("\n")[0];
+  if (err !== null && typeof err === "object" && isUsageError(err)) return new WaitlockError("EUSAGE", `${text} (see waitlock --help)`);
+  return new WaitlockError("ESYSTEM", `internal error while reading the command line (a bug; please report it): ${text}`);
+}
+
 const HOLDER_LOOKUP_MS = 300;
 
 /** printSlot writes the slot to stdout synchronously; false if stdout is closed (EPIPE, EBADF). */

@@ -54,14 +54,14 @@ export const EXIT_STATUS: readonly (readonly [number | string, string])[] = [
   [EXIT_CODES.EBUSY, "busy (no --timeout: fails at once; another instance is already running)"],
   [EXIT_CODES.ETIMEDOUT, "timed out"],
   [EXIT_CODES.EUSAGE, "usage: a bad descriptor, flag, number, format or facility (nothing is created)"],
-  [EXIT_CODES.ESYSTEM, "system error"],
+  [EXIT_CODES.ESYSTEM, "system error; also the caller exiting while waitlock took the lock for it, and a bug in waitlock (which says so)"],
   [EXIT_CODES.EPERM, "permission denied"],
   [EXIT_CODES.ENODIR, "lock directory unusable (missing, not a directory, a planted symlink or hard link)"],
   [EXIT_CODES.ELOST, "lock lost (a server's lease ran out while held): the command was stopped first"],
   [EXIT_CODES.EAGAIN, "temporary failure (disk full, server unreachable): try again"],
   [126, "with --exec: the command is not executable"],
   [127, "with --exec: the command is not found"],
-  ["128+N", "with --exec: the command was killed by signal N (otherwise the command's own exit status)"],
+  ["128+N", "interrupted by signal N while waiting (130: SIGINT); with --exec: the command was killed by signal N (otherwise the command's own exit status)"],
 ];
 
 /** The environment waitlock reads, and what it sets for the command of --exec. */

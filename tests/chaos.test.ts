@@ -11,9 +11,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { check, list, tryAcquire } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, noPidNamespace, spawnHolder, tempDir, lockDirEntries } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, noPidNamespace, spawnHolder, tempDir, lockDirEntries, WAITLOCK, eventually } from "./helpers.ts";
 
-const WAITLOCK = join(ROOT, "bin/waitlock");
 /** How long the killer runs (override with WAITLOCK_CHAOS_MS for a longer soak). */
 const CHAOS_MS = Number(process.env.WAITLOCK_CHAOS_MS || 25_000);
 const SIGNALS = ["SIGKILL", "SIGTERM", "SIGINT"] as const;
@@ -22,15 +21,6 @@ const SIGNUM: Record<Sig, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)];
-
-/** eventually polls a fact until it holds or `ms` pass. */
-async function eventually(cond: () => Promise<boolean> | boolean, what: string, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`never happened: ${what}`);
-    await sleep(25);
-  }
-}
 
 /** pidsMentioning lists the processes whose command line contains text (our unique temp dir). */
 function pidsMentioning(text: string): number[] {
@@ -441,7 +431,7 @@ for (const { where, wrap, skip } of ADOPTERS) {
   });
 }
 
-test("a foreground owner that exits while waitlock waits: exit 3 naming it, nothing held", { timeout: 60_000 }, async (t) => {
+test("a foreground owner that exits while waitlock waits: exit 4 (a race, not a usage error) naming it, nothing held", { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t, "waitlock-owner-gone-");
   const owner = spawn("sleep", ["60"]);
   t.after(() => owner.kill("SIGKILL"));
@@ -456,7 +446,7 @@ test("a foreground owner that exits while waitlock waits: exit 3 naming it, noth
   await exited(owner);
   await lock.release();
   const { code } = await exited(waiter);
-  assert.equal(code, 3, err);
+  assert.equal(code, 4, err);
   assert.match(err, new RegExp(`waitlock: owner PID ${owner.pid} exited before waitlock could hand handed over to it; released\\n$`));
   assert.equal(await check("handed", { lockDir: dir }), true);
   assert.deepEqual(lockDirEntries(dir), []);

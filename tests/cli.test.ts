@@ -9,18 +9,14 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { acquire, check, list, waitlock } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { ROOT, eventually, exited, firstLine, lineReader, forgeHolderPid, lockDirEntries, noPidNamespace, signalCounter, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
+import { ROOT, eventually, exited, firstLine, lineReader, forgeHolderPid, lockDirEntries, noPidNamespace, signalCounter, signalSoFar, spawnHolder, spawnReader, tempDir, WAITLOCK, runCli } from "./helpers.ts";
 
-const WAITLOCK = join(ROOT, "bin/waitlock");
 
 interface Result { code: number | null; signal: string | null; stdout: string; stderr: string }
 
+/** run runs waitlock ARGS with WAITLOCK_DIR=dir. */
 function run(dir: string, args: string[], opts: { env?: Record<string, string>; input?: string; uid?: number } = {}): Result {
-  const r = spawnSync(WAITLOCK, args, {
-    env: { ...process.env, WAITLOCK_DIR: dir, WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "", WAITLOCK_SLOT: "", ...opts.env },
-    input: opts.input ?? "", encoding: "utf8", timeout: 30_000, uid: opts.uid, gid: opts.uid,
-  });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { env: { WAITLOCK_DIR: dir, ...opts.env }, input: opts.input, uid: opts.uid });
 }
 
 function start(dir: string, args: string[], opts: SpawnOptions = {}) {
@@ -657,6 +653,26 @@ describe("descriptors too long to be file names (up to the 255 characters allowe
       assert.equal(checking.code, 6, `--check ${d}: ${checking.stderr}`);
       assert.match(checking.stderr, /^waitlock: [^\n]+ is not a regular file [^\n]+\n$/);
     }
+  });
+});
+
+describe("exit codes mean one thing", () => {
+  test("a parse failure is usage (3) only when the command line is wrong; a bug is a system error (4) that says so", async () => {
+    const { parseFailure } = await import("../cli/main.ts");
+    const { parse } = await import("@oclif/core/parser");
+    const { mainFlags } = await import("../cli/options.ts");
+    const oclifError = await parse(["--bogus"], { flags: mainFlags, strict: false, "--": true }).then(() => undefined, (err: unknown) => err);
+    assert.ok(oclifError, "oclif refused --bogus");
+    assert.equal(parseFailure(oclifError).code, "EUSAGE");
+    const bug = parseFailure(new TypeError("Cannot read properties of undefined (reading 'x')"));
+    assert.equal(bug.code, "ESYSTEM");
+    assert.match(bug.message, /^internal error while reading the command line \(a bug; please report it\): Cannot read /);
+  });
+
+  test("every signal exit comes from one rule: 128+N, EABORTED's 130 being SIGINT's", async () => {
+    const { EXIT_CODES, signalExit } = await import("../adapters/errors.ts");
+    assert.equal(EXIT_CODES.EABORTED, signalExit(2));
+    assert.equal(signalExit(15), 143);
   });
 });
 

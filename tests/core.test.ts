@@ -148,9 +148,15 @@ describe("record codec", () => {
   test("impossible values are refused with EUSAGE, not wrapped", () => {
     for (const bad of [
       { slot: 4 }, { maxHolders: 0, slot: 0 }, { holderPid: -1 }, { uid: 2 ** 32 }, { acquiredAt: 1.5 },
-      { descriptor: "a/b" }, { hostname: "h".repeat(256) }, { type: 7 as LockType },
+      { descriptor: "a/b" }, { type: 7 as LockType },
     ]) {
       assert.throws(() => core.encodeRecord({ ...sample, ...bad }), (e) => isWaitlockError(e, "EUSAGE"), JSON.stringify(bad));
+    }
+  });
+
+  test("a hostname over 255 bytes is the system's, not the caller's: ESYSTEM", () => {
+    for (const hostname of ["h".repeat(256), "é".repeat(128)]) {
+      assert.throws(() => core.encodeRecord({ ...sample, hostname }), (e) => isWaitlockError(e, "ESYSTEM"), `${hostname.length} characters`);
     }
   });
 

@@ -13,19 +13,15 @@ import { describe, test } from "node:test";
 import { acquire, tryAcquire } from "../adapters/node/index.ts";
 import { EVENTS_FILE, EVENTS_FILE_OLD } from "../adapters/events.ts";
 import { EventsReader } from "../cli/events-reader.ts";
-import { ROOT, eventually, tempDir } from "./helpers.ts";
+import { eventually, tempDir, WAITLOCK, runCli } from "./helpers.ts";
 import { onPath, skipUnlessInstalled } from "./servers/installed.ts";
 import { startRedis } from "./servers/redis.ts";
 import { redisCommand } from "./servers/redis-resp.ts";
 import { ServerProcess, onFreePorts, waitUntil } from "./servers/server-process.ts";
 
-const WAITLOCK = join(ROOT, "bin/waitlock");
 const PROMTOOL = onPath("promtool");
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [WAITLOCK, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 /** startCli starts waitlock in its own process group (so the test can SIGKILL it with its command), killed at the test's end. */
 function startCli(t: { after(fn: () => void): void }, args: string[], env: Record<string, string> = {}): ChildProcess {

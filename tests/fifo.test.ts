@@ -9,9 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chownSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, tryAcquire, type Lock } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, firstLine, tempDir, WAITLOCK, eventually } from "./helpers.ts";
 
-const WAITLOCK = join(ROOT, "bin/waitlock");
 const DENO_FLAGS = ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env"];
 const TICKET = /^[0-9a-f]{14}-[0-9]{1,10}-[0-9a-f]{8}\.[wr]$/;
 
@@ -30,14 +29,6 @@ function tickets(dir: string, descriptor: string): string[] {
     return readdirSync(join(dir, `${descriptor}.queue`)).filter((n) => TICKET.test(n));
   } catch {
     return [];
-  }
-}
-
-async function eventually(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`never happened: ${what}`);
-    await sleep(10);
   }
 }
 

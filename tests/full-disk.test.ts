@@ -13,9 +13,8 @@ import { acquire, check, list } from "../adapters/node/index.ts";
 import { createWaitlock } from "../adapters/api.ts";
 import { core } from "../adapters/node/core.ts";
 import { NodePlatform } from "../adapters/node/platform.ts";
-import { ROOT, exited, rejectsWith, tempDir } from "./helpers.ts";
+import { exited, rejectsWith, tempDir, WAITLOCK, runCli } from "./helpers.ts";
 
-const WAITLOCK = join(ROOT, "bin/waitlock");
 // These cases count pages and inodes of a 64 KiB tmpfs to the last one: lock events
 // (docs/METRICS.md) would take a page and an inode of their own, and their writes
 // would land at moments the cases do not control. They are off here, for this
@@ -26,12 +25,9 @@ process.env.WAITLOCK_EVENTS = "off";
 interface Result { code: number | null; stdout: string; stderr: string }
 
 function run(dir: string, args: string[]): Result {
-  const r = spawnSync(WAITLOCK, ["-d", dir, ...args], {
-    env: { ...process.env, WAITLOCK_DIR: "", WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "", WAITLOCK_SLOT: "" },
-    encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "pipe"],
-  });
+  const r = runCli(["-d", dir, ...args]);
   assert.equal(r.error, undefined, `waitlock ${args.join(" ")} did not finish: ${r.error}`);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return r;
 }
 
 /** noSpaceFailure: exit 75 (temporary failure), one line naming the problem, the command never ran. */

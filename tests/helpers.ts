@@ -118,13 +118,35 @@ export function noPidNamespace(): string | false {
   return r.status === 0 ? false : `unshare --pid cannot run here (${r.error?.message ?? `exit ${r.status}`})`;
 }
 
-/** eventually polls cond (a fact about the world, not a timing) until it holds, or fails after 10 s. */
-export async function eventually(cond: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const until = Date.now() + 10_000;
+/** eventually polls cond (a fact about the world, not a timing) until it holds, or fails after ms. */
+export async function eventually(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > until) throw new Error(`never happened: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export const WAITLOCK = join(ROOT, "bin/waitlock");
+
+export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
+
+export interface CliOptions {
+  /** Added to the environment, after the caller's WAITLOCK_DIR, _DEBUG, _TIMEOUT and _SLOT are cleared. */
+  env?: Record<string, string>;
+  input?: string;
+  uid?: number;
+  gid?: number;
+  timeoutMs?: number;
+}
+
+/** runCli runs bin/waitlock ARGS to its end, untouched by the test runner's own WAITLOCK_* settings. */
+export function runCli(args: string[], o: CliOptions = {}): CliResult {
+  const r = spawnSync(WAITLOCK, args, {
+    env: { ...process.env, WAITLOCK_DIR: "", WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "", WAITLOCK_SLOT: "", ...o.env },
+    input: o.input ?? "", encoding: "utf8", timeout: o.timeoutMs ?? 30_000, uid: o.uid, gid: o.gid ?? o.uid,
+  });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, error: r.error };
 }
 
 /** lineReader follows a child's stdout: each call resolves with its next line (undefined once it has exited). */

@@ -23,9 +23,8 @@ import fc from "fast-check";
 import { acquire, check, list, waitlock, type Lock, type LockInfo } from "../adapters/node/index.ts";
 import type { WaitlockError } from "../adapters/errors.ts";
 import { LockType } from "../adapters/wasm-core.ts";
-import { ROOT, tempDir } from "./helpers.ts";
+import { tempDir, WAITLOCK, runCli } from "./helpers.ts";
 
-const WAITLOCK = join(ROOT, "bin/waitlock");
 const NOBODY = 65534;
 const IS_ROOT = process.getuid?.() === 0;
 const HUGE_BYTES = 3 * 1024 * 1024;
@@ -393,18 +392,15 @@ test("hostile lock directory: the library (fast-check)", { timeout: 180_000 }, a
 interface Run { code: number | null; stdout: string; stderr: string }
 
 function run(args: string[], uid?: number): Run {
-  const r = spawnSync(WAITLOCK, args, {
-    // The unprivileged user gets its own (passwd) home, not root's, as a login would give it.
-    env: { ...process.env, ...(uid ? { HOME: "/nonexistent" } : {}), WAITLOCK_DIR: "", WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "", WAITLOCK_SLOT: "" },
-    encoding: "utf8", timeout: 20_000, uid, gid: uid, stdio: ["ignore", "pipe", "pipe"],
-  });
+  // The unprivileged user gets its own (passwd) home, not root's, as a login would give it.
+  const r = runCli(args, { env: uid ? { HOME: "/nonexistent" } : {}, uid, timeoutMs: 20_000 });
   const what = `waitlock ${args.join(" ")}${uid ? ` (uid ${uid})` : ""}`;
   assert.equal((r.error as NodeJS.ErrnoException | undefined)?.code, undefined, `${what} hung or failed to run: ${r.error}`);
   assert.equal(r.signal, null, `${what} died of ${r.signal}: ${r.stderr}`);
-  assert.ok(DOCUMENTED_EXITS.has(r.status!), `${what}: undocumented exit ${r.status}: ${r.stderr}`);
+  assert.ok(DOCUMENTED_EXITS.has(r.code!), `${what}: undocumented exit ${r.code}: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /\n\s+at |^\s+at /m, `${what}: a stack trace`);
   assert.match(r.stderr, /^(|waitlock: [^\n]+\n)$/, `${what}: at most one clear line on stderr`);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return r;
 }
 
 function doctorAvailable(): boolean {

@@ -9,9 +9,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { check, list } from "../adapters/node/index.ts";
-import { ROOT, exited, firstLine, spawnHolder, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, spawnHolder, tempDir, WAITLOCK, runCli } from "./helpers.ts";
 
-const WAITLOCK = join(ROOT, "bin/waitlock");
 const USER = "waitlock-test";
 const NOBODY = 65534;
 
@@ -32,12 +31,9 @@ type As = { uid: number; gid: number };
 interface Result { code: number | null; stdout: string; stderr: string }
 
 function run(as: As, args: string[]): Result {
-  const r = spawnSync(WAITLOCK, args, {
-    env: { ...process.env, WAITLOCK_DIR: "", WAITLOCK_DEBUG: "", WAITLOCK_TIMEOUT: "", WAITLOCK_SLOT: "" },
-    encoding: "utf8", timeout: 30_000, uid: as.uid, gid: as.gid, stdio: ["ignore", "pipe", "pipe"],
-  });
+  const r = runCli(args, { uid: as.uid, gid: as.gid });
   assert.equal(r.error, undefined, `waitlock ${args.join(" ")} did not finish: ${r.error}`);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return r;
 }
 
 /** checkAs asks the library's check() about descriptor, in a Node process and a Deno process of that user. */

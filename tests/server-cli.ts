@@ -2,19 +2,17 @@
 // spawning waitlock, logging a held command's span, waiting for a queue, and
 // the never-two-holders check over the spans, and the cases both must pass alike.
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { list } from "../adapters/node/index.ts";
-import { ROOT, exited, firstLine, lineReader, tempDir } from "./helpers.ts";
+import { ROOT, exited, firstLine, lineReader, tempDir, WAITLOCK, runCli } from "./helpers.ts";
 import { waitUntil } from "./servers/server-process.ts";
 
-export const WAITLOCK = join(ROOT, "bin/waitlock");
+export { WAITLOCK };
 
-export function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [WAITLOCK, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** run runs waitlock ARGS to its end, env added. */
+export const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 export function start(args: string[], env: Record<string, string> = {}): ChildProcess & { stderrText: () => string } {
   const child = spawn(process.execPath, [WAITLOCK, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
