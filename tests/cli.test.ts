@@ -193,7 +193,7 @@ describe("the foreground idiom in a real sh script", () => {
     assert.equal(run(dir, ["--owner", "999999999", "x"]).code, 3);
   });
 
-  test("the foreground holder is the small holder process, not the whole CLI (its RSS is reported)", async (t) => {
+  test("the foreground holder is the small holder process, not the whole CLI: its RSS is below a waiting CLI's", async (t) => {
     const dir = tempDir(t);
     const script = sh("waitlock mem || exit 1; echo locked; read line", { WAITLOCK_DIR: dir });
     t.after(() => script.kill("SIGKILL"));
@@ -204,8 +204,15 @@ describe("the foreground idiom in a real sh script", () => {
     assert.ok(!cmdline.some((a) => a.endsWith("run.js") || a.endsWith("bin/waitlock")), "not the oclif CLI");
     const status = readFileSync(`/proc/${entry.record!.holderPid}/status`, "utf8");
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-    t.diagnostic(`foreground holder RSS: ${(rssKb / 1024).toFixed(1)} MiB`);
-    assert.ok(rssKb > 0);
+    // The whole CLI, for comparison: a waitlock parked waiting for the same lock.
+    const cli = start(dir, ["-v", "-t", "30", "mem", "--exec", "true"]);
+    t.after(() => cli.kill("SIGKILL"));
+    let cliErr = "";
+    cli.stderr!.on("data", (d) => (cliErr += d));
+    await eventually(() => cliErr.includes("acquiring"), "the CLI to wait");
+    const cliRssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${cli.pid}/status`, "utf8"))?.[1]);
+    t.diagnostic(`foreground holder RSS: ${(rssKb / 1024).toFixed(1)} MiB; a waiting CLI: ${(cliRssKb / 1024).toFixed(1)} MiB`);
+    assert.ok(rssKb > 0 && rssKb < cliRssKb, `holder ${rssKb} KiB, CLI ${cliRssKb} KiB`);
     script.stdin!.end("\n");
   });
 });
@@ -375,7 +382,9 @@ describe("timeouts and waiting", () => {
     const holder = await spawnHolder(t, dir, "later");
     const waiter = start(dir, ["-t", "inf", "later", "--exec", "echo", "got it"]);
     const line = firstLine(waiter);
-    await new Promise((r) => setTimeout(r, 200));
+    // Waiting, as a fact: its ticket is in the queue (docs/FORMAT.md), and it is still there.
+    const queue = join(dir, "later.queue");
+    await eventually(() => existsSync(queue) && readdirSync(queue).length > 0, "the waiter to queue");
     assert.equal(waiter.exitCode, null, "still waiting");
     await holder.release();
     assert.equal(await line, "got it");
@@ -542,8 +551,9 @@ describe("check, list and descriptors", () => {
     const dir = tempDir(t);
     const r = run(dir, ["-c", "cpu", "--exec", "true"]);
     assert.equal(r.code, 0);
-    const cpus = Number(spawnSync("nproc", { encoding: "utf8" }).stdout.trim());
-    const expected = Math.max(1, cpus - 1);
+    // What -c counts: the affinity mask capped by a cgroup CPU quota (nproc sees only the first).
+    const { affinity, quotaUs, periodUs } = waitlock.platform.cpuLimits();
+    const expected = waitlock.core.holdersForCpus(waitlock.core.effectiveCpus(affinity, quotaUs, periodUs), 1);
     const verbose = run(dir, ["-v", "-c", "-x", "1", "cpu", "--exec", "true"]);
     assert.match(verbose.stderr, new RegExp(`acquiring cpu \\(${expected > 1 ? `${expected} slots` : "mutex"}`));
     const all = run(dir, ["-v", "-c", "-x", "99", "cpu", "--exec", "true"]);

@@ -5,14 +5,14 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { acquire, check, list, signalHolders, tryAcquire, waitlock, LockType } from "../adapters/node/index.ts";
 import { EVENTS_FILE } from "../adapters/events.ts";
 import { EventsReader } from "../cli/events-reader.ts";
-import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
+import { FIXTURES, ROOT, eventually, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 type T = { after(fn: () => void): void; diagnostic(message: string): void };
 
@@ -252,9 +252,15 @@ describe("Deno and Node exclude each other", () => {
     const markers = tempDir(t);
     const iterations = 250;
     const args = [dir, markers, "sem", "3", String(iterations)];
-    const started = Date.now();
+    // A start line for the four: the test holds every slot until all of them wait in the queue
+    // (four tickets, docs/FORMAT.md), so the runtimes compete however slowly each one starts.
+    const gate = await Promise.all([0, 1, 2].map((slot) => acquire("sem", { lockDir: dir, maxHolders: 3, preferredSlot: slot })));
     const node = [startNodeWorker(t, args), startNodeWorker(t, args)];
     const deno = [spawnDeno(t, "worker.ts", args), spawnDeno(t, "worker.ts", args)];
+    const ticketsIn = (q: string) => (existsSync(q) ? readdirSync(q).filter((n) => /\.[wr]$/.test(n)).length : 0);
+    await eventually(() => ticketsIn(join(dir, "sem.queue")) === 4, "all four workers to wait", 30_000);
+    const started = Date.now();
+    for (const l of gate) await l.release();
     const nodeExits = node.map((c) => exited(c).then(() => Date.now()));
     const results: (WorkerResult & { firstAt?: number; lastAt?: number })[] = await Promise.all(
       [...node, ...deno].map(async (c) => JSON.parse(await firstLine(c))),
@@ -266,7 +272,8 @@ describe("Deno and Node exclude each other", () => {
     assert.deepEqual(results.map((r) => r.acquired), [iterations, iterations, iterations, iterations]);
     const used = new Set(results.flatMap((r) => Object.keys(r.slots)));
     assert.deepEqual([...used].sort(), ["0", "1", "2"]);
-    // The runtimes really competed: each Deno worker was taking the lock before the first Node worker was done.
+    // The runtimes really competed: each Deno worker was taking the lock before the first Node worker was done
+    // (certain since the start line: each took its first lock among the first four).
     for (const r of results.slice(2)) assert.ok(r.firstAt! < nodeDone, `a Deno worker started at ${r.firstAt}, after the Node workers (done at ${nodeDone})`);
     assert.deepEqual(await list({ lockDir: dir, all: true }), [], "every slot was released cleanly");
   });
