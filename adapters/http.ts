@@ -1,6 +1,6 @@
 // The little HTTP a network backend needs, behind one interface so the etcd
-// client is written once: Node implements it on node:http (fetch costs Node
-// ~70 ms of start-up, measured), Deno on its built-in fetch. The Redis client
+// client is written once: Node implements it on node:http (loading fetch's
+// undici would cost Node more than the whole CLI start), Deno on its built-in fetch. The Redis client
 // (ioredis) is lent the same way: each runtime knows how to load it.
 import type { IoRedisModule } from "./redis/client.ts";
 

@@ -3,7 +3,7 @@
 // written once, in file-backend.ts, against this interface.
 //
 // File operations are synchronous on purpose: each is one short syscall on a
-// local file, and a thread-pool round trip costs ~7x the syscall (FACTS.md).
+// local file, and a thread-pool round trip costs several times the syscall.
 // Nothing here ever blocks waiting for a lock: waiting is done above, with
 // non-blocking attempts woken by watch() and timers.
 

@@ -273,7 +273,7 @@ export class MainRun {
     }
 
     // foreground.ts and exec.ts are loaded only here, so --check, --done and
-    // --list never load child_process (~5 ms).
+    // --list never load child_process.
     const cancelledBy = () => {
       const signal = interrupted();
       return signal && signalExit(constants.signals[signal]);

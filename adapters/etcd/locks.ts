@@ -404,7 +404,7 @@ export class EtcdLocks {
       handOff: (mod) => {
         // A holder letting go answers no more --done requests. Its watch is
         // closed once the transaction is answered, not before it is sent:
-        // closing it takes ~2 ms, which the next holder would wait for.
+        // closing it takes a while, which the next holder would wait for.
         follower.onChange = () => undefined;
         return this.#handOff(req, lease, grant.key, mod, follower.view).finally(() => follower.stop());
       },

@@ -40,9 +40,9 @@ const WATCH_LINGER_MS = 1000;
 /**
  * One inotify watch per directory (or file), shared by every waiter of this
  * process. A directory's watch is kept a moment after its last waiter is done:
- * removing an inotify watch blocks for the kernel's SRCU grace period (1–2 ms
- * here, measured with --cpu-prof), and a process that waits in a loop would pay
- * that, and adding it again, on every acquisition.
+ * removing an inotify watch blocks for the kernel's SRCU grace period (it
+ * shows in CPU profiles), and a process that waits in a loop would pay that,
+ * and adding it again, on every acquisition.
  */
 class DirectoryWatchers {
   readonly #byDir = new Map<string, { watcher: fs.FSWatcher; listeners: Set<(name: string | undefined) => void>; linger?: ReturnType<typeof setTimeout> }>();
