@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { acquire, check, list, waitlock } from "../adapters/node/index.ts";
 import { wasAdopted } from "../adapters/proc.ts";
-import { ROOT, eventually, exited, firstLine, lineReader, forgeHolderPid, lockDirEntries, noPidNamespace, signalCounter, signalSoFar, spawnHolder, spawnReader, tempDir, WAITLOCK, runCli } from "./helpers.ts";
+import { ROOT, eventually, exited, firstLine, lineReader, forgeHolderPid, lockDirEntries, noPidNamespace, signalCounter, signalSoFar, spawnHolder, spawnReader, tempDir, WAITLOCK, runCli, cannotRunAs } from "./helpers.ts";
 
 
 interface Result { code: number | null; signal: string | null; stdout: string; stderr: string }
@@ -728,7 +728,7 @@ describe("unusable lock directories", () => {
     assert.equal(run(dir, ["-d", join(dir, "file"), "x"]).code, 6);
   });
 
-  test("unwritable by this user: exit 5", { skip: process.getuid?.() !== 0 && "needs root to switch user" }, (t) => {
+  test("unwritable by this user: exit 5", { skip: cannotRunAs(65534) }, (t) => {
     const dir = tempDir(t);
     chmodSync(dir, 0o755);
     const r = run(dir, ["x"], { uid: 65534 });
@@ -758,7 +758,7 @@ describe("unusable lock directories", () => {
   // directory became unwritable): emptying the file instead would empty the other
   // name too. Root makes the link and the directory change; the holder is nobody.
   for (const mode of ["exec", "foreground"] as const) {
-    test(`${mode} mode: a record file linked during the hold is not emptied by the release`, { skip: process.getuid?.() !== 0 && "needs root to switch user" }, async (t) => {
+    test(`${mode} mode: a record file linked during the hold is not emptied by the release`, { skip: cannotRunAs(65534) }, async (t) => {
       const base = tempDir(t);
       chmodSync(base, 0o755);
       const dir = join(base, "locks");

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { ROOT, spawnHolder, tempDir } from "./helpers.ts";
+import { ROOT, spawnHolder, tempDir, cannotRunAs } from "./helpers.ts";
 import { COMMANDS } from "../plugins/doctor/src/commands.ts";
 import { deviceOf, meaning, mountOf, parseMountinfo } from "../plugins/doctor/src/checks/filesystem.ts";
 import { parseTarget, syslog } from "../plugins/doctor/src/checks/syslog.ts";
@@ -76,7 +76,7 @@ describe("waitlock doctor through bin/waitlock", () => {
     assert.deepEqual(readdirSync(dir), [], "the kernel-lock scratch file was removed");
   });
 
-  test("an unprivileged user whose HOME it cannot read still gets a report", { skip: process.getuid?.() !== 0 && "needs root to switch user" }, async (t) => {
+  test("an unprivileged user whose HOME it cannot read still gets a report", { skip: cannotRunAs(65534) }, async (t) => {
     const dir = tempDir(t);
     chmodSync(dir, 0o1777);
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("WAITLOCK_")));

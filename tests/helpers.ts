@@ -129,6 +129,27 @@ export async function eventually(cond: () => Promise<boolean> | boolean, what: s
 
 export const WAITLOCK = join(ROOT, "bin/waitlock");
 
+const runnableAs = new Map<number, string | false>();
+
+/**
+ * cannotRunAs says why this test process cannot run this checkout's
+ * bin/waitlock as user uid, or false when it can: switching users needs root,
+ * and the other user must be able to reach the checkout (one under a 0700
+ * home or temp directory is out of its reach). Tests that run waitlock as
+ * another user skip with that reason, rather than fail for where the checkout lives.
+ */
+export function cannotRunAs(uid: number, gid = uid): string | false {
+  if (process.getuid?.() !== 0) return "needs root to run processes as another user";
+  let why = runnableAs.get(uid);
+  if (why === undefined) {
+    const files = [join(ROOT, "dist/cli/run.cjs"), join(ROOT, "build/waitlock.wasm"), join(ROOT, "node_modules/fs-native-extensions/package.json")];
+    const r = spawnSync("/bin/sh", ["-c", 'for f; do test -r "$f" || exit 1; done', "sh", ...files], { uid, gid, stdio: "ignore" });
+    why = r.status === 0 ? false : `uid ${uid} cannot read this checkout (${ROOT}): a directory above it is closed to other users; run from a checkout they can read`;
+    runnableAs.set(uid, why);
+  }
+  return why;
+}
+
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
 
 export interface CliOptions {

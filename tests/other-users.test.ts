@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { check, list } from "../adapters/node/index.ts";
-import { ROOT, exited, firstLine, spawnHolder, tempDir, WAITLOCK, runCli } from "./helpers.ts";
+import { ROOT, exited, firstLine, spawnHolder, tempDir, WAITLOCK, runCli, cannotRunAs } from "./helpers.ts";
 
 const USER = "waitlock-test";
 const NOBODY = 65534;
@@ -22,7 +22,7 @@ function lookup(): { uid: number; gid: number } | string {
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
 }
 const who = lookup();
-const skip = typeof who === "string" ? who : false;
+const skip = typeof who === "string" ? who : cannotRunAs(who.uid, who.gid) || cannotRunAs(NOBODY);
 const other = typeof who === "string" ? { uid: -1, gid: -1 } : who;
 const ROOT_USER = { uid: 0, gid: 0 };
 const NOBODY_USER = { uid: NOBODY, gid: NOBODY };
