@@ -8,11 +8,14 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { OCLIF_REQUIRE_BANNER, lazyOclifFromNodeModules } from "./lazy-oclif.mjs";
+import { sourceHash } from "./source-hash.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => `${root}node_modules/.bin/${name}`;
 const next = `dist.next-${process.pid}`;
 const run = (file, args) => execFileSync(file, args, { cwd: root, stdio: "inherit" });
+// What this build is built from, read before anything is built: a source changed meanwhile makes it stale.
+const sources = sourceHash(root);
 
 // The core. asc writes the file in place; it is a few KB and loaded whole.
 run(bin("asc"), ["assembly/index.ts", "--target", "release"]);
@@ -116,6 +119,8 @@ try {
   await build({ absWorkingDir: root, entryPoints: ["adapters/deno/mod.ts"], outfile: `${next}/deno/mod.js`, bundle: true, format: "esm", platform: "neutral", target: "es2022", logLevel: "warning", external: ["ioredis"] });
   // The man page, from the same declarations as --help.
   run(process.execPath, ["scripts/manpage.mjs", next]);
+  // Which sources this is (tests/helpers.ts refuses a dist/ built from others).
+  writeFileSync(`${root}${next}/sources.sha256`, `${sources}\n`);
 
   const old = `dist.old-${process.pid}`;
   try {

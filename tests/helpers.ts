@@ -5,9 +5,25 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { sourceHash } from "../scripts/source-hash.mjs";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 export const FIXTURES = join(ROOT, "tests/fixtures");
+
+// One truth: tests import the sources, while the CLI, the holders and the
+// fixtures they start run dist/. A dist/ built from other sources would have a
+// test check two versions at once: refuse it, saying what to do.
+{
+  let built = "";
+  try {
+    built = readFileSync(join(ROOT, "dist/sources.sha256"), "utf8").trim();
+  } catch {
+    // not built
+  }
+  if (built !== sourceHash(ROOT)) {
+    throw new Error(`dist/ ${built ? "was built from other sources than these" : "is not built"}: run npm run build (npm test does) before running tests on their own`);
+  }
+}
 
 /** tempDir makes a fresh directory, removed when the test ends. */
 export function tempDir(t: { after(fn: () => void): void }, prefix = "waitlock-test-"): string {
