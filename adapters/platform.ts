@@ -136,6 +136,20 @@ export interface Platform {
   cpuLimits(): { affinity: number; quotaUs: number; periodUs: number };
 }
 
+/**
+ * openExistingWith is openExisting on every platform: read-write if allowed,
+ * else read-only (a slot file another user made, a read-only file system).
+ */
+export function openExistingWith(readWrite: () => number, readOnly: () => number): { fd: number; writable: boolean } {
+  try {
+    return { fd: readWrite(), writable: true };
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
+    return { fd: readOnly(), writable: false };
+  }
+}
+
 /** errnoOf returns the errno name of a platform error (e.g. "ENOENT"), or undefined. */
 export function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -10,9 +10,10 @@
 // - /proc and /sys are read through libc: Deno demands --allow-all for those
 //   special files, and --allow-ffi already grants as much.
 // macOS is out of scope: it would take flock(2) locks, as fs-native-extensions does there.
-import type { ByteRange, FileId, FileStat, LockProof, Platform, SystemError } from "../platform.ts";
+import { openExistingWith, type ByteRange, type FileId, type FileStat, type LockProof, type Platform, type SystemError } from "../platform.ts";
 import * as libc from "./libc.ts";
 import { unsupportedOs } from "../supported-os.ts";
+import { WatchRegistry, type StartWatch } from "../watch-registry.ts";
 import { readCgroupQuota, startTimeFrom } from "../proc.ts";
 import { findHolders, holderProver, proveHolder, type ProcReader } from "../proc-locks.ts";
 import { isNotCapable, Permissions } from "./permissions.ts";
@@ -51,52 +52,28 @@ function withCode(err: unknown, syscall: string, path?: string): unknown {
   return Object.assign(libc.systemError(code, syscall, path), { cause: err });
 }
 
-/** One Deno.watchFs per directory, shared by every waiter of this process. */
-class DirectoryWatchers {
-  readonly #byDir = new Map<string, { watcher: Deno.FsWatcher; listeners: Set<(name: string | undefined) => void> }>();
-
-  add(dir: string, listener: (name: string | undefined) => void): () => void {
-    let entry = this.#byDir.get(dir);
-    if (!entry) {
-      entry = { watcher: Deno.watchFs(dir, { recursive: false }), listeners: new Set() };
-      this.#byDir.set(dir, entry);
-      void this.#deliver(dir, entry);
-    }
-    entry.listeners.add(listener);
-    return () => {
-      const e = this.#byDir.get(dir);
-      if (!e || !e.listeners.delete(listener) || e.listeners.size > 0) return;
-      this.#drop(dir); // closing the watcher ends its pending read, so it no longer keeps the process alive
-    };
-  }
-
-  async #deliver(dir: string, entry: { watcher: Deno.FsWatcher; listeners: Set<(name: string | undefined) => void> }): Promise<void> {
+/**
+ * Deno's watch: Deno.watchFs. Its pending read keeps the process alive, so it
+ * is closed as soon as its last waiter is done (no linger).
+ */
+const startWatch: StartWatch = (path, onChange, onEnd) => {
+  const watcher = Deno.watchFs(path, { recursive: false });
+  void (async () => {
     try {
-      for await (const event of entry.watcher) {
+      for await (const event of watcher) {
         // "access" is an open or a close without change, which every waiter's own
         // attempt causes: reacting to it would make waiters wake each other forever.
         if (event.kind === "access") continue;
-        const names = event.paths.length > 0 ? event.paths.map(baseName) : [undefined];
-        for (const name of names) for (const listener of [...entry.listeners]) listener(name);
+        for (const name of event.paths.length > 0 ? event.paths.map(baseName) : [undefined]) onChange(name);
       }
     } catch {
-      // A watch that fails (directory removed) only costs promptness: waiters still poll.
+      // the watch failed (path removed): onEnd below
     } finally {
-      if (this.#byDir.get(dir) === entry) this.#drop(dir);
+      onEnd();
     }
-  }
-
-  #drop(dir: string): void {
-    const e = this.#byDir.get(dir);
-    if (!e) return;
-    this.#byDir.delete(dir);
-    try {
-      e.watcher.close();
-    } catch {
-      // already closed
-    }
-  }
-}
+  })();
+  return () => watcher.close();
+};
 
 const latin1 = new TextDecoder("latin1");
 
@@ -133,7 +110,7 @@ export class DenoPlatform implements Platform {
   readonly ppid = Deno.ppid;
   /** The permission checks, shared with the entry point (mod.ts) for its up-front checks. */
   readonly permissions = new Permissions();
-  readonly #watchers = new DirectoryWatchers();
+  readonly #watchers = new WatchRegistry(startWatch, 0, (t) => this.unrefTimer(t));
   #hostname?: string;
   #commandLine?: string;
 
@@ -172,13 +149,7 @@ export class DenoPlatform implements Platform {
 
   openExisting(path: string): { fd: number; writable: boolean } {
     this.#requireReadWrite(path);
-    try {
-      return { fd: libc.openFile(path, libc.OPEN_FLAGS.readWrite), writable: true };
-    } catch (err) {
-      const code = (err as SystemError).code;
-      if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
-      return { fd: libc.openFile(path, libc.OPEN_FLAGS.readOnly), writable: false };
-    }
+    return openExistingWith(() => libc.openFile(path, libc.OPEN_FLAGS.readWrite), () => libc.openFile(path, libc.OPEN_FLAGS.readOnly));
   }
 
   tryLock(fd: number, range: ByteRange, shared: boolean): boolean {

@@ -3,8 +3,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { findHolders, holderProver, proveHolder } from "../proc-locks.ts";
-import type { ByteRange, FileId, FileStat, LockProof, Platform } from "../platform.ts";
+import { openExistingWith, type ByteRange, type FileId, type FileStat, type LockProof, type Platform } from "../platform.ts";
 import { nodeSystem, type NodeSystem } from "./system.ts";
+import { WatchRegistry, type StartWatch } from "../watch-registry.ts";
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
@@ -37,57 +38,18 @@ function fromNumbers(st: fs.Stats): FileStat | undefined {
 /** How long a directory's watch outlives its last listener, for the next wait of this process. */
 const WATCH_LINGER_MS = 1000;
 
-/**
- * One inotify watch per directory (or file), shared by every waiter of this
- * process. A directory's watch is kept a moment after its last waiter is done:
- * removing an inotify watch blocks for the kernel's SRCU grace period (it
- * shows in CPU profiles), and a process that waits in a loop would pay that,
- * and adding it again, on every acquisition.
- */
-class DirectoryWatchers {
-  readonly #byDir = new Map<string, { watcher: fs.FSWatcher; listeners: Set<(name: string | undefined) => void>; linger?: ReturnType<typeof setTimeout> }>();
-
-  add(dir: string, listener: (name: string | undefined) => void): () => void {
-    let entry = this.#byDir.get(dir);
-    if (entry?.linger !== undefined) {
-      clearTimeout(entry.linger);
-      entry.linger = undefined;
-    }
-    if (!entry) {
-      const listeners = new Set<(name: string | undefined) => void>();
-      const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
-        for (const l of listeners) l(name ?? undefined);
-      });
-      // A watch that fails (directory removed, inotify limit) only costs promptness:
-      // waiters still poll. Never let it crash the process.
-      watcher.on("error", () => this.#drop(dir));
-      entry = { watcher, listeners };
-      this.#byDir.set(dir, entry);
-    }
-    entry.listeners.add(listener);
-    return () => {
-      const e = this.#byDir.get(dir);
-      if (!e || !e.listeners.delete(listener) || e.listeners.size > 0) return;
-      e.linger = setTimeout(() => {
-        if (this.#byDir.get(dir) === e && e.listeners.size === 0) this.#drop(dir);
-      }, WATCH_LINGER_MS);
-      e.linger.unref(); // a lingering watch never keeps the process alive (nor does the watch itself)
-    };
-  }
-
-  #drop(dir: string): void {
-    const e = this.#byDir.get(dir);
-    if (!e) return;
-    this.#byDir.delete(dir);
-    e.watcher.close();
-  }
-}
+/** Node's watch: fs.watch (inotify), which never keeps the process alive. */
+const startWatch: StartWatch = (path, onChange, onEnd) => {
+  const watcher = fs.watch(path, { persistent: false }, (_event, name) => onChange(name ?? undefined));
+  watcher.on("error", onEnd); // never let a failed watch crash the process
+  return () => watcher.close();
+};
 
 export class NodePlatform implements Platform {
   readonly name = `node-${process.platform}`;
   readonly pid = process.pid;
   readonly ppid = process.ppid;
-  readonly #watchers = new DirectoryWatchers();
+  readonly #watchers = new WatchRegistry(startWatch, WATCH_LINGER_MS, (t) => (t as { unref?: () => void }).unref?.());
   readonly #system: NodeSystem;
   #hostname?: string;
 
@@ -109,13 +71,7 @@ export class NodePlatform implements Platform {
   }
 
   openExisting(path: string): { fd: number; writable: boolean } {
-    try {
-      return { fd: this.openReadWrite(path), writable: true };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
-      return { fd: fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK), writable: false };
-    }
+    return openExistingWith(() => this.openReadWrite(path), () => fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
   }
 
   tryLock(fd: number, range: ByteRange, shared: boolean): boolean {
