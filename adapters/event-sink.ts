@@ -39,6 +39,34 @@ export interface EventFiles {
 /** The Platform operations the sink uses. */
 type SinkPlatform = Pick<Platform, "fstat" | "lstat" | "fchmod" | "close" | "tryLock" | "unlock" | "uid" | "unrefTimer">;
 
+/**
+ * appendEvents writes text to the events file at path in one O_APPEND write,
+ * by the rules every writer keeps (the sink below and the foreground holders'
+ * last line): never into a planted FIFO, device or hard link, and a file it
+ * finds empty and owns is opened to every user (in a shared sticky directory
+ * every user appends to the one file). after(fd, stat) runs while the file is
+ * still open, with its stat from before the write. Throws what fails.
+ */
+export function appendEvents(
+  files: Pick<EventFiles, "openAppend" | "append">, os: Pick<Platform, "fstat" | "fchmod" | "uid" | "close">,
+  path: string, text: string, after?: (fd: number, st: FileStat) => void,
+): void {
+  const fd = files.openAppend(path);
+  try {
+    const st = os.fstat(fd);
+    if (st.kind !== "file" || st.nlink !== 1) throw new Error("not a plain file");
+    if (st.size === 0 && st.uid === os.uid() && (st.mode & 0o666) !== 0o666) os.fchmod(fd, 0o666);
+    files.append(fd, text);
+    after?.(fd, st);
+  } finally {
+    try {
+      os.close(fd);
+    } catch {
+      // nothing to do
+    }
+  }
+}
+
 /** Lines buffered past this are written at once rather than when the timer fires. */
 const FLUSH_BYTES = 16 * 1024;
 /**
@@ -83,27 +111,12 @@ export class BufferedEventSink implements EventSink {
     const text = this.#pending;
     if (text === "") return;
     this.#pending = "";
-    const os = this.#os;
-    let fd: number | undefined;
     try {
-      fd = this.#fs.openAppend(this.file);
-      const st = os.fstat(fd);
-      // A planted FIFO, device or hard link is never written.
-      if (st.kind !== "file" || st.nlink !== 1) throw new Error("not a plain file");
-      // In a shared (sticky, world-writable) directory every user appends to the one file.
-      if (st.size === 0 && st.uid === os.uid() && (st.mode & 0o666) !== 0o666) os.fchmod(fd, 0o666);
-      this.#fs.append(fd, text);
-      if (st.size + text.length > EVENTS_ROTATE_BYTES) this.#rotate(fd, st);
+      appendEvents(this.#fs, this.#os, this.file, text, (fd, st) => {
+        if (st.size + text.length > EVENTS_ROTATE_BYTES) this.#rotate(fd, st);
+      });
     } catch {
       this.failures++;
-    } finally {
-      if (fd !== undefined) {
-        try {
-          os.close(fd);
-        } catch {
-          // nothing to do
-        }
-      }
     }
   }
 

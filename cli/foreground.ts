@@ -36,6 +36,11 @@ export interface NetworkHandOff {
   info: HandOff["info"];
 }
 
+/** heldEvents: where the holder records the hold's release for metrics (docs/METRICS.md), where this process would have. */
+function heldEvents(lock: Lock): HeldEvents | undefined {
+  return lock.events && { file: lock.events.sink.file, descriptor: lock.descriptor, acquiredAt: lock.events.acquiredAt };
+}
+
 /**
  * spawnHolder starts the holder that fits the lock: inherited files, or a
  * lease to keep alive. The lease holder is told where the lock lives first;
@@ -46,11 +51,6 @@ export interface NetworkHandOff {
  * lostSignal is what the lock directory's holder sends the owner when the
  * lock is taken from it (the lease holder has network.lostSignal).
  */
-/** heldEvents: where the holder records the hold's release for metrics (docs/METRICS.md), where this process would have. */
-function heldEvents(lock: Lock): HeldEvents | undefined {
-  return lock.events && { file: lock.events.sink.file, descriptor: lock.descriptor, acquiredAt: lock.events.acquiredAt };
-}
-
 function spawnHolder(lock: Lock, owner: Owner, releaseEvent: ReleaseEvent | undefined, network: NetworkHandOff | undefined, lostSignal: string) {
   const detached = true; // its own session: a terminal's Ctrl-C to the script's group does not reach it
   const lease = lock.lease;

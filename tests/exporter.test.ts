@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -110,8 +110,11 @@ describe("event recording", () => {
     const owner = spawn("sleep", ["30"], { stdio: "ignore" });
     t.after(() => owner.kill("SIGKILL"));
     assert.equal(run(["-d", dir, "fg", "--owner", String(owner.pid)]).code, 0);
+    // Rotated meanwhile (the CLI wrote "acquired" as it exited): the holder makes the new file, as the sink would, open to every user.
+    renameSync(join(dir, EVENTS_FILE), join(dir, EVENTS_FILE_OLD));
     owner.kill("SIGKILL");
     await waitUntil(() => eventsOf(dir).includes(" released fg "), "the holder to record the release", { timeoutMs: 5000 });
+    assert.equal(statSync(join(dir, EVENTS_FILE)).mode & 0o777, 0o666, "a shared directory's users can all append to it");
     const reader = new EventsReader(dir);
     reader.poll();
     assert.equal(reader.totals.byDescriptor.get("fg")?.counts.acquired, 1);
