@@ -55,6 +55,9 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
   const counters: ProxyCounters = { accepted: 0, open: 0, reset: 0 };
   const pairs = new Set<{ client: Socket; upstream?: Socket }>();
   let armed: { marker: string; mode: CutMode } | undefined;
+  /** Which directions pass now: requests go up while open or cut one-way; replies come down only while open. */
+  const upOpen = () => state === "open" || state === "one-way";
+  const downOpen = () => state === "open";
 
   /** forward copies from → to while that direction is open, pausing on back-pressure. */
   const forward = (from: Socket, to: Socket, open: () => boolean, fromClient: boolean) => {
@@ -76,7 +79,7 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
   const flow = (pair: { client: Socket; upstream?: Socket }) => {
     const { client, upstream } = pair;
     if (!upstream || upstream.connecting) return;
-    if (!client.writableNeedDrain && state === "open") upstream.resume();
+    if (!client.writableNeedDrain && downOpen()) upstream.resume();
     if (!upstream.writableNeedDrain) client.resume();
   };
 
@@ -85,9 +88,9 @@ export async function startTcpProxy(target: number | string): Promise<TcpProxy> 
     pair.upstream = upstream;
     upstream.pause();
     upstream.once("connect", () => {
-      forward(pair.client, upstream, () => state === "open" || state === "one-way", true);
-      forward(upstream, pair.client, () => state === "open", false);
-      if (state === "open" || state === "one-way") flow(pair);
+      forward(pair.client, upstream, upOpen, true);
+      forward(upstream, pair.client, downOpen, false);
+      if (upOpen()) flow(pair);
     });
     // The server refused or reset: the client sees the same.
     upstream.once("error", () => reset(pair.client));
