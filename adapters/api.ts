@@ -349,6 +349,9 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
       throw new WaitlockError("EABORTED", `not waiting for ${req.descriptor}: aborted`, { cause: options.signal.reason });
     }
     const b = backend(options);
+    // Where events go is decided (once per backend) before any waiting, not
+    // between a release and the next holder's return.
+    sinkOf(b);
     let held: HeldSlot | undefined;
     const started = performance.now();
     if (timeout === 0) {

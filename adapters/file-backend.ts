@@ -143,14 +143,20 @@ export class FileBackend implements LockBackend {
 
   /**
    * warm runs, for nothing, what taking a slot needs that a failed attempt did
-   * not run: encoding a record and the stat that verifies the path. The first
-   * run of each costs about a millisecond (measured with --cpu-prof on a fresh
-   * process woken by a release); a waiter pays it while it waits instead.
+   * not run: encoding a record, the stat that verifies the path, and the test
+   * the directory watch puts a changed file's name to. Run first after a
+   * release, each would be compiled then (a fresh process's first call is
+   * several times its later ones; bench/wakeup.mjs measures it); a
+   * waiter pays for them while it waits instead.
    */
   warm(req: SlotRequest): void {
     try {
       this.#record(req, 0);
-      this.#p.lstat(this.#path(this.#names.slot(req.descriptor, 0)));
+      const name = this.#names.slot(req.descriptor, 0);
+      this.#p.lstat(this.#path(name));
+      // Twice: V8 runs a regular expression's first match in its interpreter
+      // and compiles it to machine code at the second.
+      for (let i = 0; i < 2; i++) this.#concerns(name, req.descriptor);
     } catch {
       // only a head start: the real attempt reports what is wrong
     }
@@ -588,10 +594,14 @@ export class FileBackend implements LockBackend {
 
   watch(descriptor: string | undefined, onChange: () => void): () => void {
     return this.#p.watch(this.#dir, (name) => {
-      if (name === undefined) return onChange(); // the runtime could not say which file
-      const parsed = parseLockFileName(name);
-      if (parsed && (descriptor === undefined || this.#names.mayBelongTo(parsed, descriptor))) onChange();
+      if (name === undefined || this.#concerns(name, descriptor)) onChange(); // undefined: the runtime could not say which file
     });
+  }
+
+  /** #concerns: is the file so named a lock file of descriptor (of any descriptor, when undefined)? */
+  #concerns(name: string, descriptor: string | undefined): boolean {
+    const parsed = parseLockFileName(name);
+    return parsed !== undefined && (descriptor === undefined || this.#names.mayBelongTo(parsed, descriptor));
   }
 }
 

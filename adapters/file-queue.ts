@@ -115,13 +115,8 @@ export class Ticket {
     return target === undefined ? { eligible: true, head, headShared, behind } : { eligible: false, target: joinPath(this.#queueDir, target), head, headShared, behind };
   }
 
-  /**
-   * leave removes the ticket (while still holding its lock) and closes it, then
-   * the queue directory if last (tidy: rmdir fails on a directory others still
-   * use, but costs a millisecond on some file systems, so it is skipped when
-   * tickets were seen behind this one).
-   */
-  leave(tidy = true): void {
+  /** leave removes the ticket (while still holding its lock) and closes it. */
+  leave(): void {
     if (this.#left) return;
     this.#left = true;
     const p = this.#p;
@@ -136,9 +131,17 @@ export class Ticket {
         // nothing left to undo
       }
     }
-    if (!tidy) return;
+  }
+
+  /**
+   * tidy removes the queue directory if it is empty, so that acquirers skip
+   * the queue again: the last one out does it. It fails on a directory others
+   * still use (and is slow on some file systems, so it is skipped when
+   * tickets were seen behind this one).
+   */
+  tidy(): void {
     try {
-      p.rmdir(this.#queueDir); // the last one out removes the directory, so acquirers skip the queue again
+      this.#p.rmdir(this.#queueDir);
     } catch {
       // not empty (others wait), or not ours to remove
     }
@@ -340,17 +343,23 @@ export function waitInQueue(
         return;
       }
       settled = true;
-      stopPoll?.();
-      stopDeadline?.();
-      wait.signal?.removeEventListener("abort", onAbort);
       // The ticket goes first (two syscalls), so the next in line moves up now, before
       // this process goes on (and perhaps releases and queues again behind it).
-      ticket.leave(!last.behind);
+      ticket.leave();
       if (held) resolve(held);
       else reject(err);
       // The rest comes after the caller has its answer: removing an inotify watch
-      // waits for the kernel's SRCU grace period (milliseconds, measured).
-      setTimeout(unwatch, 0);
+      // waits for the kernel's SRCU grace period, removing the queue directory
+      // can be slow too, and the timers and listener left until then find the
+      // wait settled and do nothing.
+      const tidy = !last.behind;
+      setTimeout(() => {
+        if (tidy) ticket.tidy();
+        stopPoll?.();
+        stopDeadline?.();
+        wait.signal?.removeEventListener("abort", onAbort);
+        unwatch();
+      }, 0);
     };
     const watchOnly = (what: string) => {
       if (watched === what) return;
