@@ -163,7 +163,7 @@ test(`chaos: kills at random for ${CHAOS_MS / 1000} s never break exclusion nor 
   };
 
   const startExec = (lock: Lock): void => {
-    const child = spawn(WAITLOCK, ["-d", dir, "-m", String(lock.max), "-t", "inf", lock.desc, "--exec", process.execPath, join(FIXTURES, "chaos-cs.mjs"), "exec"], {
+    const child = spawn(WAITLOCK, ["-d", dir, "-m", String(lock.max), "-t", "inf", lock.desc, "--exec", process.execPath, join(FIXTURES, "chaos-cs.mjs"), "exec", dir], {
       stdio: ["ignore", "pipe", "pipe"], env: { ...env, CHAOS_MAX: String(lock.max) },
     });
     const p: Proc = { kind: "exec", pid: child.pid!, lock, state: "waiting" };
