@@ -6,6 +6,7 @@ export function quantile(values, q) {
   return s[i];
 }
 export const median = (v) => quantile(v, 0.5);
+export const mean = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
 export const max = (v) => (v.length ? Math.max(...v) : NaN);
 export const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
