@@ -346,15 +346,19 @@ export function waitInQueue(
       // The ticket goes first (two syscalls), so the next in line moves up now, before
       // this process goes on (and perhaps releases and queues again behind it).
       ticket.leave();
+      const tidy = !last.behind;
       if (held) resolve(held);
-      else reject(err);
+      else {
+        // A caller that failed may exit at once (the CLI does): the queue directory goes now.
+        if (tidy) ticket.tidy();
+        reject(err);
+      }
       // The rest comes after the caller has its answer: removing an inotify watch
       // waits for the kernel's SRCU grace period, removing the queue directory
       // can be slow too, and the timers and listener left until then find the
       // wait settled and do nothing.
-      const tidy = !last.behind;
       setTimeout(() => {
-        if (tidy) ticket.tidy();
+        if (tidy && held) ticket.tidy();
         stopPoll?.();
         stopDeadline?.();
         wait.signal?.removeEventListener("abort", onAbort);
