@@ -1,9 +1,13 @@
 // Turns parsed flags, arguments and environment into one validated Invocation.
 // Every mistake is a usage error (exit 3) raised before anything is created.
+// What the flag table declares (values' kinds and ranges, which flags exclude
+// or need which) oclif's parser has checked already; the checks here are the
+// ones a table cannot declare: they depend on a value (--format's, the holders
+// -c computes), the environment (WAITLOCK_*), the descriptor or the command.
 import { WaitlockError } from "../adapters/errors.ts";
-import { DEFAULT_LEASE_SECONDS, MAX_HOLDERS, type LockDirOption, type Waitlock } from "../adapters/api.ts";
+import { DEFAULT_LEASE_SECONDS, type LockDirOption, type Waitlock } from "../adapters/api.ts";
 import { parseBackendUrl } from "../adapters/backend-url.ts";
-import { FACILITIES, FORMATS } from "./options.ts";
+import { FORMATS, MODE_FLAGS, type MainFlags } from "./options.ts";
 import { DEFAULT_TARGET, parseSyslogTarget, type SyslogTarget } from "./syslog-target.ts";
 
 export type Mode = "acquire" | "exec" | "check" | "done" | "list";
@@ -39,40 +43,7 @@ export interface Invocation {
   command: string[];
 }
 
-export interface RawFlags {
-  allowMultiple?: string;
-  onePerCPU?: boolean;
-  excludeCPUs?: string;
-  timeout?: string;
-  check?: boolean;
-  done?: boolean;
-  list?: boolean;
-  all?: boolean;
-  "stale-only"?: boolean;
-  watch?: boolean;
-  format?: string;
-  "lock-dir"?: string;
-  backend?: string;
-  lease?: string;
-  "lost-signal"?: string;
-  shared?: boolean;
-  owner?: string;
-  "print-slot"?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  syslog?: boolean;
-  "syslog-facility"?: string;
-  "syslog-target"?: string;
-}
-
 const usage = (message: string) => new WaitlockError("EUSAGE", message);
-
-function wholeNumber(text: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text.trim())) throw usage(`${what} must be a whole number, not ${JSON.stringify(text)}`);
-  const n = Number(text);
-  if (n < min || n > max) throw usage(`${what} must be from ${min} to ${max}, not ${n}`);
-  return n;
-}
 
 /** parseTimeout reads seconds ("2.5", "0", "inf") into milliseconds. */
 export function parseTimeout(text: string, where: string): number {
@@ -95,53 +66,34 @@ export function isDebugEnv(env: (name: string) => string | undefined): boolean {
  * (or the first line of stdin, read by the caller); command is what followed --exec.
  */
 export function buildInvocation(
-  wl: Waitlock, flags: RawFlags, descriptor: string | undefined, command: string[] | undefined,
+  wl: Waitlock, flags: MainFlags, descriptor: string | undefined, command: string[] | undefined,
 ): Invocation {
   const env = (n: string) => wl.platform.env(n);
-  const modes = (["check", "done", "list"] as const).filter((m) => flags[m]);
-  if (command) modes.unshift("exec" as never);
-  if (modes.length > 1) throw usage(`${modes.map((m) => `--${m}`).join(" and ")} cannot be combined`);
-  const mode: Mode = (modes[0] as Mode | undefined) ?? "acquire";
-
-  const format = (flags.format ?? "human") as Format;
-  if (!FORMATS.includes(format)) throw usage(`unknown format ${JSON.stringify(flags.format)}; use one of ${FORMATS.join(", ")}`);
-  const facility = (flags["syslog-facility"] ?? "daemon").toLowerCase();
-  if (!(FACILITIES as readonly string[]).includes(facility)) {
-    throw usage(`unknown syslog facility ${JSON.stringify(flags["syslog-facility"])}; use daemon, user, local0..local7 or another standard name`);
-  }
+  // The table makes the mode flags exclusive: at most one is given.
+  const mode: Mode = MODE_FLAGS.find((m) => flags[m]) ?? "acquire";
+  const format = (flags.format ?? "human") as Format; // the table's options: FORMATS
+  const facility = flags["syslog-facility"] ?? "daemon";
+  // The environment's target is read only for --syslog, and parsed as the flag's is.
   let syslogTarget = DEFAULT_TARGET;
   if (flags["syslog-target"] !== undefined) syslogTarget = parseSyslogTarget(flags["syslog-target"]);
   else if (flags.syslog && env("WAITLOCK_SYSLOG")) syslogTarget = parseSyslogTarget(env("WAITLOCK_SYSLOG")!);
 
-  if (mode !== "list") {
-    for (const f of ["all", "stale-only", "format", "watch"] as const) if (flags[f] !== undefined && flags[f] !== false) throw usage(`--${f} only applies to --list`);
-  }
-  if (flags.all && flags["stale-only"]) throw usage("--all and --stale-only cannot be combined");
+  // Only two of --format's values refuse these: a relation of a value, not of a flag.
   if ((format === "prometheus" || format === "openmetrics") && (flags.watch || flags.all || flags["stale-only"])) {
     throw usage(`--format ${format} counts every entry once: it takes no --watch, --all or --stale-only`);
   }
-  if (flags.allowMultiple !== undefined && flags.onePerCPU) throw usage("--allowMultiple and --onePerCPU cannot be combined");
-  if (flags.excludeCPUs !== undefined && !flags.onePerCPU) throw usage("--excludeCPUs needs --onePerCPU");
 
-  let maxHolders = 1;
-  if (flags.allowMultiple !== undefined) maxHolders = wholeNumber(flags.allowMultiple, "--allowMultiple", 1, MAX_HOLDERS);
+  let maxHolders = flags.allowMultiple ?? 1;
   if (flags.onePerCPU) {
-    const exclude = flags.excludeCPUs === undefined ? 0 : wholeNumber(flags.excludeCPUs, "--excludeCPUs", 0, MAX_HOLDERS);
     const { affinity, quotaUs, periodUs } = wl.platform.cpuLimits();
-    maxHolders = wl.core.holdersForCpus(wl.core.effectiveCpus(affinity, quotaUs, periodUs), exclude);
+    maxHolders = wl.core.holdersForCpus(wl.core.effectiveCpus(affinity, quotaUs, periodUs), flags.excludeCPUs ?? 0);
   }
+  // -c makes a semaphore only on a machine with more than one CPU to give.
   if (flags.shared && maxHolders > 1) throw usage("--shared cannot be combined with a semaphore (-m/-c)");
 
   let timeoutMs = 0;
   if (flags.timeout !== undefined) timeoutMs = parseTimeout(flags.timeout, "--timeout");
   else if (env("WAITLOCK_TIMEOUT")) timeoutMs = parseTimeout(env("WAITLOCK_TIMEOUT")!, "WAITLOCK_TIMEOUT");
-
-  let owner: number | undefined;
-  if (flags.owner !== undefined) {
-    if (mode !== "acquire") throw usage("--owner only applies to foreground mode (no --exec, --check, --done or --list)");
-    owner = wholeNumber(flags.owner, "--owner", 1, 0xffffffff);
-  }
-  if (flags["print-slot"] && mode !== "acquire" && mode !== "exec") throw usage("--print-slot only applies when acquiring");
 
   let preferredSlot: number | undefined;
   const slotEnv = env("WAITLOCK_SLOT");
@@ -154,10 +106,10 @@ export function buildInvocation(
     const problem = wl.core.descriptorProblem(descriptor);
     if (problem) throw usage(`invalid descriptor ${JSON.stringify(descriptor.length > 60 ? descriptor.slice(0, 60) + "…" : descriptor)}: ${problem}`);
   }
-  if (mode === "exec" && command!.length === 0) throw usage("--exec needs a command to run");
+  // The command is what follows --exec, not a flag's value.
+  if (mode === "exec" && (command ?? []).length === 0) throw usage("--exec needs a command to run");
 
   // --backend > WAITLOCK_BACKEND > the lock directory (--lock-dir, WAITLOCK_DIR, the default).
-  if (flags.backend !== undefined && flags["lock-dir"] !== undefined) throw usage("--backend and --lock-dir cannot be combined (file:///DIR is a lock directory)");
   const url = flags.backend ?? (flags["lock-dir"] === undefined ? env("WAITLOCK_BACKEND") || undefined : undefined);
   let where: LockDirOption = { lockDir: flags["lock-dir"] };
   let network = false;
@@ -168,18 +120,15 @@ export function buildInvocation(
   }
   let lostSignal = "SIGTERM";
   if (flags["lost-signal"] !== undefined) {
-    if (mode !== "acquire") throw usage("--lost-signal only applies to foreground mode (no --exec, --check, --done or --list)");
     const name = flags["lost-signal"].trim().toUpperCase().replace(/^SIG/, "");
     if (name === "NONE") lostSignal = "none";
     else if (SIGNAL_NAMES.has(name)) lostSignal = `SIG${name}`;
     else throw usage(`--lost-signal must be a signal name (TERM, INT, HUP, KILL, USR1, …) or none, not ${JSON.stringify(flags["lost-signal"])}`);
   }
-  let leaseSeconds = DEFAULT_LEASE_SECONDS;
-  if (flags.lease !== undefined) leaseSeconds = wholeNumber(flags.lease, "--lease", 1, 86400);
-
   return {
     mode, descriptor: descriptor ?? "", maxHolders, timeoutMs, preferredSlot,
-    where, network, leaseSeconds, lostSignal, shared: !!flags.shared, owner, printSlot: !!flags["print-slot"],
+    where, network, leaseSeconds: flags.lease ?? DEFAULT_LEASE_SECONDS, lostSignal,
+    shared: !!flags.shared, owner: flags.owner, printSlot: !!flags["print-slot"],
     quiet: !!flags.quiet, verbose: !!flags.verbose || isDebugEnv(env), syslog: !!flags.syslog, facility, syslogTarget,
     format, all: !!flags.all, staleOnly: !!flags["stale-only"], watch: !!flags.watch, command: command ?? [],
   };

@@ -10,8 +10,9 @@ import { waitlock as wl } from "../adapters/node/index.ts";
 import { WaitlockError, EXIT_CODES, signalExit } from "../adapters/errors.ts";
 import { isUsageError } from "./command-errors.ts";
 import type { LockRecord } from "../adapters/wasm-core.ts";
-import { buildInvocation, isDebugEnv, type Invocation, type RawFlags } from "./invocation.ts";
-import { mainFlags } from "./options.ts";
+import { flagProblem } from "./flag-errors.ts";
+import { buildInvocation, isDebugEnv, type Invocation } from "./invocation.ts";
+import { MODE_FLAGS, mainFlags, type MainFlags } from "./options.ts";
 import { readFirstLine } from "./stdin-line.ts";
 import { chooseOwner } from "../adapters/proc.ts";
 import { commandLineOf, readAncestry } from "../adapters/node/ancestry.ts";
@@ -59,13 +60,16 @@ export class MainRun {
     }
     let inv: Invocation;
     try {
-      const { flags, argv: rest } = await parse(own, { flags: mainFlags, strict: false, "--": true });
+      // The command is split off first (it may hold anything); --exec goes back
+      // in front, where no "--" can hide it, for the table's relations to see it.
+      const mine = command === undefined ? own : ["--exec", ...own];
+      const { flags, argv: rest } = await parse<MainFlags, object, object>(mine, { flags: mainFlags, strict: false, "--": true });
       this.#quiet = !!flags.quiet;
       this.#verbose ||= !!flags.verbose;
       if (rest.length > 1) throw new WaitlockError("EUSAGE", `unexpected argument ${JSON.stringify(rest[1])} (one DESCRIPTOR; put the command after --exec)`);
       const positional = rest[0] as string | undefined;
       const descriptor = positional ?? (flags.list ? undefined : readFirstLine(0));
-      inv = buildInvocation(wl, flags as RawFlags, descriptor, command);
+      inv = buildInvocation(wl, flags, descriptor, command);
     } catch (err) {
       return this.#fail(parseFailure(err));
     }
@@ -369,6 +373,8 @@ export class MainRun {
  */
 export function parseFailure(err: unknown): WaitlockError {
   if (err instanceof WaitlockError) return err;
+  const problem = flagProblem(err, mainFlags, MODE_FLAGS);
+  if (problem !== undefined) return new WaitlockError("EUSAGE", problem);
   const text = String((err as Error)?.message ?? err).split("\n")[0];
   if (err !== null && typeof err === "object" && isUsageError(err)) return new WaitlockError("EUSAGE", `${text} (see waitlock --help)`);
   return new WaitlockError("ESYSTEM", `internal error while reading the command line (a bug; please report it): ${text}`);
