@@ -7,7 +7,7 @@
 //   files  the shell's own file completion (the command after --exec)
 import type { Config } from "@oclif/core";
 import { waitlock as wl } from "../adapters/node/index.ts";
-import { FACILITIES, FORMATS, mainFlags } from "./options.ts";
+import { FACILITIES, mainFlags } from "./options.ts";
 import { isOwnCommand } from "./commands/plugins-run.ts";
 import { MAIN_ID } from "./commands/main.ts";
 
@@ -22,17 +22,20 @@ const SIGNALS = ["TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL", "none"];
 
 interface FlagInfo { names: string[]; takesValue: boolean; values?: readonly string[] | "dirs" }
 
-/** FLAG_VALUES: what a value-taking main flag is completed with (flags not named here: nothing to offer). */
+/**
+ * FLAG_VALUES: what a value-taking main flag is completed with, beyond a flag
+ * table's options list (flags with neither: nothing to offer).
+ */
 const FLAG_VALUES: Record<string, readonly string[] | "dirs"> = {
-  format: FORMATS, "syslog-facility": FACILITIES, "lost-signal": SIGNALS, "lock-dir": "dirs",
+  "syslog-facility": FACILITIES, "lost-signal": SIGNALS, "lock-dir": "dirs",
 };
 
 /** mainFlagTable: each of the main command's flags, with every spelling (--name, its aliases, -c). */
 function mainFlagTable(): FlagInfo[] {
   return Object.entries(mainFlags).map(([name, f]) => {
-    const flag = f as { char?: string; aliases?: string[]; type: string };
+    const flag = f as { char?: string; aliases?: string[]; type: string; options?: readonly string[] };
     const names = [`--${name}`, ...(flag.aliases ?? []).map((a) => `--${a}`), ...(flag.char ? [`-${flag.char}`] : [])];
-    return { names, takesValue: flag.type === "option", values: FLAG_VALUES[name] };
+    return { names, takesValue: flag.type === "option", values: flag.options ?? FLAG_VALUES[name] };
   });
 }
 
