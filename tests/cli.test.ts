@@ -718,6 +718,47 @@ describe("bad input: exit 3, one line, nothing created", () => {
   }
 });
 
+// The flag table declares these (exclusive, dependsOn, ranges, options lists);
+// oclif's parser enforces them and cli/flag-errors.ts words them: the texts
+// are the ones waitlock has always printed.
+describe("a command line that breaks the flag table: waitlock's words, not oclif's", () => {
+  const cases: [string[], string][] = [
+    [["--check", "--done", "x"], "--check and --done cannot be combined"],
+    [["--check", "--done", "--list"], "--check and --done and --list cannot be combined"],
+    [["x", "--check", "--done", "--exec", "true"], "--exec and --check and --done cannot be combined"],
+    [["--list", "--exec", "true"], "--exec and --list cannot be combined"],
+    [["--stale-only", "x"], "--stale-only only applies to --list"],
+    [["-f", "csv", "x"], "--format only applies to --list"],
+    [["--list", "--all", "--stale-only"], "--all and --stale-only cannot be combined"],
+    [["-m", "2", "-c", "x"], "--allowMultiple and --onePerCPU cannot be combined"],
+    [["--exclude-cpus", "1", "x"], "--excludeCPUs needs --onePerCPU"],
+    [["--owner", "1", "x", "--exec", "true"], "--owner only applies to foreground mode (no --exec, --check, --done or --list)"],
+    [["--lost-signal", "KILL", "--check", "x"], "--lost-signal only applies to foreground mode (no --exec, --check, --done or --list)"],
+    [["-p", "--done", "x"], "--print-slot only applies when acquiring"],
+    [["-d", "/tmp", "--backend", "file:///tmp", "x"], "--backend and --lock-dir cannot be combined (file:///DIR is a lock directory)"],
+    [["--allow-multiple", "0", "x"], "--allowMultiple must be from 1 to 4096, not 0"],
+    [["-m", "-1", "x"], '--allowMultiple must be a whole number, not "-1"'],
+    [["--lease", "86401", "--check", "x"], "--lease must be from 1 to 86400, not 86401"],
+    [["--owner", "abc", "x"], '--owner must be a whole number, not "abc"'],
+    [["--list", "--format", "xml"], 'unknown format "xml"; use one of human, csv, null, json, prometheus, openmetrics'],
+    [["--syslog-facility", "nope", "x"], 'unknown syslog facility "nope"; use daemon, user, local0..local7 or another standard name'],
+  ];
+  for (const [args, message] of cases) {
+    test(args.join(" "), (t) => {
+      const dir = tempDir(t);
+      const r = run(dir, args);
+      assert.equal(r.code, 3, r.stderr);
+      assert.equal(r.stderr, `waitlock: ${message}\n`);
+      assert.deepEqual(readdirSync(dir), [], "nothing created");
+    });
+  }
+
+  test("a facility in any letter case is the same facility", (t) => {
+    const r = run(tempDir(t), ["--syslog-facility", "LOCAL0", "--check", "x"]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});
+
 describe("unusable lock directories", () => {
   test("missing or not a directory: exit 6", (t) => {
     const dir = tempDir(t);
