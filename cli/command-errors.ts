@@ -22,6 +22,8 @@ export function isUsageError(e: OclifError): boolean {
   const m = e.message ?? "";
   // A flag's own parse function refused the value; oclif names no class for it.
   if (/^Parsing --\S+ /.test(m)) return true;
+  // A flag given last, without its value: a plain CLIError too.
+  if (/^Flag --\S+ expects (a value|one of these values)/.test(m)) return true;
   // oclif's run() and Help, for words that name no command.
   return /^command \S+ not found/i.test(m);
 }
@@ -30,6 +32,7 @@ export function isUsageError(e: OclifError): boolean {
 function oneLine(message: string): string {
   const lines = message.split("\n").map((l) => l.trim()).filter((l) => l && !/^See more help with --help$/.test(l));
   if (lines[0]?.startsWith("Parsing --") && lines[1]) return `${lines[0]}: ${lines[1]}`; // "Parsing --x" then the reason
+  if (lines[0]?.endsWith(":") && lines[1]) return `${lines[0]} ${lines[1]}`; // "Missing 1 required arg:" then which
   return (lines[0] ?? "failed").replace(/^command (\S+) not found\.?/i, (_m, id: string) => `no command ${JSON.stringify(id.replaceAll(":", " "))}`);
 }
 

@@ -35,7 +35,15 @@ export function flagProblem(err: unknown, table: Record<string, DeclaredFlag>, m
   if (/^The following errors? occurred/.test(message) && e.parse?.output?.flags) {
     return brokenRelation(table, e.parse.output.flags, modes);
   }
-  return notAnOption(message, table);
+  return missingValue(message, table) ?? notAnOption(message, table);
+}
+
+/** missingValue words oclif's "Flag --NAME expects a value" (and "… one of these values"): the flag came last, without one. */
+function missingValue(message: string, table: Record<string, DeclaredFlag>): string | undefined {
+  const name = /^Flag --([\w-]+) expects (a value|one of these values)/.exec(message)?.[1];
+  if (name === undefined) return undefined;
+  const options = table[name]?.options;
+  return `--${name} needs a value${options ? ` (one of ${options.join(", ")})` : ""}`;
 }
 
 /**

@@ -742,6 +742,9 @@ describe("a command line that breaks the flag table: waitlock's words, not oclif
     [["--owner", "abc", "x"], '--owner must be a whole number, not "abc"'],
     [["--list", "--format", "xml"], 'unknown format "xml"; use one of human, csv, null, json, prometheus, openmetrics'],
     [["--syslog-facility", "nope", "x"], 'unknown syslog facility "nope"; use daemon, user, local0..local7 or another standard name'],
+    // A flag given last without its value is the user's mistake (it was once reported as a bug, exit 4).
+    [["x", "--lease"], "--lease needs a value"],
+    [["--list", "--format"], "--format needs a value (one of human, csv, null, json, prometheus, openmetrics)"],
   ];
   for (const [args, message] of cases) {
     test(args.join(" "), (t) => {
