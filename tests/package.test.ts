@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { FIXTURES, ROOT } from "./helpers.ts";
 import { FORMATS } from "../cli/options.ts";
 
+/** How long `npm install -g` of the tarball may take before it counts as failed. */
+const INSTALL_TIMEOUT_MS = 200_000;
 /** MAX_INSTALL_KB: the most a global install may take (issue 16: at most 20 MB; it was 42 MB). */
 const MAX_INSTALL_KB = 20 * 1024;
 
@@ -63,7 +65,11 @@ describe("the packed tarball, installed globally (slow: npm install from the reg
     mkdirSync(env.WAITLOCK_DIR!);
     const packed = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: ROOT, encoding: "utf8", env });
     tarball = join(dir, JSON.parse(packed)[0].filename);
-    execFileSync("npm", ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", tarball], { cwd: dir, env, stdio: ["ignore", "ignore", "inherit"] });
+    // Bounded: the describe's timeout cannot end a synchronous call, and a stalled
+    // registry can hold one indefinitely; killed, the install fails these tests.
+    execFileSync("npm", ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", tarball], {
+      cwd: dir, env, stdio: ["ignore", "ignore", "inherit"], timeout: INSTALL_TIMEOUT_MS, killSignal: "SIGKILL",
+    });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
