@@ -259,8 +259,7 @@ export class EtcdLocks {
     try {
       await this.#client.put(`${base}done`, JSON.stringify(request), lease.id);
       const answered = new Map<string, HolderInfo>();
-      const deadline = performance.now() + DONE_ANSWER_MS;
-      while (performance.now() < deadline) {
+      const readAnswers = async () => {
         const { kvs } = await this.#client.range(`${base}ack/${id}/`, { prefix: true });
         for (const kv of kvs) {
           try {
@@ -269,9 +268,19 @@ export class EtcdLocks {
             // not an answer
           }
         }
+      };
+      const deadline = performance.now() + DONE_ANSWER_MS;
+      while (performance.now() < deadline) {
+        await readAnswers();
         if (answered.size >= request.leases.length) break;
         const still = (await this.#client.range(base, { prefix: true })).kvs.filter((kv) => /\/(slot|read)\/[0-9]+$/.test(kv.key) && request.leases.includes(kv.lease));
-        if (still.length === 0) break; // every target let go (say, it had already ended)
+        if (still.length === 0) {
+          // Every target let go (say, it had already ended). A holder writes its
+          // answer before it lets go, so one that answered since the read above
+          // and let go before the second read is heard now.
+          await readAnswers();
+          break;
+        }
         await sleep(50);
       }
       return [...answered.values()];

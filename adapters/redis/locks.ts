@@ -478,9 +478,7 @@ export class RedisLocks {
     await this.client.run((r) => r.multi().set(`${base}done`, json, "PX", DONE_KEEP_MS).publish(`${this.#prefix}#done`, json).exec());
     const answered = new Map<string, HolderInfo>();
     try {
-      const deadline = now() + DONE_ANSWER_MS;
-      while (now() < deadline) {
-        const [answers, states] = await this.client.run((r) => Promise.all([r.lrange(ack, 0, -1), r.hmget(`${base}state`, ...tokens.map((t) => `t${t}`))]));
+      const heard = (answers: string[]) => {
         for (const a of answers) {
           try {
             const { token, info } = JSON.parse(a) as { token: string; info: HolderInfo };
@@ -489,8 +487,19 @@ export class RedisLocks {
             // not an answer
           }
         }
+      };
+      const deadline = now() + DONE_ANSWER_MS;
+      while (now() < deadline) {
+        const [answers, states] = await this.client.run((r) => Promise.all([r.lrange(ack, 0, -1), r.hmget(`${base}state`, ...tokens.map((t) => `t${t}`))]));
+        heard(answers);
         if (answered.size >= tokens.length) break;
-        if (states.every((s) => s === null)) break; // every target let go (say, it had already ended)
+        if (states.every((s) => s === null)) {
+          // Every target let go (say, it had already ended). A holder writes its
+          // answer before it lets go, so one that did both between the two reads
+          // above is heard now.
+          heard(await this.client.run((r) => r.lrange(ack, 0, -1)));
+          break;
+        }
         await sleep(50);
       }
       return [...answered.values()];
