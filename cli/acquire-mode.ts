@@ -59,6 +59,11 @@ export async function acquireMode(inv: Invocation, ctx: ModeContext): Promise<nu
       interrupts.pass();
       const interrupted = interrupts.exitCode();
       if (interrupted !== undefined) return interrupted;
+      // The library refuses an owner that is not running as a caller's mistake; this
+      // one was running when checked above, so its end since is a race, not a usage error.
+      if (err instanceof WaitlockError && err.code === "EUSAGE" && owner !== wl.platform.pid && wl.platform.processStartTime(owner) !== ownerStart) {
+        throw new WaitlockError("ESYSTEM", `owner PID ${owner} exited before waitlock could take ${inv.descriptor} for it; nothing taken`);
+      }
       if (err instanceof WaitlockError && (err.code === "EBUSY" || err.code === "ETIMEDOUT")) {
         const h = await holderOf(inv);
         const by = h ? ` (held by PID ${h.holderPid}: ${h.command.slice(0, 200)})` : "";

@@ -47,6 +47,15 @@ function processStart(pid: number): string | undefined {
   }
 }
 
+/** queuedTickets counts the waiters' tickets in descriptor's queue directory (none when it does not exist). */
+function queuedTickets(dir: string, descriptor: string): number {
+  try {
+    return readdirSync(join(dir, `${descriptor}.queue`)).length;
+  } catch {
+    return 0;
+  }
+}
+
 function onLines(child: ChildProcess, fn: (line: string) => void): void {
   createInterface({ input: child.stdout! }).on("line", fn);
 }
@@ -441,7 +450,9 @@ test("a foreground owner that exits while waitlock waits: exit 4 (a race, not a 
   t.after(() => waiter.kill("SIGKILL"));
   let err = "";
   waiter.stderr!.on("data", (d) => (err += d));
-  await eventually(() => err.includes("acquiring"), "waiting");
+  // Waiting is a fact in the lock directory (its ticket in the queue), not the line
+  // printed just before: an owner killed between the two is refused before any wait.
+  await eventually(() => queuedTickets(dir, "handed") > 0, "the waiter queued");
   owner.kill("SIGKILL");
   await exited(owner);
   await lock.release();
