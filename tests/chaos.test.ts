@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { check, list, tryAcquire } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, noPidNamespace, spawnHolder, tempDir, lockDirEntries, WAITLOCK, eventually } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, noPidNamespace, spawnHolder, tempDir, lockDirEntries, queueTickets, WAITLOCK, eventually } from "./helpers.ts";
 
 /** How long the killer runs (override with WAITLOCK_CHAOS_MS for a longer soak). */
 const CHAOS_MS = Number(process.env.WAITLOCK_CHAOS_MS || 25_000);
@@ -44,15 +44,6 @@ function processStart(pid: number): string | undefined {
     return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
   } catch {
     return undefined;
-  }
-}
-
-/** queuedTickets counts the waiters' tickets in descriptor's queue directory (none when it does not exist). */
-function queuedTickets(dir: string, descriptor: string): number {
-  try {
-    return readdirSync(join(dir, `${descriptor}.queue`)).length;
-  } catch {
-    return 0;
   }
 }
 
@@ -452,7 +443,7 @@ test("a foreground owner that exits while waitlock waits: exit 4 (a race, not a 
   waiter.stderr!.on("data", (d) => (err += d));
   // Waiting is a fact in the lock directory (its ticket in the queue), not the line
   // printed just before: an owner killed between the two is refused before any wait.
-  await eventually(() => queuedTickets(dir, "handed") > 0, "the waiter queued");
+  await eventually(() => queueTickets(dir, "handed").length > 0, "the waiter queued");
   owner.kill("SIGKILL");
   await exited(owner);
   await lock.release();

@@ -9,10 +9,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chownSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, tryAcquire, type Lock } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, firstLine, tempDir, WAITLOCK, eventually } from "./helpers.ts";
+import { FIXTURES, ROOT, exited, firstLine, queueTickets, tempDir, WAITLOCK, eventually } from "./helpers.ts";
 
 const DENO_FLAGS = ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env"];
-const TICKET = /^[0-9a-f]{14}-[0-9]{1,10}-[0-9a-f]{8}\.[wr]$/;
 
 type T = { after(fn: () => void): void };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,15 +20,6 @@ function denoBinary(): string {
   const libc = process.platform === "linux" ? "-glibc" : "";
   const candidates = [join(ROOT, `node_modules/@deno/${process.platform}-${process.arch}${libc}/deno`), join(ROOT, "node_modules/deno/deno")];
   return candidates.find((p) => existsSync(p)) ?? join(ROOT, "node_modules/.bin/deno");
-}
-
-/** tickets lists the tickets in a descriptor's queue directory (none if it does not exist). */
-function tickets(dir: string, descriptor: string): string[] {
-  try {
-    return readdirSync(join(dir, `${descriptor}.queue`)).filter((n) => TICKET.test(n));
-  } catch {
-    return [];
-  }
 }
 
 type Kind = "node" | "cli" | "deno";
@@ -59,7 +49,7 @@ async function queueUp(t: T, dir: string, descriptor: string, max: number, kinds
   const kids: ChildProcess[] = [];
   for (const [i, kind] of kinds.entries()) {
     kids.push(waiter(t, kind, dir, descriptor, max, `${kind}${i}`, log));
-    await eventually(() => tickets(dir, descriptor).length === i + 1, `waiter ${kind}${i} to queue`);
+    await eventually(() => queueTickets(dir, descriptor).length === i + 1, `waiter ${kind}${i} to queue`);
   }
   return kids;
 }
@@ -120,13 +110,13 @@ test("a writer queued behind readers waits for them, and readers behind it wait 
       return l;
     });
   const r1 = take("r1", true);
-  await eventually(() => tickets(dir, "rw").length === 1, "r1 to queue");
+  await eventually(() => queueTickets(dir, "rw").length === 1, "r1 to queue");
   const r2 = take("r2", true);
-  await eventually(() => tickets(dir, "rw").length === 2, "r2 to queue");
+  await eventually(() => queueTickets(dir, "rw").length === 2, "r2 to queue");
   const w = take("w", false);
-  await eventually(() => tickets(dir, "rw").length === 3, "w to queue");
+  await eventually(() => queueTickets(dir, "rw").length === 3, "w to queue");
   const r3 = take("r3", true);
-  await eventually(() => tickets(dir, "rw").length === 4, "r3 to queue");
+  await eventually(() => queueTickets(dir, "rw").length === 4, "r3 to queue");
   await writer.release();
   const readers = await Promise.all([r1, r2]);
   await sleep(150);
@@ -238,7 +228,7 @@ test("no herd: only the waiter at the front watches the slots; each other watche
   const holder: Lock = await acquire("herd", { lockDir: dir });
   const kids = await queueUp(t, dir, "herd", 1, ["node", "node", "node", "node", "node"], log);
   const queue = join(dir, "herd.queue");
-  const names = tickets(dir, "herd").sort();
+  const names = queueTickets(dir, "herd").sort();
   const inode = (path: string) => Number(statSync(path).ino);
   await eventually(() => kids.every((k) => watchedInodes(k.pid!).length === 1), "each waiter to have one inotify watch");
   assert.deepEqual(watchedInodes(kids[0].pid!), [inode(dir)], "the first in line watches the lock directory (its slot files)");

@@ -32,6 +32,18 @@ export function tempDir(t: { after(fn: () => void): void }, prefix = "waitlock-t
   return dir;
 }
 
+/** A waiter's ticket in a queue directory, as the file queue names it (adapters/file-queue.ts). */
+const TICKET = /^[0-9a-f]{14}-[0-9]{1,10}-[0-9a-f]{8}\.[wr]$/;
+
+/** queueTickets lists the tickets in descriptor's queue directory under dir (none if it does not exist). */
+export function queueTickets(dir: string, descriptor: string): string[] {
+  try {
+    return readdirSync(join(dir, `${descriptor}.queue`)).filter((n) => TICKET.test(n));
+  } catch {
+    return [];
+  }
+}
+
 /** lockDirEntries: the names in a lock directory, but the events files every lock operation appends to (docs/METRICS.md). */
 export function lockDirEntries(dir: string): string[] {
   return readdirSync(dir).filter((n) => n !== ".waitlock-events" && n !== ".waitlock-events.1");
