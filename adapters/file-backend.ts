@@ -24,6 +24,8 @@ export const HELD: ByteRange = { offset: 1, length: 1 };
 const PROBE_SPIN_MS = 100;
 /** How often an acquirer re-opens a slot whose file is replaced under it before giving up. */
 const INODE_RETRIES = 16;
+/** Up to this many slots, a waiter watches each holder's file rather than the lock directory (watchHolders). */
+const HOLDER_WATCH_MAX = 8;
 const SLOT_FILE_MODE = 0o666; // so another user can take over a stale slot in a shared directory
 
 const STATUS_NAMES: Record<Staleness, SlotInfo["status"]> = {
@@ -590,6 +592,44 @@ export class FileBackend implements LockBackend {
     }
     if (refused && signalled.size === 0) throw refused;
     return [...signalled];
+  }
+
+  /**
+   * watchHolders watches the files of req's slots' holders instead of the lock
+   * directory, so that a release wakes only the waiters watching that holder,
+   * not every process that watches the directory. An exclusive holder's release
+   * unlinks its file, which its watchers hear. A shared hold's release does not
+   * touch the slot file, so this works only while every slot is held
+   * exclusively: a record in the slot file (shared holders keep it empty). A
+   * free slot, an empty slot file (shared holders, or a holder that has not
+   * written its record yet), too many slots, or a file that cannot be watched
+   * gives undefined: then the caller watches the directory.
+   */
+  watchHolders(req: SlotRequest, onChange: () => void): (() => void) | undefined {
+    if (req.maxHolders > HOLDER_WATCH_MAX) return undefined;
+    const p = this.#p;
+    const stops: (() => void)[] = [];
+    const stopAll = () => {
+      for (const stop of stops) stop();
+    };
+    try {
+      for (let slot = 0; slot < req.maxHolders; slot++) {
+        const path = this.#path(this.#names.slot(req.descriptor, slot));
+        const st = p.lstat(path);
+        const stop = st?.kind === "file" && st.size > 0 ? p.watchFile(path, onChange) : undefined;
+        if (stop) stops.push(stop);
+        // The file may have been replaced before the watch took hold (perhaps by a
+        // shared holder's): the watch must be on the file that was seen held.
+        if (!stop || !sameFile(st!, p.lstat(path))) {
+          stopAll();
+          return undefined;
+        }
+      }
+    } catch {
+      stopAll();
+      return undefined;
+    }
+    return stopAll;
   }
 
   watch(descriptor: string | undefined, onChange: () => void): () => void {

@@ -8,7 +8,8 @@
 // SIGKILL leaves a dead ticket that whoever sees it removes. The queue only
 // orders attempts: the slot files' kernel locks stay the truth. A waiter tries
 // the slots only when few enough live tickets are ahead of it (fewer than the
-// slots), and then listens to the slot files; the others each watch the one
+// slots), and then listens to the holders' files (or, where a release would not
+// show there, to the lock directory); the others each watch the one
 // ticket whose departure lets them move up, so a release wakes one process, not
 // the whole queue. Whatever the queue holds (dead tickets, a stopped waiter,
 // planted files), a waiter falls back to trying on its poll, so nothing there
@@ -303,6 +304,12 @@ function lockSoon(p: Platform, fd: number): boolean {
 export interface QueueBackend extends Tryable {
   /** Whether a slot is free now, by probing (never disturbs an acquirer). */
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): boolean;
+  /**
+   * Watches the files of the slots' current holders, so a release wakes only
+   * their watchers; undefined when that would miss a release (then the caller
+   * watches the whole directory with watch()).
+   */
+  watchHolders?(req: SlotRequest, onChange: () => void): (() => void) | undefined;
   /** Runs, once, what taking a slot runs that a failed attempt does not, so the first success is not also a first call. */
   warm?(req: SlotRequest): void;
 }
@@ -333,6 +340,8 @@ export function waitInQueue(
     let unwatch: () => void = () => undefined;
     /** What is watched: SLOTS, or a ticket's path. */
     let watched: string | undefined;
+    /** Whether the SLOTS watch is on the holders' files (watchHolders), which change with every holder. */
+    let watchingHolders = false;
     let last: Place = { eligible: false };
     /** The head seen by the last poll that found a slot free, to tell a stuck queue. */
     let stuckHead: string | undefined | null = null;
@@ -369,10 +378,33 @@ export function waitInQueue(
       if (watched === what) return;
       unwatch();
       watched = what;
-      unwatch = what === SLOTS ? b.watch(req.descriptor, onSlotChange) : p.watch(what, () => attempt(false));
+      if (what !== SLOTS) {
+        unwatch = p.watch(what, () => attempt(false));
+        return;
+      }
+      // The holders' own files when they tell every release, else the directory,
+      // where every slot file's change wakes every process watching it.
+      const holders = b.watchHolders?.(req, onSlotChange);
+      watchingHolders = holders !== undefined;
+      unwatch = holders ?? b.watch(req.descriptor, onSlotChange);
+    };
+    /** rewatchSlots moves the SLOTS watch to the holders seen now (a holder's file goes with its hold). */
+    const rewatchSlots = () => {
+      watched = undefined;
+      watchOnly(SLOTS);
+    };
+    /** watchHoldersInstead replaces a directory watch by one on the holders' files, if they can be watched now. */
+    const watchHoldersInstead = (): boolean => {
+      const holders = b.watchHolders?.(req, onSlotChange);
+      if (!holders) return false;
+      unwatch();
+      unwatch = holders;
+      watchingHolders = true;
+      return true;
     };
     const attempt = (force: boolean): void => {
       if (settled) return;
+      let rearmed = false;
       try {
         for (let round = 0; round < 4; round++) {
           last = ticket.place();
@@ -381,8 +413,11 @@ export function waitInQueue(
             if (held) return finish(undefined, held);
           }
           if (last.eligible) {
-            if (watched === SLOTS) return;
-            watchOnly(SLOTS);
+            // A directory watch stays good; a holders' watch may be on a holder that has
+            // gone unheard (killed), so it is set again, once.
+            if (watched === SLOTS && (!watchingHolders || rearmed)) return;
+            rearmed = true;
+            rewatchSlots();
             continue; // a release between the try and the watch would go unseen: try once more
           }
           const target = last.target!;
@@ -404,7 +439,17 @@ export function waitInQueue(
       if (settled) return;
       if (!last.eligible) return attempt(false);
       try {
-        const held = b.tryOnce(req, busy) as HeldSlot | undefined;
+        let held = b.tryOnce(req, busy) as HeldSlot | undefined;
+        // Someone else got in (a newer holder, or a holder that rewrote its record), or
+        // the holders can be watched now where they could not before (a record written
+        // since): watch who holds now, then try once more, as a release between the
+        // try and the new watch would go unheard.
+        if (!held && watchingHolders) {
+          rewatchSlots();
+          held = b.tryOnce(req, busy) as HeldSlot | undefined;
+        } else if (!held && watchHoldersInstead()) {
+          held = b.tryOnce(req, busy) as HeldSlot | undefined;
+        }
         if (held) finish(undefined, held);
       } catch (err) {
         finish(err);

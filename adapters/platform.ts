@@ -100,6 +100,15 @@ export interface Platform {
    * watched gives one that does nothing). Watchers must not keep the process alive.
    */
   watch(dir: string, onChange: (filename: string | undefined) => void): () => void;
+  /**
+   * Watches the file now at path (the file, not the name: a file created at
+   * that path later is not watched) and calls onChange when it changes or
+   * loses its name. Each call makes a watch of its own, shared with no one and
+   * stopped at once by the returned function. Returns undefined if the file
+   * cannot be watched (no such file, no inotify here). Must not keep the
+   * process alive.
+   */
+  watchFile(path: string, onChange: () => void): (() => void) | undefined;
 
   // ---- this process and others ----
   readonly pid: number;

@@ -222,7 +222,7 @@ function watchedInodes(pid: number): number[] {
   return out;
 }
 
-test("no herd: only the waiter at the front watches the slots; each other watches the ticket before its own", { timeout: 30_000 }, async (t) => {
+test("no herd: only the waiter at the front watches the holder's file; each other watches the ticket before its own", { timeout: 30_000 }, async (t) => {
   const dir = tempDir(t);
   const log = join(dir, "order.log");
   const holder: Lock = await acquire("herd", { lockDir: dir });
@@ -231,7 +231,7 @@ test("no herd: only the waiter at the front watches the slots; each other watche
   const names = queueTickets(dir, "herd").sort();
   const inode = (path: string) => Number(statSync(path).ino);
   await eventually(() => kids.every((k) => watchedInodes(k.pid!).length === 1), "each waiter to have one inotify watch");
-  assert.deepEqual(watchedInodes(kids[0].pid!), [inode(dir)], "the first in line watches the lock directory (its slot files)");
+  assert.deepEqual(watchedInodes(kids[0].pid!), [inode(join(dir, "herd.slot0.lock"))], "the first in line watches the holder's slot file, not the directory");
   for (let i = 1; i < kids.length; i++) {
     // Tickets sort by arrival, and the children queued in order.
     assert.deepEqual(watchedInodes(kids[i].pid!), [inode(join(queue, names[i - 1]))], `waiter ${i} watches only the ticket ahead of it`);
@@ -239,4 +239,50 @@ test("no herd: only the waiter at the front watches the slots; each other watche
   await holder.release();
   for (const k of kids) assert.equal((await exited(k)).code, 0);
   assert.deepEqual(logged(log), ["node0", "node1", "node2", "node3", "node4"]);
+});
+
+test("a release wakes its waiter through the holder's file, and a process done waiting keeps no watch", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const slotFile = join(dir, "solo.slot0.lock");
+  const holder = await acquire("solo", { lockDir: dir });
+  // A poll of a minute: only the watch can bring this waiter in within the test's time.
+  const waiting = acquire("solo", { lockDir: dir, timeout: 20_000, pollInterval: 60_000 });
+  await eventually(() => watchedInodes(process.pid).includes(Number(statSync(slotFile).ino)), "the waiter to watch the holder's file");
+  assert.ok(!watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "the waiter does not watch the lock directory");
+  await holder.release();
+  const lock = await waiting;
+  await lock.release();
+  // Its watches go right after the grant: one kept on the lock directory by each
+  // process that ever waited would wake all of them on every release.
+  await sleep(100);
+  assert.ok(!watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "no watch of the lock directory is left");
+});
+
+test("behind readers, a writer watches the lock directory (a reader's release leaves the slot file as it is) and is woken by it", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const reader = await acquire("rw", { lockDir: dir, shared: true });
+  const waiting = acquire("rw", { lockDir: dir, timeout: 20_000, pollInterval: 60_000 });
+  await eventually(() => watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "the writer to watch the lock directory");
+  await reader.release();
+  const lock = await waiting;
+  await lock.release();
+});
+
+test("a waiter that found a holder without its record yet moves from the directory to the holder's file once it is written", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const slotFile = join(dir, "up.slot0.lock");
+  // A holder caught between locking its slot file and writing its record: the waiter
+  // cannot tell it from readers yet, so it watches the directory.
+  const holder = spawn(process.execPath, ["-e", `const fs=require("fs");const path=${JSON.stringify(slotFile)};const fd=fs.openSync(path,"w");
+    require(${JSON.stringify(join(ROOT, "node_modules/fs-native-extensions"))}).tryLock(fd,0,2);console.log("locked");
+    require("readline").createInterface({input:process.stdin}).on("line",(l)=>{if(l==="write"){fs.writeSync(fd,"a record");console.log("written")}else{fs.unlinkSync(path);process.exit(0)}})`], { stdio: ["pipe", "pipe", "pipe"] });
+  t.after(() => holder.kill("SIGKILL"));
+  assert.equal(await firstLine(holder), "locked");
+  const waiting = acquire("up", { lockDir: dir, timeout: 20_000, pollInterval: 60_000 });
+  await eventually(() => watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "the waiter to watch the lock directory");
+  holder.stdin!.write("write\n");
+  await eventually(() => watchedInodes(process.pid).includes(Number(statSync(slotFile).ino)), "the waiter to watch the holder's file");
+  await eventually(() => !watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "the waiter to stop watching the directory");
+  holder.stdin!.end("release\n");
+  await (await waiting).release();
 });

@@ -239,6 +239,14 @@ export class DenoPlatform implements Platform {
     }
   }
 
+  watchFile(path: string, onChange: () => void): (() => void) | undefined {
+    try {
+      return startWatch(path, () => onChange(), () => undefined); // closed by its waiter as soon as it is done
+    } catch {
+      return undefined;
+    }
+  }
+
   // ---- this process and others ----
 
   uid(): number {

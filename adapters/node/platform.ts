@@ -157,6 +157,16 @@ export class NodePlatform implements Platform {
     }
   }
 
+  watchFile(path: string, onChange: () => void): (() => void) | undefined {
+    try {
+      const watcher = fs.watch(path, { persistent: false }, () => onChange());
+      watcher.on("error", () => undefined); // a failed watch costs promptness only: waiters poll
+      return () => watcher.close();
+    } catch {
+      return undefined;
+    }
+  }
+
   // process.getuid() is a surprisingly costly binding call on the hot path; a
   // process's real UID does not change under a library user.
   #uid?: number;
