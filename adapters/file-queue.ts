@@ -53,10 +53,6 @@ interface Place {
   eligible: boolean;
   /** The path of the ticket to watch when not eligible. */
   target?: string;
-  /** The first live ticket, to tell a queue that does not move from one that does. */
-  head?: string;
-  /** Whether the head waits for a shared hold (a reader). */
-  headShared?: boolean;
   /** Whether tickets were behind this one (then the last one out, not this one, removes the directory). */
   behind?: boolean;
 }
@@ -82,38 +78,56 @@ export class Ticket {
 
   /**
    * place reads the queue: the live tickets ahead of this one decide whether
-   * it may try the slots. Dead tickets met on the way are removed. Anything
-   * unexpected (the directory or this ticket gone) makes it eligible: the
-   * queue may cost fairness, never progress.
+   * it may try the slots. Only the tickets between this one and the one it
+   * waits behind are tested (from the nearest back): with many waiters, testing
+   * every ticket ahead on each move is what would cost. Dead tickets met on the
+   * way are removed. Anything unexpected (the directory or this ticket gone)
+   * makes it eligible: the queue may cost fairness, never progress.
    */
   place(): Place {
-    const p = this.#p;
-    let names: string[];
-    try {
-      names = p.readdir(this.#queueDir);
-    } catch {
-      return { eligible: true };
-    }
-    const tickets = names.filter((n) => TICKET.test(n)).sort();
-    const own = tickets.indexOf(this.#name);
-    if (own < 0) return { eligible: true };
-    const ahead: string[] = [];
-    for (let i = 0; i < own; i++) if (liveTicket(p, joinPath(this.#queueDir, tickets[i]))) ahead.push(tickets[i]);
+    const tickets = this.#tickets();
+    const own = tickets === undefined ? -1 : tickets.indexOf(this.#name);
+    if (tickets === undefined || own < 0) return { eligible: true };
     const req = this.#req;
-    const head = ahead.length > 0 ? ahead[0] : undefined;
+    const live = (i: number) => liveTicket(this.#p, joinPath(this.#queueDir, tickets[i]));
     let target: string | undefined;
     if (req.shared) {
-      // Readers go in together: a reader waits only for the writers ahead of it.
-      for (let i = ahead.length - 1; i >= 0 && target === undefined; i--) if (ahead[i].endsWith(".w")) target = ahead[i];
-    } else if (req.maxHolders === 1 || ahead.some((n) => n.endsWith(".r"))) {
-      if (ahead.length > 0) target = ahead[ahead.length - 1];
-    } else if (ahead.length >= req.maxHolders) {
-      // N slots: the first N waiters may try; this one may once the ticket N places ahead goes.
-      target = ahead[ahead.length - req.maxHolders];
+      // Readers go in together: a reader waits only for the last writer ahead of it.
+      for (let i = own - 1; i >= 0 && target === undefined; i--) if (tickets[i].endsWith(".w") && live(i)) target = tickets[i];
+    } else {
+      // N slots: the first N waiters may try; this one may once the ticket N places ahead
+      // goes. A writer on a lock that readers share waits for every ticket ahead.
+      let readerAhead = false;
+      if (req.maxHolders > 1) for (let i = own - 1; i >= 0 && !readerAhead; i--) readerAhead = tickets[i].endsWith(".r") && live(i);
+      const needed = readerAhead ? 1 : req.maxHolders;
+      let found = 0;
+      for (let i = own - 1; i >= 0 && target === undefined; i--) if (live(i) && ++found === needed) target = tickets[i];
     }
-    const headShared = head?.endsWith(".r");
     const behind = own < tickets.length - 1;
-    return target === undefined ? { eligible: true, head, headShared, behind } : { eligible: false, target: joinPath(this.#queueDir, target), head, headShared, behind };
+    return target === undefined ? { eligible: true, behind } : { eligible: false, target: joinPath(this.#queueDir, target), behind };
+  }
+
+  /**
+   * head tells whether the ticket at path is the first live one of the queue
+   * (removing dead tickets ahead of it), and if so whether it waits for a
+   * shared hold; undefined if it is not the head.
+   */
+  head(path: string): { shared: boolean } | undefined {
+    const tickets = this.#tickets();
+    const name = path.slice(this.#queueDir.length + 1);
+    const at = tickets?.indexOf(name) ?? -1;
+    if (tickets === undefined || at < 0) return undefined;
+    for (let i = 0; i < at; i++) if (liveTicket(this.#p, joinPath(this.#queueDir, tickets[i]))) return undefined;
+    return { shared: name.endsWith(".r") };
+  }
+
+  /** The ticket names of the queue directory, in arrival order; undefined if it cannot be read. */
+  #tickets(): string[] | undefined {
+    try {
+      return this.#p.readdir(this.#queueDir).filter((n) => TICKET.test(n)).sort();
+    } catch {
+      return undefined;
+    }
   }
 
   /** leave removes the ticket (while still holding its lock) and closes it. */
@@ -344,7 +358,7 @@ export function waitInQueue(
     let watchingHolders = false;
     let last: Place = { eligible: false };
     /** The head seen by the last poll that found a slot free, to tell a stuck queue. */
-    let stuckHead: string | undefined | null = null;
+    let stuckHead: string | null = null;
 
     const finish = (err: unknown, held?: HeldSlot) => {
       if (settled) {
@@ -467,12 +481,16 @@ export function waitInQueue(
       if (settled) return;
       if (last.eligible || watched === undefined || watched === SLOTS) return attempt(false);
       if (!liveTicket(p, watched)) return attempt(false);
-      if (last.head === undefined || joinPath(queueDir, last.head) !== watched) return;
+      const head = ticket.head(watched);
+      if (head === undefined) {
+        stuckHead = null;
+        return;
+      }
       // Free for the head of the queue: a reader behind a writer must not take a slot
       // readers hold just because it is free for readers.
       let free = false;
       try {
-        free = b.check({ ...req, shared: last.headShared ?? req.shared });
+        free = b.check({ ...req, shared: head.shared });
       } catch {
         free = false; // what is wrong there, tryOnce reports when it is this waiter's turn
       }
@@ -480,11 +498,11 @@ export function waitInQueue(
         stuckHead = null;
         return;
       }
-      if (stuckHead === last.head) {
+      if (stuckHead === watched) {
         stuckHead = null;
         return attempt(true);
       }
-      stuckHead = last.head;
+      stuckHead = watched;
     };
     const schedulePoll = () => {
       stopPoll = setLongTimeout(() => {
