@@ -9,6 +9,7 @@ import { core } from "../adapters/node/core.ts";
 import { DecodeStatus, LockType, RecordDecodeError, Staleness, type LockRecordInput } from "../adapters/wasm-core.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
 import { LockFileNames, NAME_MAX, parseLockFileName } from "../adapters/names.ts";
+import { DENO } from "./deno-binary.ts";
 
 const utf8 = new TextEncoder();
 const byteLength = (s: string) => utf8.encode(s).length;
@@ -269,8 +270,7 @@ describe("classify", () => {
 });
 
 test("Deno loads the same .wasm and encodes identical bytes", () => {
-  const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
   const script = new URL("./deno/encode_record.ts", import.meta.url).pathname;
-  const hex = execFileSync(deno, ["run", "--quiet", "--allow-read", script, JSON.stringify(sample)], { encoding: "utf8" }).trim();
+  const hex = execFileSync(DENO, ["run", "--quiet", "--allow-read", script, JSON.stringify(sample)], { encoding: "utf8" }).trim();
   assert.equal(hex, Buffer.from(core.encodeRecord(sample)).toString("hex"));
 });

@@ -12,7 +12,7 @@ import { createInterface } from "node:readline";
 import { acquire, check, list, signalHolders, tryAcquire, waitlock, LockType } from "../adapters/node/index.ts";
 import { EVENTS_FILE } from "../adapters/events.ts";
 import { EventsReader } from "../cli/events-reader.ts";
-import { FIXTURES, ROOT, eventually, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
+import { DENO, FIXTURES, ROOT, eventually, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 type T = { after(fn: () => void): void; diagnostic(message: string): void };
 
@@ -25,15 +25,6 @@ const PERMISSIONS = ["--allow-read", "--allow-write", "--allow-ffi", "--allow-en
  * Node script that runs Deno as its child when the package's install script did
  * not run, and then a signal sent to "the Deno process" would miss it.
  */
-function denoBinary(): string {
-  const libc = process.platform === "linux" ? "-glibc" : "";
-  const candidates = [
-    join(ROOT, `node_modules/@deno/${process.platform}-${process.arch}${libc}/deno`),
-    join(ROOT, "node_modules/deno/deno"),
-  ];
-  return candidates.find((p) => existsSync(p)) ?? join(ROOT, "node_modules/.bin/deno");
-}
-const DENO = denoBinary();
 
 interface DenoOptions {
   flags?: string[];

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
-import { ROOT, exited, firstLine, signalCounter, tempDir } from "./helpers.ts";
+import { DENO, ROOT, exited, firstLine, signalCounter, tempDir } from "./helpers.ts";
 import { WAITLOCK, assertNoOverlap, keptByLeaseHolder, ownDoneIsQuiet, logged, queued, run, running, spans, start } from "./server-cli.ts";
 import { startEtcd, startEtcdCluster, type EtcdMember } from "./servers/etcd.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
@@ -220,7 +220,7 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
   });
 
   describe("Deno beside Node", () => {
-    const deno = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/.bin/deno")].find((p) => existsSync(p))!;
+    const deno = DENO;
     const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", join(ROOT, "tests/deno/hold.ts"), "", d, JSON.stringify({ backend })], {
       stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
     });

@@ -9,18 +9,13 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chownSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, tryAcquire, type Lock } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, firstLine, queueTickets, tempDir, WAITLOCK, eventually } from "./helpers.ts";
+import { DENO, FIXTURES, ROOT, exited, firstLine, queueTickets, tempDir, WAITLOCK, eventually } from "./helpers.ts";
 
 const DENO_FLAGS = ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env"];
 
 type T = { after(fn: () => void): void };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function denoBinary(): string {
-  const libc = process.platform === "linux" ? "-glibc" : "";
-  const candidates = [join(ROOT, `node_modules/@deno/${process.platform}-${process.arch}${libc}/deno`), join(ROOT, "node_modules/deno/deno")];
-  return candidates.find((p) => existsSync(p)) ?? join(ROOT, "node_modules/.bin/deno");
-}
 
 type Kind = "node" | "cli" | "deno";
 
@@ -30,7 +25,7 @@ function waiter(t: T, kind: Kind, dir: string, descriptor: string, max: number, 
   if (kind === "node") {
     child = spawn(process.execPath, [join(FIXTURES, "fifo-waiter.mjs"), dir, descriptor, String(max), String(holdMs), tag, log], { stdio: ["ignore", "pipe", "pipe"] });
   } else if (kind === "deno") {
-    child = spawn(denoBinary(), [...DENO_FLAGS, join(ROOT, "tests/deno/fifo-waiter.ts"), dir, descriptor, String(max), String(holdMs), tag, log], {
+    child = spawn(DENO, [...DENO_FLAGS, join(ROOT, "tests/deno/fifo-waiter.ts"), dir, descriptor, String(max), String(holdMs), tag, log], {
       stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
     });
   } else {

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { check, list } from "../adapters/node/index.ts";
-import { ROOT, exited, firstLine, spawnHolder, tempDir, WAITLOCK, runCli, cannotRunAs } from "./helpers.ts";
+import { DENO, ROOT, exited, firstLine, spawnHolder, tempDir, WAITLOCK, runCli, cannotRunAs } from "./helpers.ts";
 
 const USER = "waitlock-test";
 const NOBODY = 65534;
@@ -48,7 +48,7 @@ function checkAs(as: As, dir: string, descriptor: string): { node: unknown; deno
   const denoDir = mkdtempSync(join(tmpdir(), "waitlock-deno-"));
   try {
     chmodSync(denoDir, 0o777);
-    const deno = spawnSync(join(ROOT, "node_modules/.bin/deno"), [
+    const deno = spawnSync(DENO, [
       "run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", join(ROOT, "tests/deno/check.ts"), dir, descriptor,
     ], { encoding: "utf8", timeout: 60_000, uid: as.uid, gid: as.gid, env: { ...process.env, DENO_DIR: denoDir, NO_COLOR: "1" } });
     assert.equal(deno.status, 0, deno.stderr);

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FIXTURES, ROOT } from "./helpers.ts";
+import { DENO, FIXTURES, ROOT } from "./helpers.ts";
 import { FORMATS } from "../cli/options.ts";
 
 /** How long `npm install -g` of the tarball may take before it counts as failed. */
@@ -40,15 +40,6 @@ function userPath(): string {
   return (process.env.PATH ?? "").split(":").filter((p) => !/node_modules[\\/]\.bin$/.test(p)).join(":");
 }
 
-/** denoBinary: the Deno executable the repository's dev dependency installs (as tests/deno-adapter.test.ts finds it). */
-function denoBinary(): string {
-  const libc = process.platform === "linux" ? (existsSync("/lib/ld-musl-x86_64.so.1") ? "-musl" : "") : "";
-  const candidates = [
-    join(ROOT, `node_modules/@deno/${process.platform}-${process.arch}${libc}/deno`),
-    join(ROOT, "node_modules/deno/deno"),
-  ];
-  return candidates.find((p) => existsSync(p)) ?? join(ROOT, "node_modules/.bin/deno");
-}
 
 describe("the packed tarball, installed globally (slow: npm install from the registry)", { timeout: 240_000 }, () => {
   before(() => {
@@ -154,7 +145,7 @@ const lock = await tryAcquire("deno", { lockDir: Deno.args[0] });
 console.log(\`\${Boolean(lock)} \${await check("deno", { lockDir: Deno.args[0] })}\`);
 await lock!.release();
 `);
-    const r = run(denoBinary(), ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", script, env.WAITLOCK_DIR!]);
+    const r = run(DENO, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env", script, env.WAITLOCK_DIR!]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "true false\n");
   });

@@ -5,13 +5,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, exited } from "./helpers.ts";
+import { DENO, ROOT, exited } from "./helpers.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { startRedis, type RedisServer } from "./servers/redis.ts";
 
-const DENO = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/.bin/deno")].find((p) => existsSync(p))!;
 /** A Deno run that has not ended by then left something that keeps it alive. */
 const ENDS_WITHIN_MS = 20_000;
 

@@ -14,7 +14,7 @@ import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
-import { FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
+import { DENO, FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
 import { WAITLOCK, assertNoOverlap, keptByLeaseHolder, logged, ownDoneIsQuiet, nowNs, queued, run, running, spans, start } from "./server-cli.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { redisCommand } from "./servers/redis-resp.ts";
@@ -230,7 +230,7 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
   });
 
   describe("Deno beside Node", () => {
-    const deno = [join(ROOT, "node_modules/@deno/linux-x64-glibc/deno"), join(ROOT, "node_modules/.bin/deno")].find((p) => existsSync(p))!;
+    const deno = DENO;
     const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", "--allow-sys", join(ROOT, "tests/deno/hold.ts"), "", d, JSON.stringify({ backend })], {
       stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
     });
