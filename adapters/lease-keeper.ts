@@ -127,7 +127,13 @@ export class LeaseKeeper {
   readonly #renewOnce: Renew;
   readonly #goneWhy: string;
   readonly #lateWhy: string;
-  readonly #lost = new AbortController();
+  /**
+   * Made on first use of `lost`: an AbortController and its signal cost more
+   * than the rest of a lease's set-up, and a lock taken and released quickly
+   * is never asked. #lostReason is the judgement itself.
+   */
+  #lost: AbortController | undefined;
+  #lostReason: WaitlockError | undefined;
   readonly #ticker: Ticker;
   /** Monotonic ms at which the last acknowledged renewal (or the grant) was sent. */
   #confirmedAt: number;
@@ -148,7 +154,16 @@ export class LeaseKeeper {
 
   /** Aborts (reason: a WaitlockError with code ELOST) when the lease may be gone. */
   get lost(): AbortSignal {
+    if (!this.#lost) {
+      this.#lost = new AbortController();
+      if (this.#lostReason) this.#lost.abort(this.#lostReason);
+    }
     return this.#lost.signal;
+  }
+
+  /** The ELOST error once the lease is judged lost, else undefined (asks without making `lost`). */
+  get lostReason(): WaitlockError | undefined {
+    return this.#lostReason;
   }
 
   /** Monotonic ms (performance.now()) before which the lease is certainly alive on the server. */
@@ -213,9 +228,10 @@ export class LeaseKeeper {
 
   /** declareLost stops renewing and aborts `lost` with an ELOST error saying why. */
   declareLost(why: string): void {
-    if (this.#lost.signal.aborted) return;
+    if (this.#lostReason) return;
     this.stop();
-    this.#lost.abort(new WaitlockError("ELOST", `lock lost: ${why}`));
+    this.#lostReason = new WaitlockError("ELOST", `lock lost: ${why}`);
+    this.#lost?.abort(this.#lostReason);
   }
 
   /** stop ends the renewals and the loss watch, without declaring anything. */

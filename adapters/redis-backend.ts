@@ -118,7 +118,6 @@ export class RedisBackend implements LockBackend {
 class HeldLease implements HeldSlot {
   readonly slot: number;
   readonly fence: bigint;
-  readonly lost: AbortSignal;
   readonly lease: HeldSlot["lease"];
   readonly fds: readonly number[] = [];
   readonly #hold: RedisHold;
@@ -130,7 +129,6 @@ class HeldLease implements HeldSlot {
     this.slot = hold.slot;
     this.fence = hold.fence;
     const kept = hold.lease;
-    this.lost = kept.lost;
     const t = kept.timing;
     this.lease = {
       id: kept.token, ttlMs: t.ttlMs, marginMs: t.marginMs, graceMs: t.graceMs,
@@ -138,9 +136,14 @@ class HeldLease implements HeldSlot {
     };
   }
 
+  /** Aborts when the lease is judged lost (its signal is made when first asked for). */
+  get lost(): AbortSignal {
+    return this.#hold.lease.lost;
+  }
+
   /** Released, or lost. */
   get ended(): boolean {
-    return this.#released || this.lost.aborted;
+    return this.#released || this.#hold.lease.lostReason !== undefined;
   }
 
   /** Calls fn once the hold ends (released or lost). */

@@ -341,7 +341,7 @@ export class RedisLocks {
     try {
       for (;;) {
         if (wait.signal?.aborted) throw new WaitlockError("EABORTED", `stopped waiting for ${d}: aborted`, { cause: wait.signal.reason });
-        if (lease.lost.aborted) throw lease.lost.reason;
+        if (lease.lostReason) throw lease.lostReason;
         const left = wait.deadline - now();
         if (left <= 0) throw new WaitlockError("ETIMEDOUT", `timed out waiting for ${d}`);
         try {
@@ -385,7 +385,7 @@ export class RedisLocks {
 
   /** #hold makes a grant of req (whose record is value) on lease. */
   #hold(req: RedisLockRequest, value: EntryValue, lease: TokenLease, g: { slot: number; fence: bigint; at: number }): RedisHold {
-    if (lease.lost.aborted) throw lease.lost.reason; // granted on a lease already judged lost: the caller queues again
+    if (lease.lostReason) throw lease.lostReason; // granted on a lease already judged lost: the caller queues again
     const d = req.descriptor;
     let released = false;
     return {
@@ -397,7 +397,7 @@ export class RedisLocks {
       release: async () => {
         if (released) return;
         released = true;
-        const lost = lease.lost.aborted;
+        const lost = lease.lostReason !== undefined;
         lease.stop();
         // Unreachable: the lease runs out on the server by itself; nobody is granted before then.
         // After a loss the server has most likely forgotten the token: do not wait long to hear it.
