@@ -17,35 +17,27 @@
 //             (holding), a newline, and the request's record (JSON)
 // Each redis.call costs about a microsecond: the scripts make few of them.
 
-/** Helpers every script starts with. */
-const COMMON = `
+/** What every script starts with: the descriptor's keys. */
+const HEAD = `
 local B, P, D = KEYS[1], KEYS[2], ARGV[1]
 local S, Q, E = B .. 'state', B .. 'queue', B .. 'expiry'
 local INDEX = P .. '#index'
 -- Keys outlive the last lease by this much, so their TTLs need setting about once a minute, not on every change.
 local SLACK = 60000
 local NOW, NOW_US
+`;
 
-local function clock()
+/** The server's clock, read once (TIME): NOW in ms, NOW_US in µs. */
+const CLOCK = `
+do
   local t = redis.call('TIME')
   NOW_US = tonumber(t[1]) * 1000000 + tonumber(t[2])
   NOW = math.floor(NOW_US / 1000)
 end
+`;
 
--- parse splits a token's state into its header fields and its record.
-local function parse(v)
-  local nl = string.find(v, '\\n', 1, true)
-  local f = {}
-  for w in string.gmatch(nl and string.sub(v, 1, nl - 1) or v, '%S+') do f[#f + 1] = w end
-  return f, nl and string.sub(v, nl + 1) or ''
-end
-
--- counts reads n, x and r (n is nil when the descriptor has no state).
-local function counts()
-  local c = redis.call('HMGET', S, 'n', 'x', 'r')
-  return { n = tonumber(c[1]), x = tonumber(c[2]) or 0, r = tonumber(c[3]) or 0 }
-end
-
+/** The fence counter: apart from COMMON, as acquire's uncontended path needs it before COMMON is defined. */
+const FENCE = `
 -- A fence (and a queue position): strictly greater than every one before it
 -- under this prefix, and at least the server's clock in microseconds, so that
 -- a server restarted without its data still never hands out a smaller one.
@@ -61,6 +53,27 @@ local function next_fence()
     redis.call('SET', P .. '#fence', now)
   end
   return now
+end
+`;
+
+/**
+ * The helpers of the general case. Lua makes a closure of each of them every
+ * time a script runs (they cost a script a few µs), so the uncontended paths
+ * of acquire and release come before them and return without making any.
+ */
+const COMMON = `
+-- parse splits a token's state into its header fields and its record.
+local function parse(v)
+  local nl = string.find(v, '\\n', 1, true)
+  local f = {}
+  for w in string.gmatch(nl and string.sub(v, 1, nl - 1) or v, '%S+') do f[#f + 1] = w end
+  return f, nl and string.sub(v, nl + 1) or ''
+end
+
+-- counts reads n, x and r (n is nil when the descriptor has no state).
+local function counts()
+  local c = redis.call('HMGET', S, 'n', 'x', 'r')
+  return { n = tonumber(c[1]), x = tonumber(c[2]) or 0, r = tonumber(c[3]) or 0 }
 end
 
 -- drop forgets a token (v: its state, if already read): its slot or shared
@@ -204,13 +217,33 @@ end
  * token already known (the same request asked again) is answered with where
  * it stands, its lease extended: asking again never queues twice.
  */
-export const ACQUIRE = `${COMMON}
-clock()
+export const ACQUIRE = `${HEAD}${CLOCK}${FENCE}
+local h = redis.call('HMGET', S, 'n', 'x', 'r')
+if not (h[1] or h[2] or h[3]) then
+  -- No state hash: nobody holds or waits here (every token has its entry in it), so
+  -- there is nothing to sweep and no queue to stand behind, and the lease granted
+  -- here is the descriptor's only one: the keys' TTLs follow from it.
+  local tok, n, ttl, pref = ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[5])
+  local fence = next_fence()
+  local slot = 0
+  if ARGV[3] == 's' then
+    redis.call('HSET', S, 't' .. tok, 'H ' .. ttl .. ' s 0 ' .. fence .. ' ' .. NOW .. '\\n' .. ARGV[7], 'r', 1, 'n', n)
+  else
+    if pref >= 0 and pref < n then slot = pref end
+    redis.call('HSET', S, 's' .. slot, tok, 't' .. tok, 'H ' .. ttl .. ' x ' .. slot .. ' ' .. fence .. ' ' .. NOW .. '\\n' .. ARGV[7], 'x', 1, 'n', n)
+  end
+  redis.call('ZADD', E, NOW + ttl, tok)
+  local until_ = NOW + ttl + 1000 + SLACK
+  redis.call('PEXPIREAT', S, until_)
+  redis.call('PEXPIREAT', E, until_)
+  redis.call('ZADD', INDEX, until_, D)
+  redis.call('PUBLISH', P .. '#events', D)
+  return {'held', slot, fence, NOW}
+end
+${COMMON}
 local tok, mode, n, pref, ttl = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local c = counts()
--- Without a state hash nobody holds or waits here (every token has its entry in it):
--- nothing to sweep and no queue to stand behind, and the lease granted below is the
--- only one, which saves a descriptor's first request three reads.
+-- The state hash is there. (One without n, changed by hand, counts as none: no sweep, no queue.)
+local c = { n = tonumber(h[1]), x = tonumber(h[2]) or 0, r = tonumber(h[3]) or 0 }
 local empty = c.n == nil
 local swept = false
 if c.n then
@@ -265,8 +298,7 @@ return {'queued', waiting}
  * fence, at}, or {'queued', rank, ms until the first lease of the descriptor
  * runs out} (when a waiter next in line should look again).
  */
-export const RENEW = `${COMMON}
-clock()
+export const RENEW = `${HEAD}${CLOCK}${FENCE}${COMMON}
 local swept = sweep() > 0
 if swept then promote() end
 local tok = ARGV[2]
@@ -288,18 +320,25 @@ return {'queued', redis.call('ZRANK', Q, tok), math.floor(tonumber(first[2]) - N
  * holds or waits (a waiter giving up, even one granted meanwhile), then hands
  * what it freed to the waiters next in line. Replies 1 if the token was known.
  */
-export const RELEASE = `${COMMON}
-clock()
+export const RELEASE = `${HEAD}
 local tok = ARGV[2]
 -- The two earliest leases: whether this token is the descriptor's only one,
 -- and whether any lease has run out (a sweep is needed).
 local first = redis.call('ZRANGE', E, 0, 1, 'WITHSCORES')
 if #first == 2 and first[1] == tok then
-  -- The only token (an uncontended lock): nothing to sweep, nobody to promote, every key goes.
-  gone()
+  -- The only token (an uncontended lock): nothing to sweep, nobody to promote, every
+  -- key goes, and no clock is read. Index entries of descriptors whose keys expired are
+  -- dropped when the token's last digit is 0 (tokens are random: one release in 16).
+  redis.call('DEL', S, Q, E)
+  redis.call('ZREM', INDEX, D)
+  if string.sub(tok, -1) == '0' then
+    local t = redis.call('TIME')
+    redis.call('ZREMRANGEBYSCORE', INDEX, '-inf', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  end
   redis.call('PUBLISH', P .. '#events', D)
-  return tonumber(first[2]) > NOW and 1 or 0
+  return 1
 end
+${CLOCK}${FENCE}${COMMON}
 local swept = sweep(first[2] or math.huge)
 local v = redis.call('HGET', S, 't' .. tok)
 if v then drop(tok, v) end
@@ -314,8 +353,7 @@ return v and 1 or 0
 `;
 
 /** rewrite: ARGV = D, token, record JSON. Replaces a holder's record; 1 if it still holds. */
-export const REWRITE = `${COMMON}
-clock()
+export const REWRITE = `${HEAD}${CLOCK}
 local v = redis.call('HGET', S, 't' .. ARGV[2])
 if not v or string.sub(v, 1, 1) ~= 'H' then return 0 end
 local e = redis.call('ZSCORE', E, ARGV[2])
@@ -331,8 +369,7 @@ return 1
  * shape be granted now? Replies {'free'}, {'busy'} or {'mismatch', n, record}.
  * Entries whose lease has run out count as gone, as the next sweep will make them.
  */
-export const CHECK = `${COMMON}
-clock()
+export const CHECK = `${HEAD}${CLOCK}${FENCE}${COMMON}
 local mode, n = ARGV[2], tonumber(ARGV[3])
 local live = redis.call('ZRANGEBYSCORE', E, '(' .. NOW, '+inf')
 if #live == 0 then return {'free'} end
