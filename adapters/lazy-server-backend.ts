@@ -3,7 +3,7 @@
 // it: through a dynamic import the bundler keeps it out of start-up (it is
 // neither evaluated nor compiled until a server URL is used), while it stays
 // in the same bundle, so classes such as WaitlockError stay one class.
-import type { HeldSlot, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
+import type { Awaitable, HeldSlot, ListFilter, LockBackend, SlotInfo, SlotRequest, WaitOptions } from "./backend.ts";
 import type { ServerTarget } from "./backend-url.ts";
 import type { NetworkSupport } from "./http.ts";
 import type { Platform } from "./platform.ts";
@@ -31,12 +31,13 @@ export class LazyServerBackend implements LockBackend {
     return this.#loading;
   }
 
-  async tryAcquire(req: SlotRequest): Promise<HeldSlot | undefined> {
-    return (await this.#backend()).tryAcquire(req);
+  // Once loaded, a request goes straight through: no await of an already settled load.
+  tryAcquire(req: SlotRequest): Awaitable<HeldSlot | undefined> {
+    return this.#loaded ? this.#loaded.tryAcquire(req) : this.#backend().then((b) => b.tryAcquire(req));
   }
 
-  async acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
-    return (await this.#backend()).acquire(req, wait);
+  acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
+    return this.#loaded ? this.#loaded.acquire(req, wait) : this.#backend().then((b) => b.acquire(req, wait));
   }
 
   async check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Promise<boolean> {
