@@ -251,10 +251,14 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     return b;
   }
 
+  let lastValid: string | undefined; // a process asks for the same descriptor again and again: check it once
+
   function checkDescriptor(descriptor: unknown): string {
     if (typeof descriptor !== "string") throw usage("descriptor must be a string");
+    if (descriptor === lastValid) return descriptor;
     const problem = core.descriptorProblem(descriptor);
     if (problem) throw usage(`invalid descriptor ${JSON.stringify(descriptor.length > 60 ? descriptor.slice(0, 60) + "…" : descriptor)}: ${problem}`);
+    lastValid = descriptor;
     return descriptor;
   }
 
