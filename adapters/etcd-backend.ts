@@ -142,7 +142,6 @@ export class EtcdBackend implements LockBackend {
 class HeldLease implements HeldSlot {
   readonly slot: number;
   readonly fence: bigint;
-  readonly lost: AbortSignal;
   readonly lease: LeaseHandle;
   readonly fds: readonly number[] = [];
   readonly #hold: EtcdHold;
@@ -151,13 +150,17 @@ class HeldLease implements HeldSlot {
     this.#hold = hold;
     this.slot = hold.slot;
     this.fence = hold.fence;
-    this.lost = hold.lease.lost;
     const t = hold.lease.timing;
     const kept = hold.lease;
     this.lease = {
       id: kept.id, ttlMs: t.ttlMs, marginMs: t.marginMs, graceMs: t.graceMs,
       certainForMs: () => kept.certainUntil - performance.now(),
     };
+  }
+
+  /** Aborts when the lease is judged lost (its signal is made when first asked for). */
+  get lost(): AbortSignal {
+    return this.#hold.lease.lost;
   }
 
   rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
