@@ -25,10 +25,14 @@ export const FIXTURES = join(ROOT, "tests/fixtures");
   }
 }
 
-/** tempDir makes a fresh directory, removed when the test ends. */
+/**
+ * tempDir makes a fresh directory, removed when the test ends. A process of the
+ * test may still be writing there as it is removed (a holder's last events, a
+ * child killed by a later hook): removal retries a directory that is not empty.
+ */
 export function tempDir(t: { after(fn: () => void): void }, prefix = "waitlock-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
   return dir;
 }
 
