@@ -16,7 +16,6 @@ const DENO_FLAGS = ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-wr
 type T = { after(fn: () => void): void };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 type Kind = "node" | "cli" | "deno";
 
 /** waiter starts a waiter of one kind; it appends its tag to log once it holds the lock. */
