@@ -20,12 +20,6 @@ const DENO_SCRIPTS = join(ROOT, "tests/deno");
 /** What the library needs (docs/DENO.md); --allow-run only for signalHolders. */
 const PERMISSIONS = ["--allow-read", "--allow-write", "--allow-ffi", "--allow-env"];
 
-/**
- * The Deno executable itself. npm's launcher (node_modules/.bin/deno) may be a
- * Node script that runs Deno as its child when the package's install script did
- * not run, and then a signal sent to "the Deno process" would miss it.
- */
-
 interface DenoOptions {
   flags?: string[];
   env?: Record<string, string>;

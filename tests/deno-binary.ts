@@ -7,8 +7,10 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 /**
  * DENO is the Deno executable of the repository's dev dependency: the platform
- * package's binary for this libc where it is installed (node_modules/.bin/deno
- * is a Node shim, a Node start more per run), else that shim.
+ * package's binary for this libc where it is installed, else npm's launcher
+ * (node_modules/.bin/deno). The launcher may be a Node script that runs Deno as
+ * its child (when the package's install script did not run): it costs a Node
+ * start per run, and a signal sent to "the Deno process" would miss Deno.
  */
 export const DENO = ((): string => {
   const muslLoader = `/lib/ld-musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`;

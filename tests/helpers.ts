@@ -162,7 +162,6 @@ export async function eventually(cond: () => Promise<boolean> | boolean, what: s
 export const WAITLOCK = join(ROOT, "bin/waitlock");
 export { DENO } from "./deno-binary.ts";
 
-
 const runnableAs = new Map<number, string | false>();
 
 /**

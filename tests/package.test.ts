@@ -40,7 +40,6 @@ function userPath(): string {
   return (process.env.PATH ?? "").split(":").filter((p) => !/node_modules[\\/]\.bin$/.test(p)).join(":");
 }
 
-
 describe("the packed tarball, installed globally (slow: npm install from the registry)", { timeout: 240_000 }, () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "waitlock-package-"));
