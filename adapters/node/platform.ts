@@ -159,9 +159,7 @@ export class NodePlatform implements Platform {
 
   watchFile(path: string, onChange: () => void): (() => void) | undefined {
     try {
-      const watcher = fs.watch(path, { persistent: false }, () => onChange());
-      watcher.on("error", () => undefined); // a failed watch costs promptness only: waiters poll
-      return () => watcher.close();
+      return startWatch(path, () => onChange(), () => undefined); // a failed watch costs promptness only: waiters poll
     } catch {
       return undefined;
     }
