@@ -418,7 +418,6 @@ export function waitInQueue(
     };
     const attempt = (force: boolean): void => {
       if (settled) return;
-      let rearmed = false;
       try {
         for (let round = 0; round < 4; round++) {
           last = ticket.place();
@@ -427,11 +426,11 @@ export function waitInQueue(
             if (held) return finish(undefined, held);
           }
           if (last.eligible) {
-            // A directory watch stays good; a holders' watch may be on a holder that has
-            // gone unheard (killed), so it is set again, once.
-            if (watched === SLOTS && (!watchingHolders || rearmed)) return;
-            rearmed = true;
-            rewatchSlots();
+            // Already watching: a holder's file tells every change of its hold (onSlotChange
+            // moves the watch when the holder changes); a holder killed leaves its file as it
+            // was, and the try above, on the poll, takes the slot it freed.
+            if (watched === SLOTS) return;
+            watchOnly(SLOTS);
             continue; // a release between the try and the watch would go unseen: try once more
           }
           const target = last.target!;
