@@ -5,14 +5,14 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { acquire, check, list, signalHolders, tryAcquire, waitlock, LockType } from "../adapters/node/index.ts";
 import { EVENTS_FILE } from "../adapters/events.ts";
 import { EventsReader } from "../cli/events-reader.ts";
-import { DENO, FIXTURES, ROOT, eventually, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
+import { DENO, FIXTURES, ROOT, eventually, exited, falseBusies, firstLine, forgeHolderPid, signalSoFar, spawnHolder, spawnReader, tempDir, watchedInodes } from "./helpers.ts";
 
 type T = { after(fn: () => void): void; diagnostic(message: string): void };
 
@@ -277,6 +277,22 @@ describe("holders that die, across runtimes", () => {
     assert.equal(lock.slot, 0);
     assert.equal((await list({ lockDir: dir }))[0].record?.holderPid, process.pid);
     await lock.release();
+  });
+
+  test("a Deno waiter whose turn it is watches the Node holder's file and is woken by its release", async (t) => {
+    const dir = tempDir(t);
+    const holder = await acquire("turn", { lockDir: dir });
+    // A poll of a minute: only the watch can bring the waiter in within its 20 s.
+    const waiter = spawnDeno(t, "wait.ts", [dir, "turn", "20000", "60000"]);
+    const lines = createInterface({ input: waiter.stdout! })[Symbol.asyncIterator]();
+    assert.deepEqual(JSON.parse((await lines.next()).value), { busy: true });
+    const slotFile = Number(statSync(join(dir, "turn.slot0.lock")).ino);
+    await eventually(() => watchedInodes(waiter.pid!).includes(slotFile), "the Deno waiter to watch the holder's file");
+    assert.ok(!watchedInodes(waiter.pid!).includes(Number(statSync(dir).ino)), "the Deno waiter does not watch the lock directory");
+    await holder.release();
+    const got = JSON.parse((await lines.next()).value ?? "null");
+    assert.equal(got?.slot, 0, JSON.stringify(got));
+    assert.equal((await exited(waiter)).code, 0);
   });
 
   test("a Node holder killed with SIGKILL frees its slot for a Deno waiter", async (t) => {

@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, chownSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { acquire, check, tryAcquire, type Lock } from "../adapters/node/index.ts";
-import { DENO, FIXTURES, ROOT, exited, firstLine, queueTickets, tempDir, WAITLOCK, eventually } from "./helpers.ts";
+import { DENO, FIXTURES, ROOT, exited, firstLine, queueTickets, tempDir, WAITLOCK, eventually, watchedInodes } from "./helpers.ts";
 
 const DENO_FLAGS = ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env"];
 
@@ -202,21 +202,6 @@ test("planted queue files neither crash, nor block, nor make a free lock look bu
   assert.ok(waited < 1_000, `a stuck queue was passed after ${waited.toFixed(0)} ms (two polls)`);
 });
 
-/** watchedInodes lists the inodes a process watches with inotify (/proc/PID/fdinfo). */
-function watchedInodes(pid: number): number[] {
-  const out: number[] = [];
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8");
-    } catch {
-      continue;
-    }
-    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+) /gm)) out.push(parseInt(m[1], 16));
-  }
-  return out;
-}
-
 test("no herd: only the waiter at the front watches the holder's file; each other watches the ticket before its own", { timeout: 30_000 }, async (t) => {
   const dir = tempDir(t);
   const log = join(dir, "order.log");
@@ -248,7 +233,9 @@ test("a release wakes its waiter through the holder's file, and a process done w
   const lock = await waiting;
   await lock.release();
   // Its watches go right after the grant: one kept on the lock directory by each
-  // process that ever waited would wake all of them on every release.
+  // process that ever waited would wake all of them on every release. The wait's
+  // tidy-up timer was set at the grant, before this one, so it has run by then;
+  // the old linger was a second.
   await sleep(100);
   assert.ok(!watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "no watch of the lock directory is left");
 });
@@ -280,4 +267,19 @@ test("a waiter that found a holder without its record yet moves from the directo
   await eventually(() => !watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "the waiter to stop watching the directory");
   holder.stdin!.end("release\n");
   await (await waiting).release();
+});
+
+test("a semaphore's waiter whose turn it is watches every holder's file, and any release wakes it", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const a = await acquire("pool", { lockDir: dir, maxHolders: 2 });
+  const b = await acquire("pool", { lockDir: dir, maxHolders: 2 });
+  const waiting = acquire("pool", { lockDir: dir, maxHolders: 2, timeout: 20_000, pollInterval: 60_000 });
+  const inode = (slot: number) => Number(statSync(join(dir, `pool.slot${slot}.lock`)).ino);
+  await eventually(() => [inode(0), inode(1)].every((i) => watchedInodes(process.pid).includes(i)), "the waiter to watch both holders' files");
+  assert.ok(!watchedInodes(process.pid).includes(Number(statSync(dir).ino)), "the waiter does not watch the lock directory");
+  await (a.slot === 1 ? a : b).release(); // slot 1: not the one a waiter tries first
+  const lock = await waiting;
+  assert.equal(lock.slot, 1);
+  await lock.release();
+  await (a.slot === 1 ? b : a).release();
 });

@@ -159,6 +159,21 @@ export async function eventually(cond: () => Promise<boolean> | boolean, what: s
   }
 }
 
+/** watchedInodes lists the inodes a process watches with inotify (/proc/PID/fdinfo). */
+export function watchedInodes(pid: number): number[] {
+  const out: number[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+) /gm)) out.push(parseInt(m[1], 16));
+  }
+  return out;
+}
+
 export const WAITLOCK = join(ROOT, "bin/waitlock");
 export { DENO } from "./deno-binary.ts";
 
