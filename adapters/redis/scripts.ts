@@ -78,17 +78,20 @@ end
 
 -- drop forgets a token (v: its state, if already read): its slot or shared
 -- grant, or its place in the queue, and its expiry. A wake-up left for it
--- expires by itself.
-local function drop(tok, v)
+-- expires by itself. c, when given, is the caller's counts, kept current
+-- (and c.s0, when not nil, what slot 0 holds, already read).
+local function drop(tok, v, c)
   v = v or redis.call('HGET', S, 't' .. tok)
   if v then
     local f = parse(v)
     if f[1] == 'H' then
       if f[3] == 's' then
-        redis.call('HINCRBY', S, 'r', -1)
+        local r = redis.call('HINCRBY', S, 'r', -1)
+        if c then c.r = r end
         redis.call('HDEL', S, 't' .. tok)
-      elseif redis.call('HGET', S, 's' .. f[4]) == tok then
-        redis.call('HINCRBY', S, 'x', -1)
+      elseif (c and f[4] == '0' and c.s0 or redis.call('HGET', S, 's' .. f[4])) == tok then
+        local x = redis.call('HINCRBY', S, 'x', -1)
+        if c then c.x = x; c.s0 = nil end
         redis.call('HDEL', S, 't' .. tok, 's' .. f[4])
       else
         redis.call('HDEL', S, 't' .. tok)
@@ -148,9 +151,9 @@ end
 
 -- promote grants the head of the queue, and the next, as long as each may
 -- hold: FIFO, and a waiter that would be overtaken stops everyone behind it.
--- Each one granted finds "slot fence at" in its own wake-up list.
-local function promote()
-  local c
+-- Each one granted finds "slot fence at" in its own wake-up list. c: the
+-- counts, if the caller has them (else read once, if anyone waits).
+local function promote(c)
   while true do
     local head = redis.call('ZRANGE', Q, 0, 0)[1]
     if not head then return end
@@ -340,10 +343,13 @@ if #first == 2 and first[1] == tok then
 end
 ${CLOCK}${FENCE}${COMMON}
 local swept = sweep(first[2] or math.huge)
-local v = redis.call('HGET', S, 't' .. tok)
-if v then drop(tok, v) end
+-- The token's state and the counts in one read, with slot 0's holder (all a mutex's drop needs).
+local h = redis.call('HMGET', S, 't' .. tok, 'n', 'x', 'r', 's0')
+local v = h[1]
+local c = { n = tonumber(h[2]), x = tonumber(h[3]) or 0, r = tonumber(h[4]) or 0, s0 = h[5] }
+if v then drop(tok, v, c) end
 if v or swept > 0 then
-  promote()
+  promote(c)
   -- A release only ends leases (a grant keeps the waiter's), so the keys' TTLs still
   -- cover every lease left; only a descriptor that may have no token left is looked at.
   if swept > 0 or #first < 4 then keep(false) end
