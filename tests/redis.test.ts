@@ -147,8 +147,12 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       const ac = new AbortController();
       const waiting = acquire("t", { backend, signal: ac.signal });
       await queued(backend, "t");
+      await sleep(100); // blocked on its wake-up list by now, for a second (its check-in)
+      const abortedAt = performance.now();
       ac.abort();
       await assert.rejects(waiting, (e) => isWaitlockError(e, "EABORTED"));
+      // The abort closes the blocked connection: the waiter stops at once, not at its next check-in.
+      assert.ok(performance.now() - abortedAt < 600, `stopped ${Math.round(performance.now() - abortedAt)} ms after the abort`);
       const entries = await list({ backend, descriptor: "t" });
       assert.deepEqual(entries.map((e) => e.kind), ["slot"], "only the holder is left");
       await holder.release();

@@ -377,7 +377,10 @@ export class RedisLocks {
     const wake = `${this.base(d)}wake:${lease.token}`;
     // Stops a block at once: the caller aborts, the lease is judged lost, or the deadline passes.
     const stop = new AbortController();
-    const onStop = () => stop.abort();
+    const onStop = () => {
+      stop.abort();
+      this.client.unblock(wake);
+    };
     wait.signal?.addEventListener("abort", onStop, { once: true });
     lease.lost.addEventListener("abort", onStop, { once: true });
     const stopDeadline = setLongTimeout(onStop, wait.deadline - now());
@@ -389,7 +392,7 @@ export class RedisLocks {
         const left = wait.deadline - now();
         if (left <= 0) throw new WaitlockError("ETIMEDOUT", `timed out waiting for ${d}`);
         try {
-          const popped = await this.client.blpop(wake, Math.min(left, blockMs), stop.signal);
+          const popped = await this.client.blpop(wake, Math.min(left, blockMs));
           if (popped) {
             const [slot, fence, at] = popped.split(" ");
             return this.#hold(req, value, lease, { slot: Number(slot), fence: BigInt(fence), at: Number(at) });
