@@ -176,14 +176,20 @@ export class Lock {
    * settles with the first call: on a server, once the slot is handed on.
    */
   release(): Promise<void> {
-    this.#releasing ??= (async () => {
-      await undefined; // #releasing is set before anything that could call back in
-      this.#stopOwnerWatch();
-      await this.#held.release();
-      const e = this.events;
-      if (e && !this.#held.lost?.aborted) e.sink.record("released", this.descriptor, Date.now() - e.acquiredAt);
-    })();
+    if (this.#releasing) return this.#releasing;
+    // #releasing is set before anything that could call back in, and the release
+    // starts at once: not a microtask turn later, on the way to the next holder.
+    let settle!: (ended: Promise<void>) => void;
+    this.#releasing = new Promise<void>((resolve) => (settle = resolve));
+    settle(this.#end());
     return this.#releasing;
+  }
+
+  async #end(): Promise<void> {
+    this.#stopOwnerWatch();
+    await this.#held.release();
+    const e = this.events;
+    if (e && !this.#held.lost?.aborted) e.sink.record("released", this.descriptor, Date.now() - e.acquiredAt);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
