@@ -1,14 +1,14 @@
 // LockBackend on etcd: the library's and CLI's view of the protocol in
 // etcd/locks.ts. Maps requests and listings between the two, and owns the
 // client (one per backend URL).
-import { lockTypeOf, selfSignalling, serverLockRequest, type AdoptedLease, type BackendHost, type DoneHandler, type HeldSlot, type LeaseHandle, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { selfSignalling, serverLockRequest, type AdoptedLease, type BackendHost, type DoneHandler, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { EtcdTarget } from "./backend-url.ts";
 import { EtcdClient } from "./etcd/client.ts";
 import { KeptLease } from "./etcd/lease.ts";
 import { EtcdLocks, type EtcdHold, type EtcdLockRequest } from "./etcd/locks.ts";
 import { fenceOf, parseEntry } from "./etcd/queue.ts";
 import type { NetworkSupport } from "./http.ts";
-import type { LockRecord } from "./wasm-core.ts";
+import { ServerHeldSlot, recordOf } from "./server-held.ts";
 
 export type { NetworkSupport };
 
@@ -47,9 +47,9 @@ export class EtcdBackend implements LockBackend {
    * this process (the one keeping the lease) take the signal, as `--done` on
    * the lock directory signals the verified local holder.
    */
-  #held(r: EtcdLockRequest, hold: EtcdHold): HeldLease {
+  #held(r: EtcdLockRequest, hold: EtcdHold): ServerHeldSlot {
     hold.followDone(r.info, selfSignalling(this.#p));
-    return new HeldLease(hold);
+    return new ServerHeldSlot(hold, hold.lease.id);
   }
 
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Promise<boolean> {
@@ -71,11 +71,7 @@ export class EtcdBackend implements LockBackend {
       const [, descriptor, kind] = m;
       if (kind === "q" && holding.has(kv.lease)) continue;
       const v = parseEntry(kv).value;
-      const record: LockRecord | undefined = v && {
-        version: 1, type: lockTypeOf({ maxHolders: v.maxHolders, shared: v.mode === "shared" }), slot: v.slot ?? 0, maxHolders: v.maxHolders,
-        holderPid: v.pid, ownerPid: v.ownerPid, ownerStart: v.ownerStart, uid: v.uid ?? -1,
-        acquiredAt: v.acquiredAt ?? v.queuedAt, hostname: v.host, descriptor, command: v.command,
-      };
+      const record = v && recordOf(v, descriptor, v.slot ?? 0, v.acquiredAt);
       const info: SlotInfo = {
         descriptor, slot: kind === "slot" ? Number(m[3]) : 0, kind: kind === "read" ? "reader" : kind === "slot" ? "slot" : "waiter",
         status: v ? "active" : "corrupt", held: kind === "q" ? "free" : kind === "read" ? "shared" : "exclusive",
@@ -136,43 +132,5 @@ export class EtcdBackend implements LockBackend {
 
   close(): void {
     this.#client.close();
-  }
-}
-
-class HeldLease implements HeldSlot {
-  readonly slot: number;
-  readonly fence: bigint;
-  readonly lease: LeaseHandle;
-  readonly fds: readonly number[] = [];
-  readonly #hold: EtcdHold;
-
-  constructor(hold: EtcdHold) {
-    this.#hold = hold;
-    this.slot = hold.slot;
-    this.fence = hold.fence;
-    const t = hold.lease.timing;
-    const kept = hold.lease;
-    this.lease = {
-      id: kept.id, ttlMs: t.ttlMs, marginMs: t.marginMs, graceMs: t.graceMs,
-      certainForMs: () => kept.certainUntil - performance.now(),
-    };
-  }
-
-  /** Aborts when the lease is judged lost (its signal is made when first asked for). */
-  get lost(): AbortSignal {
-    return this.#hold.lease.lost;
-  }
-
-  rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
-    const info: Parameters<EtcdHold["rewrite"]>[0] = {};
-    if (changes.holderPid !== undefined) info.pid = changes.holderPid;
-    if (changes.ownerPid !== undefined) info.ownerPid = changes.ownerPid;
-    if (changes.ownerStart !== undefined) info.ownerStart = changes.ownerStart;
-    if (changes.command !== undefined) info.command = changes.command;
-    return this.#hold.rewrite(info);
-  }
-
-  release(): Promise<void> {
-    return this.#hold.release();
   }
 }

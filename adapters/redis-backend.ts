@@ -1,12 +1,12 @@
 // LockBackend on Redis: the library's and CLI's view of the protocol in
 // redis/locks.ts. Maps requests and listings between the two, and owns the
 // connections (one client per backend URL).
-import { lockTypeOf, selfSignalling, serverLockRequest, type AdoptedLease, type BackendHost, type DoneHandler, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
+import { selfSignalling, serverLockRequest, type AdoptedLease, type BackendHost, type DoneHandler, type HeldSlot, type LeaseHandOff, type ListFilter, type LockBackend, type SlotInfo, type SlotRequest, type WaitOptions } from "./backend.ts";
 import type { RedisTarget } from "./backend-url.ts";
 import type { NetworkSupport } from "./http.ts";
 import { RedisClient } from "./redis/client.ts";
 import { RedisLocks, later, type ListedEntry, type RedisHold, type RedisLockRequest } from "./redis/locks.ts";
-import type { LockRecord } from "./wasm-core.ts";
+import { ServerHeldSlot, recordOf } from "./server-held.ts";
 
 export class RedisBackend implements LockBackend {
   readonly location: string;
@@ -42,8 +42,8 @@ export class RedisBackend implements LockBackend {
    * the caller (a request heard meanwhile is remembered and answered then),
    * and not at all if it has ended by then.
    */
-  #held(r: RedisLockRequest, hold: RedisHold): HeldLease {
-    const held = new HeldLease(hold);
+  #held(r: RedisLockRequest, hold: RedisHold): ServerHeldSlot {
+    const held = new ServerHeldSlot(hold, hold.lease.token);
     later(() => {
       if (!held.ended) held.onEnd(this.#locks.followDone(r.descriptor, hold.lease.token, r.info, selfSignalling(this.#host)));
     }, this.#locks.unrefTimer);
@@ -61,11 +61,7 @@ export class RedisBackend implements LockBackend {
     for (const d of await this.#locks.list(filter.descriptor)) {
       const info = (e: ListedEntry): SlotInfo => {
         const v = e.value;
-        const record: LockRecord | undefined = v && {
-          version: 1, type: lockTypeOf({ maxHolders: v.maxHolders, shared: v.mode === "shared" }), slot: e.slot, maxHolders: v.maxHolders,
-          holderPid: v.pid, ownerPid: v.ownerPid, ownerStart: v.ownerStart, uid: v.uid ?? -1,
-          acquiredAt: e.acquiredAt ?? v.queuedAt, hostname: v.host, descriptor: d.descriptor, command: v.command,
-        };
+        const record = v && recordOf(v, d.descriptor, e.slot, e.acquiredAt);
         const where = e.kind === "slot" ? `slot ${e.slot}` : e.kind === "reader" ? `reader ${e.token}` : `waiter ${e.token}`;
         return {
           descriptor: d.descriptor, slot: e.slot, kind: e.kind, status: v ? "active" : "corrupt",
@@ -112,58 +108,5 @@ export class RedisBackend implements LockBackend {
 
   close(): void {
     this.#client.close();
-  }
-}
-
-class HeldLease implements HeldSlot {
-  readonly slot: number;
-  readonly fence: bigint;
-  readonly lease: HeldSlot["lease"];
-  readonly fds: readonly number[] = [];
-  readonly #hold: RedisHold;
-  #onEnd: (() => void)[] = [];
-  #released = false;
-
-  constructor(hold: RedisHold) {
-    this.#hold = hold;
-    this.slot = hold.slot;
-    this.fence = hold.fence;
-    const kept = hold.lease;
-    const t = kept.timing;
-    this.lease = {
-      id: kept.token, ttlMs: t.ttlMs, marginMs: t.marginMs, graceMs: t.graceMs,
-      certainForMs: () => kept.certainUntil - performance.now(),
-    };
-  }
-
-  /** Aborts when the lease is judged lost (its signal is made when first asked for). */
-  get lost(): AbortSignal {
-    return this.#hold.lease.lost;
-  }
-
-  /** Released, or lost. */
-  get ended(): boolean {
-    return this.#released || this.#hold.lease.lostReason !== undefined;
-  }
-
-  /** Calls fn once the hold ends (released or lost). */
-  onEnd(fn: () => void): void {
-    this.#onEnd.push(fn);
-    this.lost.addEventListener("abort", fn, { once: true });
-  }
-
-  rewrite(changes: Parameters<HeldSlot["rewrite"]>[0]): Promise<void> {
-    const info: Parameters<RedisHold["rewrite"]>[0] = {};
-    if (changes.holderPid !== undefined) info.pid = changes.holderPid;
-    if (changes.ownerPid !== undefined) info.ownerPid = changes.ownerPid;
-    if (changes.ownerStart !== undefined) info.ownerStart = changes.ownerStart;
-    if (changes.command !== undefined) info.command = changes.command;
-    return this.#hold.rewrite(info);
-  }
-
-  release(): Promise<void> {
-    this.#released = true;
-    for (const fn of this.#onEnd.splice(0)) fn();
-    return this.#hold.release();
   }
 }

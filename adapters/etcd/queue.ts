@@ -4,16 +4,13 @@
 // transactions, whose compares make a stale view safe (it can only cost a
 // round trip, never grant twice).
 import type { HolderInfo } from "../backend.ts";
+import type { ServerEntryValue } from "../server-held.ts";
 import type { KeyValue, WatchEvent } from "./client.ts";
 
 export type { HolderInfo };
 
 /** The JSON value of a queue entry (and, with slot and acquiredAt, of a grant). */
-export interface EntryValue extends HolderInfo {
-  v: 1;
-  mode: "exclusive" | "shared";
-  maxHolders: number;
-  queuedAt: number;
+export interface EntryValue extends ServerEntryValue {
   /** The slot a request would like (a preference, not a requirement). */
   preferredSlot?: number;
   slot?: number;

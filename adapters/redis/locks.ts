@@ -20,18 +20,14 @@ import { sleep } from "../sleep.ts";
 import { LeaseKeeper } from "../lease-keeper.ts";
 import { setLongTimeout } from "../long-timer.ts";
 import { doneFrom, type DoneHandler, type HolderInfo, type ServerLockRequest } from "../backend.ts";
+import type { ServerEntryValue } from "../server-held.ts";
 import { NoAnswer, type RedisClient, type ScriptName } from "./client.ts";
 
 /** A request as this protocol takes it (the same for every server backend). */
 export type RedisLockRequest = ServerLockRequest;
 
-/** A request's record as stored in B rec (slot, fence and times live in B st and B exp). */
-export interface EntryValue extends HolderInfo {
-  v: 1;
-  mode: "exclusive" | "shared";
-  maxHolders: number;
-  queuedAt: number;
-}
+/** A request's record, as stored after its header in B state (slot, fence and times live in the header and B expiry). */
+export type EntryValue = ServerEntryValue;
 
 export interface RedisHold {
   readonly slot: number;
