@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquire, check, list, tryAcquire, type AcquireOptions } from "../adapters/node/index.ts";
@@ -24,8 +24,12 @@ interface Backend {
   fresh(): Pick<AcquireOptions, "lockDir" | "backend">;
   /** Fencing tokens (strictly increasing per descriptor) or none. */
   fences: boolean;
-  /** Waiters served in arrival order. */
-  fifo: boolean;
+  /** How many requests wait for d (each is in the queue once this counts it). */
+  waiting(at: Pick<AcquireOptions, "lockDir" | "backend">, d: string): Promise<number>;
+  /** Every holder must ask for the same number of slots (a mismatch is a usage error). */
+  agreesOnSize: boolean;
+  /** Fail-fast requests (tryAcquire) stand behind waiters, not only behind holders. */
+  failFastQueues: boolean;
   /** How soon a SIGKILLed holder's lock must be back (ms): at once for kernel locks, lease + 1 s for a server. */
   backWithinMs: number;
 }
@@ -49,7 +53,10 @@ const BACKENDS: Backend[] = [
       return { lockDir: d };
     },
     fences: false,
-    fifo: false, // not yet: the lock directory's queue is its own issue
+    // Tickets in <descriptor>.queue (docs/FORMAT.md, "The wait queue"); none is dead in these tests.
+    waiting: async (at, d) => tickets(join(at.lockDir!, `${d}.queue`)),
+    agreesOnSize: false, // each request names its own N; holders of different N share slots 0 … min − 1
+    failFastQueues: false, // fail-fast and --check never look at the queue (docs/FORMAT.md)
     backWithinMs: 1000, // the kernel drops the lock at exit; the safety poll notices within ~75 ms
   },
   {
@@ -63,7 +70,9 @@ const BACKENDS: Backend[] = [
     },
     fresh: () => ({ backend: `etcd://${etcd!.endpoint}/conf${process.pid}-${++seq}` }),
     fences: true,
-    fifo: true,
+    waiting: listedWaiters,
+    agreesOnSize: true,
+    failFastQueues: true,
     backWithinMs: 2000 + 1000, // holders here take a 2 s lease (holdIn)
   },
   {
@@ -77,19 +86,31 @@ const BACKENDS: Backend[] = [
     },
     fresh: () => ({ backend: `${redis!.url}?prefix=conf${process.pid}-${++seq}:` }),
     fences: true,
-    fifo: true,
+    waiting: listedWaiters,
+    agreesOnSize: true,
+    failFastQueues: true,
     backWithinMs: 2000 + 1000, // holders here take a 2 s lease (holdIn)
   },
 ];
 
-/**
- * parked resolves once n requests wait for d: seen in the queue where the
- * backend keeps one; elsewhere after a moment (the lock directory shows no
- * waiters, and nothing asserted there depends on the wait).
- */
+/** The tickets in a lock directory's queue directory (none when it is gone). */
+function tickets(queueDir: string): number {
+  try {
+    return readdirSync(queueDir).filter((f) => /^[0-9a-f]{14}-[0-9]+-[0-9a-f]{8}\.[wr]$/.test(f)).length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw err;
+  }
+}
+
+/** The waiters a server lists for d. */
+async function listedWaiters(at: Pick<AcquireOptions, "lockDir" | "backend">, d: string): Promise<number> {
+  return (await list({ ...at, descriptor: d })).filter((e) => e.kind === "waiter").length;
+}
+
+/** parked resolves once n requests wait for d, each in its place in the queue. */
 async function parked(b: Backend, at: Pick<AcquireOptions, "lockDir" | "backend">, d: string, n = 1): Promise<void> {
-  if (!b.fifo) return void (await sleep(50));
-  await waitUntil(async () => (await list({ ...at, descriptor: d })).filter((e) => e.kind === "waiter").length >= n, `${n} waiting for ${d}`, { timeoutMs: 10_000 });
+  await waitUntil(async () => (await b.waiting(at, d)) >= n, `${n} waiting for ${d}`, { timeoutMs: 10_000 });
 }
 
 /** holdIn starts a separate Node process holding d at `where` (tests/fixtures/hold.mjs), killable. */
@@ -132,22 +153,40 @@ for (const b of BACKENDS) {
       for (const l of held) await l.release();
     });
 
-    test("a semaphore of N has N holders on distinct slots, then none", async () => {
+    test(`a semaphore of N has N holders on distinct slots, then none${b.agreesOnSize ? "; holders must agree on N" : ""}`, async () => {
       const at = b.fresh();
       const held = await Promise.all([0, 1, 2, 3].map(() => acquire("sem", { ...at, maxHolders: 4 })));
       assert.deepEqual(held.map((l) => l.slot).sort(), [0, 1, 2, 3]);
       assert.equal(await tryAcquire("sem", { ...at, maxHolders: 4 }), undefined);
-      for (const l of held) await l.release();
+      if (b.agreesOnSize) {
+        await assert.rejects(tryAcquire("sem", { ...at, maxHolders: 3 }), (e) => isWaitlockError(e, "EUSAGE") && /semaphore of 4/.test(e.message));
+      }
+      // A waiter preferring a held slot takes the one that comes free.
+      const next = acquire("sem", { ...at, maxHolders: 4, preferredSlot: 2 });
+      await parked(b, at, "sem");
+      const one = held.find((l) => l.slot === 1)!;
+      await one.release();
+      assert.equal((await next).slot, 1);
+      for (const l of [...held.filter((l) => l !== one), await next]) await l.release();
     });
 
-    test("shared holders coexist; an exclusive one excludes them", async () => {
+    test("shared holders coexist; an exclusive one waits for them, and they for it", async () => {
       const at = b.fresh();
       const r1 = await acquire("rw", { ...at, shared: true });
       const r2 = await acquire("rw", { ...at, shared: true });
       assert.equal(await tryAcquire("rw", at), undefined);
+      let writerIn = false;
+      const writer = acquire("rw", at).then((l) => ((writerIn = true), l));
+      await parked(b, at, "rw");
+      const r3 = await tryAcquire("rw", { ...at, shared: true });
+      if (b.failFastQueues) assert.equal(r3, undefined, "a reader stands behind a waiting writer");
+      else assert.ok(r3, "fail-fast never looks at the queue: readers hold, so a reader gets in");
       await r1.release();
       await r2.release();
-      const w = await acquire("rw", at);
+      await sleep(50);
+      assert.equal(writerIn, !r3, "the writer is in once every reader has let go");
+      await r3?.release();
+      const w = await writer;
       assert.equal(await tryAcquire("rw", { ...at, shared: true }), undefined);
       await w.release();
     });
@@ -163,6 +202,16 @@ for (const b of BACKENDS) {
       // As Node's own AbortSignal-aware APIs do: named AbortError, the reason as its cause.
       await assert.rejects(aborted, (e) => isWaitlockError(e, "EABORTED") && e.name === "AbortError" && e.cause === reason);
       await assert.rejects(acquire("w", { ...at, signal: AbortSignal.abort(reason) }), (e) => isWaitlockError(e, "EABORTED") && e.name === "AbortError" && e.cause === reason);
+      // A waiter that gives up leaves no place behind it, and stops at once, not at its next look.
+      const parkedThenAborted = new AbortController();
+      const gaveUp = acquire("w", { ...at, signal: parkedThenAborted.signal });
+      await parked(b, at, "w");
+      await sleep(100);
+      const abortedAt = performance.now();
+      parkedThenAborted.abort();
+      await assert.rejects(gaveUp, (e) => isWaitlockError(e, "EABORTED"));
+      assert.ok(performance.now() - abortedAt < 600, `stopped ${Math.round(performance.now() - abortedAt)} ms after the abort`);
+      assert.equal(await b.waiting(at, "w"), 0, "nobody waits after a timeout and two aborts");
       const waiter = acquire("w", at);
       await parked(b, at, "w");
       await a.release();
@@ -219,7 +268,7 @@ for (const b of BACKENDS) {
       }
     });
 
-    test(b.fifo ? "waiters are served in arrival order" : "waiters all get the lock (no order promised yet)", async () => {
+    test("waiters are served in arrival order", async () => {
       const at = b.fresh();
       const first = await acquire("q", at);
       const order: number[] = [];
@@ -234,8 +283,7 @@ for (const b of BACKENDS) {
       }
       await first.release();
       await Promise.all(waiters);
-      if (b.fifo) assert.deepEqual(order, [0, 1, 2, 3]);
-      else assert.deepEqual([...order].sort(), [0, 1, 2, 3]);
+      assert.deepEqual(order, [0, 1, 2, 3]);
     });
   });
 }

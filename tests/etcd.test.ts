@@ -42,39 +42,6 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
   });
 
   describe("library", () => {
-    test("acquire, fence, release; the next holder's fence is greater", async () => {
-      const backend = url();
-      const a = await acquire("job", { backend });
-      assert.equal(a.slot, 0);
-      assert.equal(typeof a.fence, "bigint");
-      assert.equal(await tryAcquire("job", { backend }), undefined);
-      assert.equal(await check("job", { backend }), false);
-      await a.release();
-      assert.equal(await check("job", { backend }), true);
-      const b = await acquire("job", { backend });
-      assert.ok(b.fence! > a.fence!, `${b.fence} > ${a.fence}`);
-      assert.equal(b.signal.aborted, false);
-      await b.release();
-    });
-
-    test("waiters are served in arrival order", async () => {
-      const backend = url();
-      const first = await acquire("q", { backend });
-      const order: number[] = [];
-      const waiters = [];
-      for (let i = 0; i < 4; i++) {
-        waiters.push(acquire("q", { backend }).then(async (l) => {
-          order.push(i);
-          await sleep(20);
-          await l.release();
-        }));
-        await queued(backend, "q", i + 1); // arrival order is what etcd saw: each arrives before the next
-      }
-      await first.release();
-      await Promise.all(waiters);
-      assert.deepEqual(order, [0, 1, 2, 3]);
-    });
-
     test("letting go hands the lock to the next waiter in the same transaction that removes the holder", async () => {
       const backend = url();
       const prefix = `${new URL(backend).pathname.slice(1)}/`;
@@ -116,47 +83,6 @@ describe("etcd backend", { skip, concurrency: 1 }, () => {
       const last = await w2;
       assert.ok(last.fence! > r2.fence!);
       await last.release();
-    });
-
-    test("a semaphore hands out distinct slots and holders must agree on its size", async () => {
-      const backend = url();
-      const held = await Promise.all([0, 1, 2].map(() => acquire("pool", { backend, maxHolders: 3 })));
-      assert.deepEqual(held.map((l) => l.slot).sort(), [0, 1, 2]);
-      assert.equal(await tryAcquire("pool", { backend, maxHolders: 3 }), undefined);
-      await assert.rejects(tryAcquire("pool", { backend, maxHolders: 2 }), (e) => isWaitlockError(e, "EUSAGE") && /semaphore of 3/.test(e.message));
-      const next = acquire("pool", { backend, maxHolders: 3, preferredSlot: 2 });
-      const one = held.find((l) => l.slot === 1)!;
-      await one.release();
-      assert.equal((await next).slot, 1); // the slot that came free, whatever was preferred
-      for (const l of [...held.filter((l) => l !== one), await next]) await l.release();
-    });
-
-    test("shared holders share; an exclusive one waits for them, and they for it", async () => {
-      const backend = url();
-      const r1 = await acquire("rw", { backend, shared: true });
-      const r2 = await acquire("rw", { backend, shared: true });
-      assert.equal(await tryAcquire("rw", { backend }), undefined);
-      const writer = acquire("rw", { backend });
-      await queued(backend, "rw");
-      assert.equal(await tryAcquire("rw", { backend, shared: true }), undefined, "a reader queues behind a waiting writer");
-      await r1.release();
-      await r2.release();
-      const w = await writer;
-      await w.release();
-    });
-
-    test("timeout and abort leave no trace in the queue", async () => {
-      const backend = url();
-      const holder = await acquire("t", { backend });
-      await assert.rejects(acquire("t", { backend, timeout: 300 }), (e) => isWaitlockError(e, "ETIMEDOUT"));
-      const ac = new AbortController();
-      const waiting = acquire("t", { backend, signal: ac.signal });
-      await queued(backend, "t");
-      ac.abort();
-      await assert.rejects(waiting, (e) => isWaitlockError(e, "EABORTED"));
-      const entries = await list({ backend, descriptor: "t" });
-      assert.deepEqual(entries.map((e) => e.kind), ["slot"], "only the holder is left");
-      await holder.release();
     });
 
     test("check and tryAcquire on a busy lock write nothing", async () => {
