@@ -3,6 +3,7 @@
 // are declared in its capabilities, never skipped silently.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -284,6 +285,41 @@ for (const b of BACKENDS) {
       await first.release();
       await Promise.all(waiters);
       assert.deepEqual(order, [0, 1, 2, 3]);
+    });
+
+    test(`property: across processes, no two holders of a slot overlap${b.fences ? " and fences strictly increase" : ""}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc.array(fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 3, maxLength: 6 }), { minLength: 2, maxLength: 4 }),
+          async (maxHolders, plans) => {
+            const at = b.fresh();
+            const workers = plans.map((holds) => spawn(process.execPath, [join(FIXTURES, "fenced-worker.mjs"), JSON.stringify({ ...at, maxHolders }), "prop", holds.join(",")], { stdio: ["ignore", "pipe", "inherit"] }));
+            const outputs = await Promise.all(workers.map(async (w) => {
+              let out = "";
+              w.stdout!.on("data", (d) => (out += d));
+              assert.equal((await exited(w)).code, 0);
+              return out;
+            }));
+            const holds = outputs.flatMap((o) => o.trim().split("\n").map((l) => JSON.parse(l) as { slot: number; fence: string; start: string; end: string }));
+            assert.equal(holds.length, plans.flat().length);
+            // In fence order where there are fences (unique), else in the order the holds began.
+            const ordered = b.fences
+              ? [...holds].sort((x, y) => (BigInt(x.fence) < BigInt(y.fence) ? -1 : 1))
+              : [...holds].sort((x, y) => (BigInt(x.start) < BigInt(y.start) ? -1 : 1));
+            if (b.fences) for (let i = 1; i < ordered.length; i++) assert.notEqual(ordered[i].fence, ordered[i - 1].fence, "fences are unique");
+            for (let slot = 0; slot < maxHolders; slot++) {
+              const inSlot = ordered.filter((h) => h.slot === slot);
+              for (let i = 1; i < inSlot.length; i++) {
+                // Each hold of a slot starts after the one before it ended.
+                assert.ok(BigInt(inSlot[i - 1].end) <= BigInt(inSlot[i].start), `slot ${slot}: hold ${i - 1} (fence ${inSlot[i - 1].fence}) overlaps hold ${i} (fence ${inSlot[i].fence})`);
+              }
+            }
+            return true;
+          },
+        ),
+        { numRuns: 4 },
+      );
     });
   });
 }
