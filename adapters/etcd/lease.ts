@@ -57,10 +57,10 @@ export class KeptLease extends LeaseKeeper {
     return lease;
   }
 
-  /** revoke ends the lease on the server (its keys go with it). Never declares loss. */
-  async revoke(): Promise<void> {
+  /** revoke ends the lease on the server (its keys go with it), waiting at most timeoutMs for the answer. Never declares loss. */
+  async revoke(timeoutMs = 2000): Promise<void> {
     this.stop();
-    await this.#client.revokeLease(this.id, 2000);
+    await this.#client.revokeLease(this.id, timeoutMs);
   }
 
   /** abandon stops renewing without telling the server (the lease expires by itself). */

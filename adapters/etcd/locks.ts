@@ -59,6 +59,12 @@ export interface DoneRequest {
 
 /** How long a --done request waits for the holders' answers. */
 const DONE_ANSWER_MS = 5000;
+/**
+ * How long a waiter that gives up (timeout, abort) waits for its lease's
+ * revocation. Not long: its time is the caller's (`-t 2` is a promise), and a
+ * lease not revoked runs out by itself, taking the queue entry with it.
+ */
+const GIVE_UP_REVOKE_MS = 300;
 
 export interface WaitOptions {
   /** performance.now() value after which waiting fails with ETIMEDOUT; Infinity waits forever. */
@@ -152,7 +158,7 @@ export class EtcdLocks {
         if (performance.now() >= wait.deadline) throw new WaitlockError("ETIMEDOUT", `timed out waiting for ${req.descriptor} (etcd: ${err.message})`);
         await sleep(Math.min(500, Math.max(0, wait.deadline - performance.now())), wait.signal);
       } finally {
-        if (lease && !done) await lease.revoke().catch(() => lease!.abandon());
+        if (lease && !done) await lease.revoke(GIVE_UP_REVOKE_MS).catch(() => lease!.abandon());
       }
     }
   }
