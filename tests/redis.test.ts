@@ -13,9 +13,10 @@ import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { acquire, check, list, tryAcquire, waitlock } from "../adapters/node/index.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
-import { DENO, FIXTURES, ROOT, exited, firstLine, tempDir } from "./helpers.ts";
-import { WAITLOCK, assertNoOverlap, keptByLeaseHolder, logged, ownDoneIsQuiet, nowNs, queued, run, running, spans, start } from "./server-cli.ts";
+import { FIXTURES, exited, firstLine, tempDir } from "./helpers.ts";
+import { WAITLOCK, assertNoOverlap, logged, ownDoneIsQuiet, nowNs, queued, run, running, spans, start } from "./server-cli.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
+import { backendFromEnvironment, denoBesideNode, doneAcrossHosts, foregroundKeepsLease, holderThenWaiter, killedInExecMode, listWatch, pausedPastLease, shortPause, waiterOutlivesAbsence, type ServerUnderTest } from "./server-cases.ts";
 import { redisCommand } from "./servers/redis-resp.ts";
 import { startRedis, type RedisServer } from "./servers/redis.ts";
 import { startTcpProxy } from "./servers/tcp-proxy.ts";
@@ -27,14 +28,14 @@ let n = 0;
 /** A fresh key prefix per test, so tests never see each other's keys. */
 const url = (endpoint = redis.endpoint) => `redis://${endpoint}/0?prefix=t${process.pid}-${++n}`;
 
-/** gone: the process has exited (a zombie nobody reaps counts as gone). */
-function gone(pid: number): boolean {
-  try {
-    return /^[ZX]/.test(readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, ""));
-  } catch {
-    return true;
-  }
-}
+/** This server for the cases every lock server must pass (server-cases.ts). */
+const server: ServerUnderTest = {
+  url: () => url(),
+  unreachableUrl: "redis://127.0.0.1:9/0",
+  pause: () => redis.pause(),
+  resume: () => redis.resume(),
+  denoFlags: ["--allow-sys"], // ioredis reads the OS's details
+};
 
 /** writes is the server's count of changes to its data since it started (INFO persistence), which reads never move. */
 async function writes(server: RedisServer): Promise<number> {
@@ -122,34 +123,7 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
   });
 
   describe("Deno beside Node", () => {
-    const deno = DENO;
-    const denoHold = (backend: string, d: string) => spawn(deno, ["run", "--quiet", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "--allow-net", "--allow-sys", join(ROOT, "tests/deno/hold.ts"), "", d, JSON.stringify({ backend })], {
-      stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" },
-    });
-
-    test("a Deno holder excludes Node, and hands over to a Node waiter with a greater fence", async (t) => {
-      const backend = url();
-      const child = denoHold(backend, "mixed");
-      t.after(() => child.kill("SIGKILL"));
-      const held = JSON.parse(await firstLine(child));
-      assert.equal(held.slot, 0, JSON.stringify(held));
-      assert.equal(await tryAcquire("mixed", { backend }), undefined);
-      const waiting = acquire("mixed", { backend });
-      await queued(backend, "mixed");
-      child.stdin!.end();
-      const mine = await waiting;
-      assert.ok(mine.fence! > BigInt(held.fence));
-      assert.equal((await exited(child)).code, 0);
-      // And the other way round: Deno waits in the queue behind Node.
-      const next = denoHold(backend, "mixed");
-      t.after(() => next.kill("SIGKILL"));
-      await queued(backend, "mixed");
-      await mine.release();
-      const got = JSON.parse(await firstLine(next));
-      assert.ok(BigInt(got.fence) > mine.fence!, JSON.stringify(got));
-      next.stdin!.end();
-      assert.equal((await exited(next)).code, 0);
-    });
+    test("a Deno holder excludes Node, and hands over to a Node waiter with a greater fence", (t) => denoBesideNode(t, server));
   });
 
   describe("CLI", () => {
@@ -222,49 +196,11 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
 
     test("foreground: the owner's own --done lets go quietly and it carries on; another owner whose hold --done ends gets --lost-signal", (t) => ownDoneIsQuiet(t, url()));
 
-    test("--done reaches the holders wherever they run: an exec'd command and a foreground holder let go", async (t) => {
-      const backend = url();
-      const dir = tempDir(t);
-      const a = await running(t, ["--backend", backend, "d1"], `sleep 30 & wait`);
-      const done = run(["-v", "--backend", backend, "--done", "d1"]);
-      assert.equal(done.code, 0, done.stderr);
-      assert.match(done.stderr, new RegExp(`sent SIGTERM to ${a.pid}`));
-      assert.equal((await exited(a)).code, 143);
-      assert.equal(run(["--backend", backend, "--check", "d1"]).code, 0);
-      assert.equal(run(["--backend", backend, "--done", "d1"]).code, 1, "nothing holds it now");
+    test("--done reaches the holders wherever they run: an exec'd command and a foreground holder let go", (t) => doneAcrossHosts(t, server));
 
-      const script = join(dir, "fg.sh");
-      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend '${backend}' d2 || exit 1\nsleep 30\n`);
-      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
-      t.after(() => owner.kill("SIGKILL"));
-      // Once the lease holder has taken over (the record names it), --done reaches it.
-      await waitUntil(() => keptByLeaseHolder(backend, "d2"), "the lease holder took over", { timeoutMs: 10_000 });
-      const doneFg = run(["-v", "--backend", backend, "--done", "d2"]);
-      assert.equal(doneFg.code, 0, `${doneFg.stderr}; listed now: ${run(["--backend", backend, "--list", "--format", "json"]).stdout}; owner ${owner.exitCode ?? "running"}`);
-      await waitUntil(async () => run(["--backend", backend, "--check", "d2"]).code === 0, "foreground holder let go", { timeoutMs: 5000 });
-    });
+    test("--list --watch shows holders come and go on the server", (t) => listWatch(t, server));
 
-    test("--list --watch shows holders come and go on the server", async (t) => {
-      const backend = url();
-      const watcher = spawn(process.execPath, [WAITLOCK, "--backend", backend, "--list", "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
-      t.after(() => watcher.kill("SIGKILL"));
-      let out = "";
-      watcher.stdout!.on("data", (d) => (out += d));
-      await waitUntil(() => out.includes("(no locks held)"), "the first listing", { timeoutMs: 10_000 });
-      const lock = await acquire("watched", { backend });
-      await waitUntil(() => /watched\s+0\s+held/.test(out), "the holder listed", { timeoutMs: 5000 });
-      const before = out.length;
-      await lock.release();
-      await waitUntil(() => out.slice(before).includes("(no locks held)"), "the release listed", { timeoutMs: 5000 });
-      watcher.kill("SIGINT");
-      await exited(watcher);
-    });
-
-    test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => {
-      const backend = url();
-      assert.equal(run(["envjob", "--exec", "true"], { WAITLOCK_BACKEND: backend }).code, 0);
-      assert.equal(run(["--backend", "redis://127.0.0.1:9/0", "--check", "envjob"], { WAITLOCK_BACKEND: backend }).code, 75);
-    });
+    test("WAITLOCK_BACKEND chooses the server; --backend wins over it", () => backendFromEnvironment(server));
 
     test("a bad URL is a usage error, one line, and contacts nothing", async (t) => {
       const listener = await silentServer(t);
@@ -305,33 +241,8 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       assert.ok(!wedged.stderrText().includes("hunter2"), wedged.stderrText());
     });
 
-    test("foreground mode keeps the lease past its TTL for the owner, and lets go when the owner exits", async (t) => {
-      const backend = url();
-      const dir = tempDir(t);
-      const script = join(dir, "job.sh");
-      writeFileSync(script, `${process.execPath} ${WAITLOCK} --backend '${backend}' --lease 2 fg || exit 1\nsleep 3.5\n`);
-      const owner = spawn("/bin/sh", [script], { stdio: "ignore" });
-      t.after(() => owner.kill("SIGKILL"));
-      await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 1, "lock taken", { timeoutMs: 10_000 });
-      await sleep(2500); // past the 2 s lease: only renewals keep it
-      assert.equal(run(["--backend", backend, "--check", "fg"]).code, 1, "still held while the owner runs");
-      await exited(owner);
-      await waitUntil(async () => run(["--backend", backend, "--check", "fg"]).code === 0, "released after the owner exited", { timeoutMs: 5000 });
-    });
+    test("foreground mode keeps the lease past its TTL for the owner, and lets go when the owner exits", (t) => foregroundKeepsLease(t, server));
   });
-
-  /** holderThenWaiter starts A holding (lease 2 s) and, once A's command runs, B waiting for the same lock. */
-  async function holderThenWaiter(t: { after(fn: () => void): void }, d: string, bWaitSeconds: number, backendA = url(), backendB = backendA) {
-    const log = join(tempDir(t), "log");
-    writeFileSync(log, "");
-    const a = start(["--backend", backendA, "--lease", "2", d, "--exec", ...logged(log, "A")]);
-    t.after(() => a.kill("SIGKILL"));
-    await waitUntil(async () => readFileSync(log, "utf8").includes("start A") || (a.exitCode !== null && `A exited ${a.exitCode}: ${a.stderrText()}`), "A started", { timeoutMs: 10_000 });
-    const b = start(["--backend", backendB, "-t", String(bWaitSeconds), d, "--exec", ...logged(log, "B", 0)]);
-    t.after(() => b.kill("SIGKILL"));
-    await queued(backendB, d);
-    return { log, a, b };
-  }
 
   describe("faults", () => {
     test("a library holder SIGKILLed: the lock is back within lease + 1 s", async (t) => {
@@ -350,72 +261,13 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
       await got.release();
     });
 
-    test("waitlock SIGKILLed in exec mode: its command dies with it, the lock is back within the lease, never two holders", async (t) => {
-      const { log, a, b } = await holderThenWaiter(t, "k", 20);
-      const A = spans(log).find((s) => s.tag === "A")!;
-      const killedAt = Date.now();
-      a.kill("SIGKILL");
-      await waitUntil(() => gone(A.pid), "A's command to die with waitlock (pdeathsig)", { timeoutMs: 2000 });
-      const diedBy = nowNs();
-      assert.equal((await exited(b)).code, 0, b.stderrText());
-      assert.ok(Date.now() - killedAt < 2000 + 1000 + 1500, "back within lease + 1 s (and start-up)");
-      const all = spans(log);
-      assert.equal(all.find((s) => s.tag === "A")!.end, undefined, "A's command was killed, not ended");
-      all.find((s) => s.tag === "A")!.end = diedBy; // dead by then at the latest
-      assertNoOverlap(all);
-    });
+    test("waitlock SIGKILLed in exec mode: its command dies with it, the lock is back within the lease, never two holders", (t) => killedInExecMode(t, server));
 
-    test("the server paused longer than the lease: the holder's command is stopped and waitlock exits 7 before a waiter gets in", async (t) => {
-      const { log, a, b } = await holderThenWaiter(t, "p", 30);
-      redis.pause();
-      try {
-        const ra = await exited(a);
-        assert.equal(ra.code, 7, a.stderrText());
-        assert.match(a.stderrText(), /lock lost/);
-        await sleep(1500); // past the lease on the server's clock too
-      } finally {
-        redis.resume();
-      }
-      assert.equal((await exited(b)).code, 0, b.stderrText());
-      assertNoOverlap(spans(log));
-    });
+    test("the server paused longer than the lease: the holder's command is stopped and waitlock exits 7 before a waiter gets in", (t) => pausedPastLease(t, server));
 
-    test("a waiter outlives the server's absence (longer than its own lease) and still gets the lock; a waiter's timeout is exit 2", async (t) => {
-      const backend = url();
-      const dir = tempDir(t);
-      const release = join(dir, "release");
-      const a = await running(t, ["--backend", backend, "--lease", "30", "w"], `while [ ! -e ${release} ]; do sleep 0.05; done`);
-      const b = start(["--backend", backend, "--lease", "2", "-t", "40", "w", "--exec", "true"]);
-      const cStarted = Date.now();
-      const c = start(["--backend", backend, "-t", "2", "w", "--exec", "true"]);
-      t.after(() => b.kill("SIGKILL"));
-      t.after(() => c.kill("SIGKILL"));
-      await queued(backend, "w", 2);
-      redis.pause();
-      try {
-        assert.equal((await exited(c)).code, 2, c.stderrText());
-        // -t 2 is a promise to the caller, whatever the server does: start-up, 2 s, and leaving the queue (best effort: its lease runs out anyway).
-        assert.ok(Date.now() - cStarted < 2000 + 2000, `-t 2 gave up after ${Date.now() - cStarted} ms with the server paused`);
-        await sleep(2500); // past B's 2 s lease: its place in the queue is gone
-      } finally {
-        redis.resume();
-      }
-      await sleep(1000);
-      assert.equal(b.exitCode, null, `B still waits: ${b.stderrText()}`);
-      writeFileSync(release, "");
-      assert.equal((await exited(a)).code, 0, a.stderrText());
-      assert.equal((await exited(b)).code, 0, b.stderrText());
-    });
+    test("a waiter outlives the server's absence (longer than its own lease) and still gets the lock; a waiter's timeout is exit 2", (t) => waiterOutlivesAbsence(t, server));
 
-    test("a pause shorter than the lease: renewals are late but the lock is not lost", async (t) => {
-      const backend = url();
-      const a = await running(t, ["--backend", backend, "--lease", "6", "slow"], `sleep 4`);
-      redis.pause();
-      await sleep(2500); // at least one renewal waits on the paused server
-      redis.resume();
-      const ra = await exited(a);
-      assert.equal(ra.code, 0, a.stderrText());
-    });
+    test("a pause shorter than the lease: renewals are late but the lock is not lost", (t) => shortPause(t, server));
 
     test("foreground mode: a lost lease signals the owner (--lost-signal), and the lost event goes to syslog at err", async (t) => {
       const backend = url();
@@ -490,7 +342,7 @@ describe("redis backend", { skip, concurrency: 1 }, () => {
         const proxy = await startTcpProxy(redis.endpoint);
         t.after(() => proxy.close());
         const prefix = `cut${process.pid}-${++n}`;
-        const { log, a, b } = await holderThenWaiter(t, "c", 30, `redis://${proxy.endpoint}/0?prefix=${prefix}`, `redis://${redis.endpoint}/0?prefix=${prefix}`);
+        const { log, a, b } = await holderThenWaiter(t, `redis://${proxy.endpoint}/0?prefix=${prefix}`, "c", 30, `redis://${redis.endpoint}/0?prefix=${prefix}`);
         proxy.cut(mode);
         const ra = await exited(a);
         assert.equal(ra.code, 7, a.stderrText());
