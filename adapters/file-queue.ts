@@ -7,11 +7,11 @@
 // alive is the kernel's word, never a PID check, and a waiter killed with
 // SIGKILL leaves a dead ticket that whoever sees it removes. The queue only
 // orders attempts: the slot files' kernel locks stay the truth. A waiter tries
-// the slots only when few enough live tickets are ahead of it (fewer than the
-// slots), and then listens to the holders' files (or, where a release would not
-// show there, to the lock directory); the others each watch the one
-// ticket whose departure lets them move up, so a release wakes one process, not
-// the whole queue. Whatever the queue holds (dead tickets, a stopped waiter,
+// the slots only when no live ticket is ahead of it (a reader: no writer's),
+// and then listens to the holders' files (or, where a release would not show
+// there, to the lock directory); the others each watch the one ticket whose
+// departure lets them move up, so a release wakes one process, not the whole
+// queue. Whatever the queue holds (dead tickets, a stopped waiter,
 // planted files), a waiter falls back to trying on its poll, so nothing there
 // can block a slot that is free, and tryAcquire and check never look at it.
 import type { HeldSlot, SlotRequest, WaitOptions } from "./backend.ts";
@@ -95,13 +95,11 @@ export class Ticket {
       // Readers go in together: a reader waits only for the last writer ahead of it.
       for (let i = own - 1; i >= 0 && target === undefined; i--) if (tickets[i].endsWith(".w") && live(i)) target = tickets[i];
     } else {
-      // N slots: the first N waiters may try; this one may once the ticket N places ahead
-      // goes. A writer on a lock that readers share waits for every ticket ahead.
-      let readerAhead = false;
-      if (req.maxHolders > 1) for (let i = own - 1; i >= 0 && !readerAhead; i--) readerAhead = tickets[i].endsWith(".r") && live(i);
-      const needed = readerAhead ? 1 : req.maxHolders;
-      let found = 0;
-      for (let i = own - 1; i >= 0 && target === undefined; i--) if (live(i) && ++found === needed) target = tickets[i];
+      // Exclusive waiters go one at a time, whatever the number of slots: this one may try
+      // once the live ticket just ahead of it goes, which its waiter's grant (or giving up)
+      // does. Letting the first N of a semaphore of N try together woke N for every slot
+      // that came free, N − 1 of them to lose, and any of them could win, not the first.
+      for (let i = own - 1; i >= 0 && target === undefined; i--) if (live(i)) target = tickets[i];
     }
     const behind = own < tickets.length - 1;
     return target === undefined ? { eligible: true, behind } : { eligible: false, target: joinPath(this.#queueDir, target), behind };

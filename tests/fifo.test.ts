@@ -88,8 +88,9 @@ test("a semaphore's waiters take its slots in arrival order", { timeout: 30_000 
   await held[1].release();
   for (const k of kids) assert.equal((await exited(k)).code, 0);
   assert.deepEqual(new Set(logged(log)), new Set(["node0", "node1", "node2", "node3", "node4"]));
-  // With two slots the two waiters whose turn it is race for a freed slot (docs/FORMAT.md), so
-  // what is promised is that nobody gets past more than one waiter who came before it.
+  // Each waiter's turn comes once the one before it has its slot; it appends to the log a moment
+  // after, so a waiter may log just before the one it followed: nobody logs more than one
+  // place ahead of its turn.
   const order = logged(log).map((s) => Number(s.slice(-1)));
   order.forEach((n, i) => assert.ok(n - i <= 1, `waiter ${n} served ${i}th, ahead of ${n - i} who came first: ${order}`));
 });
@@ -219,6 +220,25 @@ test("no herd: only the waiter at the front watches the holder's file; each othe
   await holder.release();
   for (const k of kids) assert.equal((await exited(k)).code, 0);
   assert.deepEqual(logged(log), ["node0", "node1", "node2", "node3", "node4"]);
+});
+
+test("no herd on a semaphore either: the first in line watches every holder's file, the next only the ticket before its own", { timeout: 30_000 }, async (t) => {
+  const dir = tempDir(t);
+  const log = join(dir, "order.log");
+  const held = [await acquire("sem", { lockDir: dir, maxHolders: 2 }), await acquire("sem", { lockDir: dir, maxHolders: 2 })];
+  const kids = await queueUp(t, dir, "sem", 2, ["node", "node", "node"], log);
+  const names = queueTickets(dir, "sem").sort();
+  const inode = (path: string) => Number(statSync(path).ino);
+  const slots = [0, 1].map((n) => inode(join(dir, `sem.slot${n}.lock`))).sort();
+  await eventually(() => watchedInodes(kids[0].pid!).length === 2, "the first waiter to watch both holders");
+  assert.deepEqual([...watchedInodes(kids[0].pid!)].sort(), slots);
+  // Exclusive waiters go one at a time (docs/FORMAT.md, "Turns"): the second waits for the first's ticket, not for a slot.
+  for (let i = 1; i < kids.length; i++) {
+    await eventually(() => watchedInodes(kids[i].pid!).length === 1, `waiter ${i} to have one inotify watch`);
+    assert.deepEqual(watchedInodes(kids[i].pid!), [inode(join(dir, "sem.queue", names[i - 1]))], `waiter ${i} watches only the ticket ahead of it`);
+  }
+  for (const l of held) await l.release();
+  for (const k of kids) assert.equal((await exited(k)).code, 0);
 });
 
 test("a release wakes its waiter through the holder's file, and a process done waiting keeps no watch", { timeout: 30_000 }, async (t) => {
