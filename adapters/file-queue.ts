@@ -394,24 +394,27 @@ export function waitInQueue(
         unwatch = p.watch(what, () => attempt(false));
         return;
       }
-      // The holders' own files when they tell every release, else the directory,
-      // where every slot file's change wakes every process watching it.
-      const holders = b.watchHolders?.(req, onSlotChange);
+      watchSlots(b.watchHolders?.(req, onSlotChange));
+    };
+    /**
+     * watchSlots makes the SLOTS watch: the holders' own files (holders, the watch
+     * of them just made) when they tell every release, else the directory, where
+     * every slot file's change wakes every process watching it.
+     */
+    const watchSlots = (holders: (() => void) | undefined) => {
       watchingHolders = holders !== undefined;
       unwatch = holders ?? b.watch(req.descriptor, onSlotChange);
     };
-    /** rewatchSlots moves the SLOTS watch to the holders seen now (a holder's file goes with its hold). */
-    const rewatchSlots = () => {
-      watched = undefined;
-      watchOnly(SLOTS);
-    };
-    /** watchHoldersInstead replaces a directory watch by one on the holders' files, if they can be watched now. */
-    const watchHoldersInstead = (): boolean => {
+    /**
+     * moveSlotWatch puts the SLOTS watch on whoever holds now (a holder's file goes
+     * with its hold), or on the directory where they cannot be watched. False if
+     * nothing changed: the directory was watched, and still is.
+     */
+    const moveSlotWatch = (): boolean => {
       const holders = b.watchHolders?.(req, onSlotChange);
-      if (!holders) return false;
+      if (!holders && !watchingHolders) return false;
       unwatch();
-      unwatch = holders;
-      watchingHolders = true;
+      watchSlots(holders);
       return true;
     };
     const attempt = (force: boolean): void => {
@@ -455,12 +458,7 @@ export function waitInQueue(
         // the holders can be watched now where they could not before (a record written
         // since): watch who holds now, then try once more, as a release between the
         // try and the new watch would go unheard.
-        if (!held && watchingHolders) {
-          rewatchSlots();
-          held = b.tryOnce(req, busy) as HeldSlot | undefined;
-        } else if (!held && watchHoldersInstead()) {
-          held = b.tryOnce(req, busy) as HeldSlot | undefined;
-        }
+        if (!held && moveSlotWatch()) held = b.tryOnce(req, busy) as HeldSlot | undefined;
         if (held) finish(undefined, held);
       } catch (err) {
         finish(err);
