@@ -13,7 +13,11 @@ import { HttpError, type HttpTransport, type NetworkSupport, type TlsFiles } fro
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** All ASCII: then the text is its own UTF-8, and btoa/atob need no loop over its bytes. */
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function b64(text: string): string {
+  if (ASCII.test(text)) return btoa(text); // keys and JSON values, nearly always
   let bin = "";
   for (const byte of encoder.encode(text)) bin += String.fromCharCode(byte);
   return btoa(bin);
@@ -22,6 +26,7 @@ export function b64(text: string): string {
 export function unb64(data: string | undefined): string {
   if (!data) return "";
   const bin = atob(data);
+  if (ASCII.test(bin)) return bin;
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return decoder.decode(bytes);
