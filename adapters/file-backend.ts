@@ -153,14 +153,40 @@ export class FileBackend implements LockBackend {
    */
   warm(req: SlotRequest): void {
     try {
-      this.#record(req, 0);
+      const record = this.#record(req, 0);
       const name = this.#names.slot(req.descriptor, 0);
       this.#p.lstat(this.#path(name));
       // Twice: V8 runs a regular expression's first match in its interpreter
       // and compiles it to machine code at the second.
       for (let i = 0; i < 2; i++) this.#concerns(name, req.descriptor);
+      this.#rehearse(req, record);
     } catch {
       // only a head start: the real attempt reports what is wrong
+    }
+  }
+
+  /**
+   * rehearse runs a grant's calls after the first lock (which a waiter's failed
+   * attempt has run already) on an unnamed file of the lock directory's own
+   * filesystem: the second lock, the stat and mode, writing the record, the
+   * hold. A file without a name is nobody else's business: no other process
+   * can open or lock it, no watch hears of it, no listing shows it, and it is
+   * gone when closed, even if this process is killed meanwhile.
+   */
+  #rehearse(req: SlotRequest, record: Uint8Array): void {
+    const p = this.#p;
+    const fd = p.openUnnamed?.(this.#dir);
+    if (fd === undefined) return;
+    try {
+      const st = p.fstat(fd);
+      if (!p.tryLock(fd, GATE, req.shared) || !this.#takeHeldByte(fd, req.shared)) return;
+      const locked = p.fstat(fd);
+      if (locked.kind !== "file" || locked.nlink !== 0) return; // not an unnamed file after all: write nothing
+      p.fchmod(fd, SLOT_FILE_MODE);
+      writeRecord(p, fd, this.#dir, record, st);
+      new HeldFile(p, 0, fd, this.#dir, false, () => undefined);
+    } finally {
+      p.close(fd); // and with it the locks and the file
     }
   }
 

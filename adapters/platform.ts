@@ -71,6 +71,12 @@ export interface Platform {
   openReadWrite(path: string): number;
   /** Opens an existing path for probing: read-write if allowed, else read-only; no follow, no block. */
   openExisting(path: string): { fd: number; writable: boolean };
+  /**
+   * Opens a new unnamed regular file in dir, read-write (Linux's O_TMPFILE): no
+   * other process can open it, no watch hears of it, and it is gone once
+   * closed. Undefined where the runtime or the filesystem has no such files.
+   */
+  openUnnamed?(dir: string): number | undefined;
   /** Non-blocking kernel lock on range; false when another open file description holds a conflicting one. */
   tryLock(fd: number, range: ByteRange, shared: boolean): boolean;
   unlock(fd: number, range: ByteRange): void;

@@ -295,6 +295,15 @@ describe("holders that die, across runtimes", () => {
     assert.equal((await exited(waiter)).code, 0);
   });
 
+  test("Deno opens the unnamed file a parked waiter rehearses its grant on: a file with no name in the lock directory", async (t) => {
+    const dir = tempDir(t);
+    const r = spawnDeno(t, "unnamed.ts", [dir]);
+    const out = JSON.parse(await firstLine(r));
+    assert.deepEqual(out, { kind: "file", nlink: 0, entries: [] }, "the temp directory's filesystem has unnamed files (ext4, tmpfs, xfs and btrfs do)");
+    assert.equal((await exited(r)).code, 0);
+    assert.deepEqual(readdirSync(dir), [], "and nothing is left");
+  });
+
   test("a Node holder killed with SIGKILL frees its slot for a Deno waiter", async (t) => {
     const dir = tempDir(t);
     const holder = await spawnHolder(t, dir, "job");

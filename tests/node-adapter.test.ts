@@ -7,7 +7,10 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSyn
 import { join } from "node:path";
 import fc from "fast-check";
 import { acquire, tryAcquire, check, list, signalHolders, waitlock } from "../adapters/node/index.ts";
-import { FIXTURES, ROOT, exited, falseBusies, firstLine, forgeHolderPid, rejectsWith, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
+import { createWaitlock } from "../adapters/api.ts";
+import { core } from "../adapters/node/core.ts";
+import { NodePlatform } from "../adapters/node/platform.ts";
+import { FIXTURES, ROOT, eventually, exited, falseBusies, firstLine, forgeHolderPid, rejectsWith, signalSoFar, spawnHolder, spawnReader, tempDir } from "./helpers.ts";
 
 async function runWorkers(lockDir: string, markers: string, descriptor: string, max: number, procs: number, iterations: number) {
   const children = Array.from({ length: procs }, () =>
@@ -252,6 +255,50 @@ describe("waiting", () => {
     assert.notEqual(lock, "not woken", "the release did not wake the waiter");
     t.diagnostic(`acquired ${(performance.now() - released).toFixed(1)} ms after the holder began releasing`);
     await (lock as Awaited<typeof waiting>).release();
+  });
+
+  test("a parked waiter rehearses its grant on an unnamed file, and the lock directory never sees it", async (t) => {
+    // The real platform, with each call it makes written down.
+    const real = new NodePlatform();
+    const calls: { name: string; args: unknown[]; result: unknown }[] = [];
+    const spied = new Proxy(real, {
+      get(target, name) {
+        const v = Reflect.get(target, name, target);
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          const result = v.apply(target, args);
+          calls.push({ name: String(name), args, result });
+          return result;
+        };
+      },
+    });
+    const dir = tempDir(t);
+    const holder = await spawnHolder(t, dir, "rehearse");
+    const before = readdirSync(dir).sort();
+    const stop = new AbortController();
+    t.after(() => stop.abort());
+    const waiting = createWaitlock(spied, core).acquire("rehearse", { lockDir: dir, timeout: 600_000, pollInterval: 600_000, signal: stop.signal });
+    waiting.catch(() => undefined);
+    await eventually(() => calls.some((c) => c.name === "openUnnamed"), "the waiter to rehearse");
+    const opened = calls.findIndex((c) => c.name === "openUnnamed");
+    const fd = calls[opened].result;
+    assert.equal(typeof fd, "number", "the temp directory's filesystem has unnamed files (ext4, tmpfs, xfs and btrfs do): the rehearsal ran");
+    // From its opening to its closing (after which the number may be another file's).
+    const closed = calls.findIndex((c, i) => i > opened && c.name === "close" && c.args[0] === fd);
+    assert.ok(closed > opened, "the unnamed file was closed");
+    const rehearsal = calls.slice(opened + 1, closed);
+    const on = (name: string) => rehearsal.filter((c) => c.name === name && c.args[0] === fd);
+    assert.equal(on("writeHead").length, 1, "the record was written to the unnamed file");
+    assert.equal(on("tryLock").length, 2, "both locks were taken on it");
+    assert.deepEqual(rehearsal.filter((c) => c.args[0] !== fd).map((c) => c.name), [], "no other file was touched meanwhile");
+    // Only the waiter's place in the queue is new; no file of the rehearsal's.
+    const after = readdirSync(dir).sort();
+    assert.deepEqual(after.filter((n) => !before.includes(n)), ["rehearse.queue"]);
+    assert.equal(readdirSync(join(dir, "rehearse.queue")).length, 1, "one ticket");
+    await holder.release();
+    const lock = await waiting;
+    assert.equal(lock.slot, 0);
+    await lock.release();
   });
 
   test("a timeout past setTimeout's limit (~24.9 days) waits, without a warning, until the lock is free", async (t) => {

@@ -56,12 +56,16 @@ const O_APPEND = 0o2000;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const O_NOFOLLOW = Deno.build.arch === "aarch64" ? 0o100000 : 0o400000;
+/** O_TMPFILE: __O_TMPFILE with O_DIRECTORY, which differs between the two as O_NOFOLLOW does. */
+const O_TMPFILE = 0o20000000 | (Deno.build.arch === "aarch64" ? 0o40000 : 0o200000);
 
 /** Flags for openFile: read-write (creating), read-write (existing), read-only or appending; never follow, never block, never leak into children. */
 export const OPEN_FLAGS = {
   create: O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
   readWrite: O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
   readOnly: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+  /** A new unnamed file in the directory given (Platform.openUnnamed). */
+  unnamed: O_RDWR | O_TMPFILE | O_CLOEXEC,
   /** Appending (creating): the events file (pwrite on an O_APPEND file writes at its end, on Linux). */
   append: O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
   /** For /proc and /sys files, where the path goes through the /proc/self symlink. */

@@ -152,6 +152,16 @@ export class DenoPlatform implements Platform {
     return openExistingWith(() => libc.openFile(path, libc.OPEN_FLAGS.readWrite), () => libc.openFile(path, libc.OPEN_FLAGS.readOnly));
   }
 
+  openUnnamed(dir: string): number | undefined {
+    // Only where access is granted already: a warm-up never asks the user.
+    for (const name of ["read", "write"] as const) if (Deno.permissions.querySync({ name, path: dir }).state !== "granted") return undefined;
+    try {
+      return libc.openFile(dir, libc.OPEN_FLAGS.unnamed, 0o600);
+    } catch {
+      return undefined; // a filesystem without unnamed files (EOPNOTSUPP)
+    }
+  }
+
   tryLock(fd: number, range: ByteRange, shared: boolean): boolean {
     return libc.setLock(fd, shared ? libc.F_RDLCK : libc.F_WRLCK, range);
   }

@@ -8,6 +8,8 @@ import { nodeSystem, type NodeSystem } from "./system.ts";
 import { WatchRegistry, type StartWatch } from "../watch-registry.ts";
 
 const { O_RDWR, O_RDONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+/** Linux's O_TMPFILE, which Node's fs.constants lacks: __O_TMPFILE (the same on x86-64 and arm64) with O_DIRECTORY (not). */
+const O_TMPFILE = 0o20000000 | (fs.constants.O_DIRECTORY ?? 0);
 
 function kindOf(st: fs.BigIntStats | fs.Stats): FileStat["kind"] {
   if (st.isFile()) return "file";
@@ -72,6 +74,15 @@ export class NodePlatform implements Platform {
 
   openExisting(path: string): { fd: number; writable: boolean } {
     return openExistingWith(() => this.openReadWrite(path), () => fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
+  }
+
+  openUnnamed(dir: string): number | undefined {
+    if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64") || !fs.constants.O_DIRECTORY) return undefined;
+    try {
+      return fs.openSync(dir, O_TMPFILE | O_RDWR, 0o600);
+    } catch {
+      return undefined; // a filesystem without unnamed files (EOPNOTSUPP), or none allowed here
+    }
   }
 
   tryLock(fd: number, range: ByteRange, shared: boolean): boolean {
