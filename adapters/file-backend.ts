@@ -96,6 +96,8 @@ export class FileBackend implements LockBackend {
   readonly #names: LockFileNames;
   readonly #queue: FileQueue;
   #readerSeq = 0;
+  /** Whether a waiter has rehearsed a grant (once is enough: the cost it takes off is a first call's). */
+  #rehearsed = false;
   /** Descriptors whose dead readers' files this process has swept (once each: it costs a readdir). */
   readonly #sweptReaders = new Set<string>();
 
@@ -171,9 +173,12 @@ export class FileBackend implements LockBackend {
    * filesystem: the second lock, the stat and mode, writing the record, the
    * hold. A file without a name is nobody else's business: no other process
    * can open or lock it, no watch hears of it, no listing shows it, and it is
-   * gone when closed, even if this process is killed meanwhile.
+   * gone when closed, even if this process is killed meanwhile. Once per
+   * lock directory: a process's later waits find the code run already.
    */
   #rehearse(req: SlotRequest, record: Uint8Array): void {
+    if (this.#rehearsed) return;
+    this.#rehearsed = true;
     const p = this.#p;
     const fd = p.openUnnamed?.(this.#dir);
     if (fd === undefined) return;

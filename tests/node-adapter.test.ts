@@ -277,7 +277,8 @@ describe("waiting", () => {
     const before = readdirSync(dir).sort();
     const stop = new AbortController();
     t.after(() => stop.abort());
-    const waiting = createWaitlock(spied, core).acquire("rehearse", { lockDir: dir, timeout: 600_000, pollInterval: 600_000, signal: stop.signal });
+    const wl = createWaitlock(spied, core);
+    const waiting = wl.acquire("rehearse", { lockDir: dir, timeout: 600_000, pollInterval: 600_000, signal: stop.signal });
     waiting.catch(() => undefined);
     await eventually(() => calls.some((c) => c.name === "openUnnamed"), "the waiter to rehearse");
     const opened = calls.findIndex((c) => c.name === "openUnnamed");
@@ -299,6 +300,15 @@ describe("waiting", () => {
     const lock = await waiting;
     assert.equal(lock.slot, 0);
     await lock.release();
+    // Once is enough: a second wait of the same process (its code run already) does not rehearse.
+    const again = await spawnHolder(t, dir, "rehearse");
+    const second = wl.acquire("rehearse", { lockDir: dir, timeout: 600_000, pollInterval: 600_000, signal: stop.signal });
+    second.catch(() => undefined);
+    // The wait (queueing, the first try, the warm-up) starts within the call.
+    assert.equal(readdirSync(join(dir, "rehearse.queue")).length, 1, "the second waiter is queued");
+    assert.equal(calls.filter((c) => c.name === "openUnnamed").length, 1, "one rehearsal");
+    await again.release();
+    await (await second).release();
   });
 
   test("a timeout past setTimeout's limit (~24.9 days) waits, without a warning, until the lock is free", async (t) => {
