@@ -171,9 +171,10 @@ export class FileBackend implements LockBackend {
    * rehearse runs a grant's calls after the first lock (which a waiter's failed
    * attempt has run already) on an unnamed file of the lock directory's own
    * filesystem: the second lock, the stat and mode, writing the record, the
-   * hold. A file without a name is nobody else's business: no other process
-   * can open or lock it, no watch hears of it, no listing shows it, and it is
-   * gone when closed, even if this process is killed meanwhile. Once per
+   * hold. A file without a name is nobody else's business: it is in no
+   * directory, so no other process comes upon it, no watch hears of it, no
+   * listing shows it, and it is gone when closed, even if this process is
+   * killed meanwhile. Once per
    * lock directory: a process's later waits find the code run already.
    */
   #rehearse(req: SlotRequest, record: Uint8Array): void {

@@ -72,9 +72,10 @@ export interface Platform {
   /** Opens an existing path for probing: read-write if allowed, else read-only; no follow, no block. */
   openExisting(path: string): { fd: number; writable: boolean };
   /**
-   * Opens a new unnamed regular file in dir, read-write (Linux's O_TMPFILE): no
-   * other process can open it, no watch hears of it, and it is gone once
-   * closed. Undefined where the runtime or the filesystem has no such files.
+   * Opens a new unnamed regular file in dir, read-write (Linux's O_TMPFILE): it
+   * is in no directory, so no other process comes upon it there, no watch
+   * hears of it, and it is gone once closed. Undefined where the runtime or the
+   * filesystem has no such files.
    */
   openUnnamed?(dir: string): number | undefined;
   /** Non-blocking kernel lock on range; false when another open file description holds a conflicting one. */
