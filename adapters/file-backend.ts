@@ -170,12 +170,11 @@ export class FileBackend implements LockBackend {
   /**
    * rehearse runs a grant's calls after the first lock (which a waiter's failed
    * attempt has run already) on an unnamed file of the lock directory's own
-   * filesystem: the second lock, the stat and mode, writing the record, the
-   * hold. A file without a name is nobody else's business: it is in no
-   * directory, so no other process comes upon it, no watch hears of it, no
-   * listing shows it, and it is gone when closed, even if this process is
-   * killed meanwhile. Once per
-   * lock directory: a process's later waits find the code run already.
+   * filesystem: the second lock, the mode, writing the record. A file without
+   * a name is nobody else's business: it is in no directory, so no other
+   * process comes upon it, no watch hears of it, no listing shows it, and it is
+   * gone when closed, even if this process is killed meanwhile. Once per lock
+   * directory: a process's later waits find the code run already.
    */
   #rehearse(req: SlotRequest, record: Uint8Array): void {
     if (this.#rehearsed) return;
@@ -185,12 +184,10 @@ export class FileBackend implements LockBackend {
     if (fd === undefined) return;
     try {
       const st = p.fstat(fd);
+      if (st.kind !== "file" || st.nlink !== 0) return; // not an unnamed file after all: write nothing
       if (!p.tryLock(fd, GATE, req.shared) || !this.#takeHeldByte(fd, req.shared)) return;
-      const locked = p.fstat(fd);
-      if (locked.kind !== "file" || locked.nlink !== 0) return; // not an unnamed file after all: write nothing
       p.fchmod(fd, SLOT_FILE_MODE);
       writeRecord(p, fd, this.#dir, record, st);
-      new HeldFile(p, 0, fd, this.#dir, false, () => undefined);
     } finally {
       p.close(fd); // and with it the locks and the file
     }
