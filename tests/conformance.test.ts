@@ -5,12 +5,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquire, check, list, tryAcquire, type AcquireOptions } from "../adapters/node/index.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
-import { FIXTURES, exited, firstLine } from "./helpers.ts";
+import { FIXTURES, exited, firstLine, queueTickets } from "./helpers.ts";
 import { startEtcd, type EtcdMember } from "./servers/etcd.ts";
 import { skipUnlessInstalled } from "./servers/installed.ts";
 import { startRedis, type RedisServer } from "./servers/redis.ts";
@@ -55,7 +55,7 @@ const BACKENDS: Backend[] = [
     },
     fences: false,
     // Tickets in <descriptor>.queue (docs/FORMAT.md, "The wait queue"); none is dead in these tests.
-    waiting: async (at, d) => tickets(join(at.lockDir!, `${d}.queue`)),
+    waiting: async (at, d) => queueTickets(at.lockDir!, d).length,
     agreesOnSize: false, // each request names its own N; holders of different N share slots 0 … min − 1
     failFastQueues: false, // fail-fast and --check never look at the queue (docs/FORMAT.md)
     backWithinMs: 1000, // the kernel drops the lock at exit; the safety poll notices within ~75 ms
@@ -93,16 +93,6 @@ const BACKENDS: Backend[] = [
     backWithinMs: 2000 + 1000, // holders here take a 2 s lease (holdIn)
   },
 ];
-
-/** The tickets in a lock directory's queue directory (none when it is gone). */
-function tickets(queueDir: string): number {
-  try {
-    return readdirSync(queueDir).filter((f) => /^[0-9a-f]{14}-[0-9]+-[0-9a-f]{8}\.[wr]$/.test(f)).length;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
-    throw err;
-  }
-}
 
 /** The waiters a server lists for d. */
 async function listedWaiters(at: Pick<AcquireOptions, "lockDir" | "backend">, d: string): Promise<number> {
