@@ -183,7 +183,7 @@ export async function waiterOutlivesAbsence(t: T, s: ServerUnderTest): Promise<v
   } finally {
     s.resume();
   }
-  await sleep(1000);
+  await sleep(1000); // time for a B that wrongly gave up on the server's return to exit
   assert.equal(b.exitCode, null, `B still waits: ${b.stderrText()}`);
   writeFileSync(release, "");
   assert.equal((await exited(a)).code, 0, a.stderrText());
