@@ -13,6 +13,7 @@ import { WaitlockError, fromSystemError } from "./errors.ts";
 import type { LockDir } from "./lock-dir.ts";
 import { joinPath, LockFileNames, parseLockFileName, type ParsedName } from "./names.ts";
 import { FileQueue, waitInQueue } from "./file-queue.ts";
+import { RecordEncoder } from "./record-encoder.ts";
 import { discardRecordFile } from "./record-file.ts";
 import { errnoOf, type ByteRange, type FileId, type FileStat, type LockProof, type Platform } from "./platform.ts";
 import { DecodeStatus, Staleness, type Core, type LockRecord } from "./wasm-core.ts";
@@ -95,6 +96,7 @@ export class FileBackend implements LockBackend {
   readonly #dir: string;
   readonly #names: LockFileNames;
   readonly #queue: FileQueue;
+  readonly #records: RecordEncoder;
   #readerSeq = 0;
   /** Whether a waiter has rehearsed a grant (once is enough: the cost it takes off is a first call's). */
   #rehearsed = false;
@@ -108,14 +110,16 @@ export class FileBackend implements LockBackend {
     this.location = dir.path;
     this.#names = new LockFileNames((bytes) => core.sha256(bytes));
     this.#queue = new FileQueue(platform, dir.path);
+    this.#records = new RecordEncoder(core);
   }
 
   #path(name: string): string {
     return joinPath(this.#dir, name);
   }
 
+  /** #record encodes a holder's record, valid until the next #record: every caller writes it at once. */
   #record(req: SlotRequest, slot: number): Uint8Array {
-    return this.#core.encodeRecord({
+    return this.#records.encode({
       type: lockTypeOf(req), slot, maxHolders: req.maxHolders,
       holderPid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart,
       uid: this.#p.uid(), acquiredAt: Date.now(), hostname: this.#p.hostname(),

@@ -38,6 +38,7 @@ interface CoreExports {
   checkDescriptorAt(ptr: number, len: number): DescriptorStatus;
   descriptorBadIndex(): number;
   decodeRecord(len: number): DecodeStatus;
+  restampRecord(len: number, acquiredAt: number): number;
   encodeRecord(
     type: number, slot: number, maxHolders: number, holderPid: number, ownerPid: number,
     ownerStart: number, uid: number, acquiredAt: number, hostLen: number, descLen: number, cmdLen: number,
@@ -164,8 +165,44 @@ export class Core {
     }
   }
 
-  /** encodeRecord returns the bytes of r; a command line over 4096 bytes is truncated. */
+  /** encodeRecord returns the bytes of r, a copy of its own; a command line over 4096 bytes is truncated. */
   encodeRecord(r: LockRecordInput): Uint8Array {
+    const n = this.#encode(r);
+    return this.#bytes().slice(this.#out, this.#out + n);
+  }
+
+  /**
+   * encodeRecordInto is encodeRecord for a caller that writes the record at once
+   * and then has no more use for it: the bytes go into out (at least
+   * recordMaxBytes long), and the view returned is out's first bytes, valid
+   * until out is written again. A copy of its own (slice) makes a new
+   * ArrayBuffer: at a record's size that is memory outside V8's heap, which
+   * costs more to allocate and free than all the rest of encoding.
+   */
+  encodeRecordInto(r: LockRecordInput, out: Uint8Array): Uint8Array {
+    const n = this.#encode(r);
+    if (out.length < n) throw new RangeError(`encodeRecordInto: a record of ${n} bytes does not fit in ${out.length}`);
+    out.set(this.#bytes().subarray(this.#out, this.#out + n));
+    return out.subarray(0, n);
+  }
+
+  /**
+   * restampRecord changes, in place, the time a record says it was acquired,
+   * and its checksum to match: the same bytes encodeRecord would give at that
+   * time. Bytes that are not a valid record are refused (ECORRUPT), unchanged.
+   */
+  restampRecord(bytes: Uint8Array, acquiredAt: number): void {
+    if (bytes.length > this.#size) throw new RecordDecodeError(DecodeStatus.BadLength);
+    const mem = this.#bytes();
+    mem.set(bytes, this.#in);
+    const status = this.#x.restampRecord(bytes.length, acquiredAt);
+    if (status > 0) throw new RecordDecodeError(status);
+    if (status < 0) throw new WaitlockError("EUSAGE", `cannot restamp record: ${ENCODE_REASONS[status] ?? `status ${status}`}`);
+    bytes.set(mem.subarray(this.#in, this.#in + bytes.length));
+  }
+
+  /** #encode puts r's record in the output area and returns its length. */
+  #encode(r: LockRecordInput): number {
     const mem = this.#bytes();
     const limit = this.#in + this.#size;
     let at = this.#in;
@@ -185,7 +222,7 @@ export class Core {
       hostLen, descLen, cmdLen,
     );
     if (n < 0) throw new WaitlockError(n === EncodeStatus.HostnameTooLong ? "ESYSTEM" : "EUSAGE", `cannot encode record: ${ENCODE_REASONS[n] ?? `status ${n}`}`);
-    return mem.slice(this.#out, this.#out + n);
+    return n;
   }
 
   /** decodeStatus checks bytes without building a record (DecodeStatus.Ok if it is one). */

@@ -4,7 +4,7 @@ export { crc32Of } from "./crc32";
 export { sha256Of } from "./sha256";
 export { checkDescriptorAt, descriptorBadIndex } from "./descriptor";
 export {
-  decodeRecord, encodeRecord, formatVersion, recordMaxBytes,
+  decodeRecord, encodeRecord, restampRecord, formatVersion, recordMaxBytes,
   recordVersion, recordType, recordSlot, recordMaxHolders, recordHolderPid, recordOwnerPid,
   recordOwnerStart, recordUid, recordAcquiredAt,
   recordHostOffset, recordHostLength, recordDescriptorOffset, recordDescriptorLength,

@@ -117,6 +117,25 @@ export function decodeRecord(len: i32): DecodeStatus {
   return DecodeStatus.Ok;
 }
 
+/**
+ * restampRecord gives the record of len bytes in the input area a new
+ * acquiredAt, and the CRC to match, in place: a holder taking the same lock
+ * again needs only that changed, not the whole record encoded again. It
+ * changes nothing unless the bytes are a valid record (decodeRecord's
+ * checks); returns 0, the DecodeStatus that refused them, or
+ * EncodeStatus.BadNumber for a time out of range.
+ */
+export function restampRecord(len: i32, acquiredAt: f64): i32 {
+  if (!isU53(acquiredAt)) return EncodeStatus.BadNumber;
+  const status = decodeRecord(len);
+  if (status != DecodeStatus.Ok) return status;
+  const p = INPUT;
+  store<u64>(p + 36, <u64>acquiredAt);
+  store<u32>(p + <usize>(len - 4), crc32Of(p, len - 4));
+  dAcquiredAt = acquiredAt;
+  return 0;
+}
+
 function isU32(v: f64): bool {
   return v >= 0 && v <= U32_LIMIT && Math.floor(v) == v;
 }

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { core } from "../adapters/node/core.ts";
 import { DecodeStatus, LockType, RecordDecodeError, Staleness, type LockRecordInput } from "../adapters/wasm-core.ts";
 import { isWaitlockError } from "../adapters/errors.ts";
+import { RecordEncoder } from "../adapters/record-encoder.ts";
 import { LockFileNames, NAME_MAX, parseLockFileName } from "../adapters/names.ts";
 import { DENO } from "./deno-binary.ts";
 
@@ -138,6 +139,39 @@ describe("record codec", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  test("a RecordEncoder gives encodeRecord's bytes, whether it restamps or encodes", () => {
+    // A sequence of records, each the one before at a new time or with one field
+    // changed: the encoder restamps the first kind and must notice every other.
+    const step = fc.oneof(
+      u53.map((acquiredAt) => ({ acquiredAt })),
+      fc.constant({}), // the same record again, same time
+      recordArb.chain((r) => fc.constantFrom(...(Object.keys(r) as (keyof LockRecordInput)[])).map((k) => ({ [k]: r[k] }))),
+    );
+    fc.assert(
+      fc.property(recordArb, fc.array(step, { maxLength: 12 }), (first, steps) => {
+        const encoder = new RecordEncoder(core);
+        let r = first;
+        const seen = [encoder.encode(r)];
+        assert.deepEqual(seen[0], core.encodeRecord(r));
+        for (const change of steps) {
+          const next = { ...r, ...change };
+          if (next.slot >= next.maxHolders) next.slot = next.maxHolders - 1; // a changed maxHolders keeps the record encodable
+          r = next;
+          assert.deepEqual(encoder.encode(r), core.encodeRecord(r), JSON.stringify(change));
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("restampRecord refuses bytes that are not a record, and leaves them as they were", () => {
+    const bytes = core.encodeRecord(sample);
+    bytes[20] ^= 0x10;
+    const before = bytes.slice();
+    assert.throws(() => core.restampRecord(bytes, sample.acquiredAt + 1), (e) => isWaitlockError(e, "ECORRUPT"));
+    assert.deepEqual(bytes, before);
   });
 
   test("a command line over 4096 bytes is truncated on a character boundary", () => {

@@ -1,5 +1,5 @@
 import {
-  decodeRecord, encodeRecord, RECORD_MIN, RECORD_MAX, COMMAND_MAX,
+  decodeRecord, encodeRecord, restampRecord, RECORD_MIN, RECORD_MAX, COMMAND_MAX,
   recordVersion, recordType, recordSlot, recordMaxHolders, recordHolderPid, recordOwnerPid,
   recordOwnerStart, recordUid, recordAcquiredAt, recordHostLength, recordDescriptorOffset,
   recordDescriptorLength, recordCommandLength, utf8Cut,
@@ -135,6 +135,48 @@ describe("decodeRecord rejects", () => {
     expect(decodeRecord(n)).toBe(DecodeStatus.BadCrc);
   });
 });
+
+describe("restampRecord", () => {
+  it("gives the same bytes as encoding the record at the new time", () => {
+    const n = sample();
+    outputToInput(n);
+    expect(restampRecord(n, 1764165609999)).toBe(0);
+    const restamped = new Array<u8>(n);
+    for (let i = 0; i < n; i++) restamped[i] = load<u8>(INPUT + <usize>i);
+    expect(encodeRecordAt(1764165609999)).toBe(n); // from scratch: its strings overwrite the input area
+    for (let i = 0; i < n; i++) expect(restamped[i]).toBe(load<u8>(OUTPUT + <usize>i));
+    outputToInput(n);
+    expect(decodeRecord(n)).toBe(DecodeStatus.Ok);
+    expect(recordAcquiredAt()).toBe(1764165609999);
+  });
+
+  it("changes nothing in bytes that are not a valid record", () => {
+    const n = sample();
+    outputToInput(n);
+    store<u8>(INPUT + 20, load<u8>(INPUT + 20) ^ 0x10);
+    const before = load<u64>(INPUT + 36);
+    expect(restampRecord(n, 1764165609999)).toBe(DecodeStatus.BadCrc);
+    expect(load<u64>(INPUT + 36)).toBe(before);
+    expect(restampRecord(n - 1, 1764165609999)).toBe(DecodeStatus.BadLength);
+  });
+
+  it("refuses a time that is not a whole number of ms in range", () => {
+    const n = sample();
+    outputToInput(n);
+    expect(restampRecord(n, -1)).toBe(EncodeStatus.BadNumber);
+    expect(restampRecord(n, 1.5)).toBe(EncodeStatus.BadNumber);
+    expect(decodeRecord(n)).toBe(DecodeStatus.Ok);
+    expect(recordAcquiredAt()).toBe(1764165600123);
+  });
+});
+
+/** sample()'s record at another time, encoded from scratch (its input strings are overwritten by the call). */
+function encodeRecordAt(acquiredAt: f64): i32 {
+  const h = putAscii("h1");
+  const d = putAscii("db", h);
+  const c = putAscii("backup.sh --daily", h + d);
+  return encodeRecord(LockType.Semaphore, 2, 4, 4242, 4000, 123456789, 1000, acquiredAt, h, d, c);
+}
 
 describe("utf8Cut", () => {
   it("never splits a multi-byte character", () => {
