@@ -179,15 +179,25 @@ export class Lock {
     if (this.#releasing) return this.#releasing;
     // #releasing is set before anything that could call back in, and the release
     // starts at once: not a microtask turn later, on the way to the next holder.
-    let settle!: (ended: Promise<void>) => void;
-    this.#releasing = new Promise<void>((resolve) => (settle = resolve));
-    settle(this.#end());
+    let settle!: (ended: void | Promise<void>) => void;
+    let fail!: (err: unknown) => void;
+    this.#releasing = new Promise<void>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    try {
+      this.#stopOwnerWatch();
+      const ended = this.#held.release();
+      // A hold that ends at once (a file's) settles now: no promise chained for it.
+      if (ended instanceof Promise) settle(ended.then(() => this.#recordRelease()));
+      else settle(this.#recordRelease());
+    } catch (err) {
+      fail(err);
+    }
     return this.#releasing;
   }
 
-  async #end(): Promise<void> {
-    this.#stopOwnerWatch();
-    await this.#held.release();
+  #recordRelease(): void {
     const e = this.events;
     if (e && !this.#held.lost?.aborted) e.sink.record("released", this.descriptor, Date.now() - e.acquiredAt);
   }
@@ -220,6 +230,8 @@ export interface Waitlock {
   close(): void;
 }
 
+function nothingToStop(): void {}
+
 /** createWaitlock builds the API for one runtime. */
 export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupport, events?: EventSinkFactory): Waitlock {
   const backends = new Map<string, LockBackend>();
@@ -227,12 +239,20 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
   const unsupported = platform.unsupported;
   let selfStart: number | undefined; // this process's start time never changes: read /proc once
 
+  // The lock directory's backends by the option, and by WAITLOCK_DIR when there
+  // is none: looked up by the string as given (a key built per call is a
+  // measurable share of an uncontended acquire + release).
+  const byLockDir = new Map<string, LockBackend>();
+  const byEnvDir = new Map<string, LockBackend>();
+
   function fileBackend(lockDir?: string): LockBackend {
-    const key = lockDir ? `opt:${lockDir}` : `env:${platform.env("WAITLOCK_DIR") ?? ""}`;
-    let b = backends.get(key);
+    const made = lockDir ? byLockDir : byEnvDir;
+    const key = lockDir || (platform.env("WAITLOCK_DIR") ?? "");
+    let b = made.get(key);
     if (!b) {
       b = new FileBackend(platform, core, resolveLockDir(platform, lockDir));
-      backends.set(key, b);
+      made.set(key, b);
+      backends.set(`${made === byLockDir ? "opt" : "env"}:${key}`, b);
     }
     return b;
   }
@@ -302,7 +322,6 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
 
   /** watchOwner releases the lock once its owner (another process) is gone. */
   function watchOwner(req: SlotRequest, release: () => Promise<void>): () => void {
-    if (req.ownerPid === platform.pid) return () => undefined;
     const timer = setInterval(() => {
       if (platform.processStartTime(req.ownerPid) !== req.ownerStart) {
         clearInterval(timer);
@@ -341,7 +360,8 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
 
   function wrap(b: LockBackend, req: SlotRequest, held: HeldSlot, waitedMs: number): Lock {
     let lock: Lock | undefined = undefined;
-    const stop = watchOwner(req, () => lock!.release());
+    // A lock this process owns needs no watch (nor closures made for one: this is the hot path).
+    const stop = req.ownerPid === platform.pid ? nothingToStop : watchOwner(req, () => lock!.release());
     const sink = sinkOf(b);
     if (sink) {
       sink.record("acquired", req.descriptor, waitedMs);
@@ -367,13 +387,16 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     if (timeout === 0) {
       held = await b.tryAcquire(req);
     } else {
-      held = await b.acquire(req, { deadline: started + timeout, signal: options.signal, pollMs: options.pollInterval }).catch((err: unknown) => {
+      try {
+        const got = b.acquire(req, { deadline: started + timeout, signal: options.signal, pollMs: options.pollInterval });
+        held = got instanceof Promise ? await got : got; // a slot taken at once: no turn of the event loop
+      } catch (err) {
         if (err instanceof WaitlockError && err.code === "ETIMEDOUT") {
           sinkOf(b)?.record("timeout", req.descriptor, performance.now() - started);
           throw new WaitlockError("ETIMEDOUT", `timed out after ${timeout / 1000} s waiting for ${req.descriptor}`, { cause: err });
         }
         throw err;
-      });
+      }
     }
     if (!held) {
       sinkOf(b)?.record("conflict", req.descriptor, 0);

@@ -230,9 +230,11 @@ export interface LockBackend {
   tryAcquire(req: SlotRequest): Awaitable<HeldSlot | undefined>;
   /**
    * Takes a slot of req, waiting as long as wait allows; rejects with
-   * ETIMEDOUT at the deadline and EABORTED when wait.signal fires.
+   * ETIMEDOUT at the deadline and EABORTED when wait.signal fires. A slot
+   * taken at once may come back as it is, not in a promise (the lock
+   * directory's uncontended case: a promise there is a measurable share).
    */
-  acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot>;
+  acquire(req: SlotRequest, wait: WaitOptions): Awaitable<HeldSlot>;
   /** Whether a request of this shape could be granted right now. Never disturbs an acquirer. */
   check(req: Pick<SlotRequest, "descriptor" | "maxHolders" | "shared">): Awaitable<boolean>;
   list(filter: ListFilter): Awaitable<SlotInfo[]>;

@@ -128,7 +128,7 @@ export class FileBackend implements LockBackend {
   }
 
   tryAcquire(req: SlotRequest): HeldSlot | undefined {
-    return this.tryOnce(req, new Set());
+    return this.tryOnce(req);
   }
 
   /**
@@ -136,12 +136,12 @@ export class FileBackend implements LockBackend {
    * once only if no one is queued; otherwise, or if the slots are busy, the
    * acquirer queues behind the waiters already there.
    */
-  acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
+  acquire(req: SlotRequest, wait: WaitOptions): HeldSlot | Promise<HeldSlot> {
     const queueDir = this.#path(this.#names.queue(req.descriptor));
     if (!this.#queue.waiting(queueDir)) {
       try {
-        const held = this.tryOnce(req, new Set());
-        if (held) return Promise.resolve(held);
+        const held = this.tryOnce(req);
+        if (held) return held;
       } catch (err) {
         return Promise.reject(err);
       }
@@ -197,16 +197,17 @@ export class FileBackend implements LockBackend {
     }
   }
 
-  /** tryOnce tries each slot once; knownBusy (updated) puts slots found busy last next time. */
-  tryOnce(req: SlotRequest, knownBusy: Set<number>): HeldSlot | undefined {
+  /** tryOnce tries each slot once; knownBusy (updated, if given) puts slots found busy last next time. */
+  tryOnce(req: SlotRequest, knownBusy?: Set<number>): HeldSlot | undefined {
     if (req.maxHolders === 1) return this.#trySlot(req, 0); // a lock of one slot has one order (saves the core's call and arrays)
-    for (const slot of this.#core.slotOrder(req.maxHolders, req.preferredSlot, knownBusy)) {
+    const busy = knownBusy ?? new Set<number>();
+    for (const slot of this.#core.slotOrder(req.maxHolders, req.preferredSlot, busy)) {
       const held = this.#trySlot(req, slot);
       if (held) {
-        knownBusy.delete(slot);
+        busy.delete(slot);
         return held;
       }
-      knownBusy.add(slot);
+      busy.add(slot);
     }
     return undefined;
   }

@@ -36,7 +36,7 @@ export class LazyServerBackend implements LockBackend {
     return this.#loaded ? this.#loaded.tryAcquire(req) : this.#backend().then((b) => b.tryAcquire(req));
   }
 
-  acquire(req: SlotRequest, wait: WaitOptions): Promise<HeldSlot> {
+  acquire(req: SlotRequest, wait: WaitOptions): Awaitable<HeldSlot> {
     return this.#loaded ? this.#loaded.acquire(req, wait) : this.#backend().then((b) => b.acquire(req, wait));
   }
 
