@@ -187,8 +187,11 @@ export class NodePlatform implements Platform {
     return (this.#hostname ??= os.hostname());
   }
 
+  // The command line a process started with (as Deno's platform keeps it): joined
+  // once, not on every acquire.
+  #commandLine?: string;
   commandLine(): string {
-    return process.argv.join(" ");
+    return (this.#commandLine ??= process.argv.join(" "));
   }
 
   env(name: string): string | undefined {
