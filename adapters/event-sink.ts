@@ -2,7 +2,7 @@
 // runtime: each runtime supplies only the few file operations below
 // (adapters/node/events.ts, adapters/deno/events.ts).
 //
-// The hot path only formats a line and appends it to a string; the string is
+// The hot path only writes a line's bytes into a buffer; the buffer is
 // written FLUSH_MS after its first line (a timer that never keeps the process
 // alive), or at once past FLUSH_BYTES, and when the process exits, as ONE
 // write to the file opened with O_APPEND: a write of a few KB to a regular
@@ -18,7 +18,7 @@
 // write renames it to EVENTS_FILE_OLD, replacing the previous one, while
 // holding a kernel lock on it and only if the name still names the file it
 // wrote (two writers that both see it full rotate it once).
-import { EVENTS_FILE, EVENTS_FILE_OLD, EVENTS_ROTATE_BYTES, eventLine, type EventKind, type EventSink } from "./events.ts";
+import { EVENTS_FILE, EVENTS_FILE_OLD, EVENTS_ROTATE_BYTES, eventLineMaxBytes, writeEventLine, type EventKind, type EventSink } from "./events.ts";
 import type { ByteRange, FileStat, Platform } from "./platform.ts";
 
 /**
@@ -29,8 +29,8 @@ import type { ByteRange, FileStat, Platform } from "./platform.ts";
 export interface EventFiles {
   /** Opens path to append, creating it 0o666: write-only, O_APPEND, no follow, no block, close-on-exec. */
   openAppend(path: string): number;
-  /** One write of text (ASCII: descriptors are) at the end of the file (O_APPEND), encoded as the runtime does it fastest. */
-  append(fd: number, text: string): void;
+  /** One write of data at the end of the file (O_APPEND). */
+  append(fd: number, data: Uint8Array): void;
   rename(from: string, to: string): void;
   /** Calls fn when the process exits (normally, or by an exit call): buffered lines are written then. */
   atExit(fn: () => void): void;
@@ -40,7 +40,7 @@ export interface EventFiles {
 type SinkPlatform = Pick<Platform, "fstat" | "lstat" | "fchmod" | "close" | "tryLock" | "unlock" | "uid" | "unrefTimer">;
 
 /**
- * appendEvents writes text to the events file at path in one O_APPEND write,
+ * appendEvents writes lines (data) to the events file at path in one O_APPEND write,
  * by the rules every writer keeps (the sink below and the foreground holders'
  * last line): never into a planted FIFO, device or hard link, and a file it
  * finds empty and owns is opened to every user (in a shared sticky directory
@@ -49,14 +49,14 @@ type SinkPlatform = Pick<Platform, "fstat" | "lstat" | "fchmod" | "close" | "try
  */
 export function appendEvents(
   files: Pick<EventFiles, "openAppend" | "append">, os: Pick<Platform, "fstat" | "fchmod" | "uid" | "close">,
-  path: string, text: string, after?: (fd: number, st: FileStat) => void,
+  path: string, data: Uint8Array, after?: (fd: number, st: FileStat) => void,
 ): void {
   const fd = files.openAppend(path);
   try {
     const st = os.fstat(fd);
     if (st.kind !== "file" || st.nlink !== 1) throw new Error("not a plain file");
     if (st.size === 0 && st.uid === os.uid() && (st.mode & 0o666) !== 0o666) os.fchmod(fd, 0o666);
-    files.append(fd, text);
+    files.append(fd, data);
     after?.(fd, st);
   } finally {
     try {
@@ -85,7 +85,9 @@ export class BufferedEventSink implements EventSink {
   readonly #old: string;
   readonly #fs: EventFiles;
   readonly #os: SinkPlatform;
-  #pending = "";
+  /** Lines not written yet: #pending's first #length bytes. */
+  readonly #pending = new Uint8Array(FLUSH_BYTES + eventLineMaxBytes("d".repeat(255)));
+  #length = 0;
   #scheduled = false;
   /** Writes that failed (their lines are lost). */
   failures = 0;
@@ -98,8 +100,9 @@ export class BufferedEventSink implements EventSink {
   }
 
   record(kind: EventKind, descriptor: string, ms: number): void {
-    this.#pending += eventLine(Date.now(), kind, descriptor, ms);
-    if (this.#pending.length >= FLUSH_BYTES) this.flush();
+    if (this.#length + eventLineMaxBytes(descriptor) > this.#pending.length) this.flush();
+    this.#length = writeEventLine(this.#pending, this.#length, Date.now(), kind, descriptor, ms);
+    if (this.#length >= FLUSH_BYTES) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       this.#os.unrefTimer(setTimeout(() => this.flush(), FLUSH_MS));
@@ -108,12 +111,12 @@ export class BufferedEventSink implements EventSink {
 
   flush(): void {
     this.#scheduled = false;
-    const text = this.#pending;
-    if (text === "") return;
-    this.#pending = "";
+    const n = this.#length;
+    if (n === 0) return;
+    this.#length = 0;
     try {
-      appendEvents(this.#fs, this.#os, this.file, text, (fd, st) => {
-        if (st.size + text.length > EVENTS_ROTATE_BYTES) this.#rotate(fd, st);
+      appendEvents(this.#fs, this.#os, this.file, this.#pending.subarray(0, n), (fd, st) => {
+        if (st.size + n > EVENTS_ROTATE_BYTES) this.#rotate(fd, st);
       });
     } catch {
       this.failures++;

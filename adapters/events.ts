@@ -34,6 +34,55 @@ export function eventLine(now: number, kind: EventKind, descriptor: string, ms: 
   return `${now} ${kind} ${descriptor} ${ms > 0 ? Math.round(ms) : 0}\n`;
 }
 
+/** The most bytes writeEventLine can write for a descriptor of this many characters. */
+export function eventLineMaxBytes(descriptor: string): number {
+  return 64 + 3 * descriptor.length; // two numbers of ≤ 24 characters, a kind, three spaces, a newline; UTF-8 ≤ 3 bytes per UTF-16 unit
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * writeEventLine puts eventLine's bytes (UTF-8) into out at `at`, which has
+ * room for eventLineMaxBytes, and returns where they end. For a process that
+ * records an event per acquire and release, building each line as a string
+ * only to encode it at the next write was a measurable share of the work.
+ */
+export function writeEventLine(out: Uint8Array, at: number, now: number, kind: EventKind, descriptor: string, ms: number): number {
+  const held = ms > 0 ? Math.round(ms) : 0;
+  if (!isDecimal(now) || !isDecimal(held)) return at + utf8.encodeInto(eventLine(now, kind, descriptor, ms), out.subarray(at)).written;
+  at = writeDecimal(out, at, now);
+  out[at++] = 0x20;
+  at = writeText(out, at, kind);
+  out[at++] = 0x20;
+  at = writeText(out, at, descriptor);
+  out[at++] = 0x20;
+  at = writeDecimal(out, at, held);
+  out[at++] = 0x0a;
+  return at;
+}
+
+/** isDecimal: written by String() as plain digits (not an exponent, a fraction, a sign or NaN)? */
+function isDecimal(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+function writeDecimal(out: Uint8Array, at: number, n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let i = at + digits - 1, rest = n; i >= at; i--, rest = Math.floor(rest / 10)) out[i] = 0x30 + (rest % 10);
+  return at + digits;
+}
+
+/** writeText copies ASCII text byte by byte (descriptors and kinds are), anything else through the encoder. */
+function writeText(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return at + utf8.encodeInto(text, out.subarray(at)).written;
+    out[at + i] = c;
+  }
+  return at + text.length;
+}
+
 /**
  * eventsSetting reads WAITLOCK_EVENTS: "off" (or 0, no, false) records nothing;
  * an absolute directory records every backend's events there (the only way a

@@ -34,7 +34,7 @@ const plainFs: Pick<Platform, "fstat" | "fchmod" | "uid" | "close"> = {
 export function recordHeldEvent(e: HeldEvents | undefined, kind: Extract<EventKind, "released" | "lost">): void {
   if (!e) return;
   try {
-    appendEvents(nodeEventFiles, plainFs, e.file, eventLine(Date.now(), kind, e.descriptor, Date.now() - e.acquiredAt));
+    appendEvents(nodeEventFiles, plainFs, e.file, Buffer.from(eventLine(Date.now(), kind, e.descriptor, Date.now() - e.acquiredAt)));
   } catch {
     // metrics must never keep a lock
   }

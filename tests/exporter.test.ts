@@ -11,7 +11,11 @@ import { get } from "node:http";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { acquire, tryAcquire } from "../adapters/node/index.ts";
-import { EVENTS_FILE, EVENTS_FILE_OLD } from "../adapters/events.ts";
+import fc from "fast-check";
+import { EVENT_KINDS, EVENTS_FILE, EVENTS_FILE_OLD, eventLine, eventLineMaxBytes, writeEventLine } from "../adapters/events.ts";
+import { BufferedEventSink } from "../adapters/event-sink.ts";
+import { nodeEventFiles } from "../adapters/node/events.ts";
+import { NodePlatform } from "../adapters/node/platform.ts";
 import { EventsReader } from "../cli/events-reader.ts";
 import { eventually, tempDir, WAITLOCK, runCli } from "./helpers.ts";
 import { onPath, skipUnlessInstalled } from "./servers/installed.ts";
@@ -88,6 +92,35 @@ describe("event recording", () => {
     assert.ok(Number(lines[3][3]) >= 240, `the first hold (${lines[3][3]} ms)`);
     assert.ok(Number(lines[4][3]) >= 80, `the second acquire waited (${lines[4][3]} ms)`);
     for (const l of lines) assert.match(l[0], /^\d{13}$/);
+  });
+
+  test("a line written as bytes is eventLine's, in UTF-8, whatever the numbers and text", () => {
+    const number = fc.oneof(
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: -1e6, max: -1 }), fc.double(),
+      fc.constantFrom(0, -0, 0.4999, 1e21, 2 ** 53, Infinity, -Infinity, NaN),
+    );
+    const text = fc.oneof(fc.stringMatching(/^[A-Za-z0-9._-]{1,255}$/), fc.string({ unit: "binary", maxLength: 255 }));
+    fc.assert(
+      fc.property(number, fc.constantFrom(...EVENT_KINDS), text, number, fc.nat(40), (now, kind, descriptor, ms, at) => {
+        const out = new Uint8Array(at + eventLineMaxBytes(descriptor));
+        const end = writeEventLine(out, at, now, kind, descriptor, ms);
+        assert.deepEqual(out.subarray(at, end), new TextEncoder().encode(eventLine(now, kind, descriptor, ms)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("the sink writes every line whole, across the writes its buffer takes", (t) => {
+    const dir = tempDir(t);
+    const sink = new BufferedEventSink(dir, new NodePlatform(), nodeEventFiles);
+    const long = "d".repeat(255); // the longest descriptor: a line near the buffer's end must still fit
+    for (let i = 0; i < 1000; i++) sink.record(i % 2 ? "released" : "acquired", i % 3 ? "short" : long, i);
+    sink.flush();
+    const lines = eventsOf(dir).split("\n");
+    assert.equal(lines.pop(), "", "ends with a newline");
+    assert.equal(lines.length, 1000);
+    lines.forEach((line, i) => assert.match(line, new RegExp(`^\\d{13} ${i % 2 ? "released" : "acquired"} ${i % 3 ? "short" : long} ${i}$`)));
+    assert.equal(sink.failures, 0);
   });
 
   test("WAITLOCK_EVENTS=off records nothing; an unwritable events file never fails a lock", async (t) => {

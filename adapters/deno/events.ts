@@ -5,11 +5,9 @@
 import type { EventFiles } from "../event-sink.ts";
 import * as libc from "./libc.ts";
 
-const encoder = new TextEncoder();
-
 export const denoEventFiles: EventFiles = {
   openAppend: (path) => libc.openFile(path, libc.OPEN_FLAGS.append, 0o666),
-  append: (fd, text) => void libc.writeAt(fd, encoder.encode(text), 0),
+  append: (fd, data) => void libc.writeAt(fd, data, 0),
   rename: (from, to) => Deno.renameSync(from, to),
   // "unload" is dispatched on a normal exit and on Deno.exit().
   atExit: (fn) => globalThis.addEventListener("unload", fn),

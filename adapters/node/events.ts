@@ -8,8 +8,7 @@ const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 export const nodeEventFiles: EventFiles = {
   // libuv opens every file close-on-exec.
   openAppend: (path) => fs.openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o666),
-  // latin1: a one-byte string is copied as it is, where UTF-8 would be encoded (it showed in profiles).
-  append: (fd, text) => void fs.writeSync(fd, text, null, "latin1"),
+  append: (fd, data) => void fs.writeSync(fd, data),
   rename: (from, to) => fs.renameSync(from, to),
   atExit: (fn) => void process.on("exit", fn),
 };
