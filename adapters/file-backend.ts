@@ -117,6 +117,22 @@ export class FileBackend implements LockBackend {
     return joinPath(this.#dir, name);
   }
 
+  /** The last descriptor's queue directory and slot 0 paths, made once: a process takes one lock again and again. */
+  #lastPaths: { descriptor: string; queue: string; slot0: string } | undefined;
+
+  #pathsOf(descriptor: string): { queue: string; slot0: string } {
+    let last = this.#lastPaths;
+    if (last?.descriptor !== descriptor) {
+      last = { descriptor, queue: this.#path(this.#names.queue(descriptor)), slot0: this.#path(this.#names.slot(descriptor, 0)) };
+      this.#lastPaths = last;
+    }
+    return last;
+  }
+
+  #slotPath(descriptor: string, slot: number): string {
+    return slot === 0 ? this.#pathsOf(descriptor).slot0 : this.#path(this.#names.slot(descriptor, slot));
+  }
+
   /** #record encodes a holder's record, valid until the next #record: every caller writes it at once. */
   #record(req: SlotRequest, slot: number): Uint8Array {
     return this.#records.encode({
@@ -137,7 +153,7 @@ export class FileBackend implements LockBackend {
    * acquirer queues behind the waiters already there.
    */
   acquire(req: SlotRequest, wait: WaitOptions): HeldSlot | Promise<HeldSlot> {
-    const queueDir = this.#path(this.#names.queue(req.descriptor));
+    const queueDir = this.#pathsOf(req.descriptor).queue;
     if (!this.#queue.waiting(queueDir)) {
       try {
         const held = this.tryOnce(req);
@@ -242,7 +258,7 @@ export class FileBackend implements LockBackend {
   }
 
   #trySlot(req: SlotRequest, slot: number): HeldSlot | undefined {
-    const path = this.#path(this.#names.slot(req.descriptor, slot));
+    const path = this.#slotPath(req.descriptor, slot);
     const p = this.#p;
     for (let attempt = 0; attempt < INODE_RETRIES; attempt++) {
       const fd = this.#openSlotFile(path);
