@@ -381,7 +381,7 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     const b = backend(options);
     // Where events go is decided (once per backend) before any waiting, not
     // between a release and the next holder's return.
-    sinkOf(b);
+    const sink = sinkOf(b);
     let held: HeldSlot | undefined;
     const started = performance.now();
     if (timeout === 0) {
@@ -389,17 +389,22 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     } else {
       try {
         const got = b.acquire(req, { deadline: started + timeout, signal: options.signal, pollMs: options.pollInterval });
-        held = got instanceof Promise ? await got : got; // a slot taken at once: no turn of the event loop
+        if (got instanceof Promise) {
+          sink?.warm?.(req.descriptor); // it waits: record its grant's event once for nothing meanwhile
+          held = await got;
+        } else {
+          held = got; // a slot taken at once: no turn of the event loop
+        }
       } catch (err) {
         if (err instanceof WaitlockError && err.code === "ETIMEDOUT") {
-          sinkOf(b)?.record("timeout", req.descriptor, performance.now() - started);
+          sink?.record("timeout", req.descriptor, performance.now() - started);
           throw new WaitlockError("ETIMEDOUT", `timed out after ${timeout / 1000} s waiting for ${req.descriptor}`, { cause: err });
         }
         throw err;
       }
     }
     if (!held) {
-      sinkOf(b)?.record("conflict", req.descriptor, 0);
+      sink?.record("conflict", req.descriptor, 0);
       const what = req.maxHolders > 1 ? `all ${req.maxHolders} slots of ${req.descriptor} are held` : `${req.descriptor} is held by another process`;
       throw new WaitlockError("EBUSY", what);
     }

@@ -109,6 +109,11 @@ export class BufferedEventSink implements EventSink {
     }
   }
 
+  warm(descriptor: string): void {
+    // Written past the lines kept (record() leaves room for a line there) and not counted.
+    writeEventLine(this.#pending, this.#length, Date.now(), "acquired", descriptor, 1);
+  }
+
   flush(): void {
     this.#scheduled = false;
     const n = this.#length;

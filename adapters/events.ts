@@ -24,6 +24,11 @@ export interface EventSink {
   /** The events file, for a process that records on this one's behalf (the foreground holder). */
   readonly file: string;
   record(kind: EventKind, descriptor: string, ms: number): void;
+  /**
+   * Runs, for nothing, what recording an event of descriptor takes, so that a
+   * process that waits has it compiled before its grant, not on the way to it.
+   */
+  warm?(descriptor: string): void;
 }
 
 /** What a runtime supplies to record events: a sink per directory (undefined: it cannot record there). */

@@ -134,11 +134,11 @@ export class FileBackend implements LockBackend {
   }
 
   /** #record encodes a holder's record, valid until the next #record: every caller writes it at once. */
-  #record(req: SlotRequest, slot: number): Uint8Array {
+  #record(req: SlotRequest, slot: number, acquiredAt = Date.now()): Uint8Array {
     return this.#records.encode({
       type: lockTypeOf(req), slot, maxHolders: req.maxHolders,
       holderPid: req.holderPid, ownerPid: req.ownerPid, ownerStart: req.ownerStart,
-      uid: this.#p.uid(), acquiredAt: Date.now(), hostname: this.#p.hostname(),
+      uid: this.#p.uid(), acquiredAt, hostname: this.#p.hostname(),
       descriptor: req.descriptor, command: req.command,
     });
   }
@@ -167,17 +167,19 @@ export class FileBackend implements LockBackend {
 
   /**
    * warm runs, for nothing, what taking a slot needs that a failed attempt did
-   * not run: encoding a record, the stat that verifies the path, and the test
-   * the directory watch puts a changed file's name to. Run first after a
+   * not run: encoding a record (and restamping it, which is what the grant
+   * will do to the record encoded here), the stat that verifies the path, and
+   * the test the directory watch puts a changed file's name to. Run first after a
    * release, each would be compiled then (a fresh process's first call is
    * several times its later ones; bench/wakeup.mjs measures it); a
    * waiter pays for them while it waits instead.
    */
   warm(req: SlotRequest): void {
     try {
-      const record = this.#record(req, 0);
+      this.#record(req, 0, 0);
+      const record = this.#record(req, 0, 1); // the same but its time: restamped
       const name = this.#names.slot(req.descriptor, 0);
-      this.#p.lstat(this.#path(name));
+      this.#p.lstat(this.#slotPath(req.descriptor, 0));
       // Twice: V8 runs a regular expression's first match in its interpreter
       // and compiles it to machine code at the second.
       for (let i = 0; i < 2; i++) this.#concerns(name, req.descriptor);
