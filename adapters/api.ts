@@ -189,8 +189,12 @@ export class Lock {
       this.#stopOwnerWatch();
       const ended = this.#held.release();
       // A hold that ends at once (a file's) settles now: no promise chained for it.
-      if (ended instanceof Promise) settle(ended.then(() => this.#recordRelease()));
-      else settle(this.#recordRelease());
+      if (ended instanceof Promise) {
+        settle(ended.then(() => this.#recordRelease()));
+      } else {
+        this.#recordRelease();
+        settle();
+      }
     } catch (err) {
       fail(err);
     }
