@@ -238,7 +238,8 @@ function nothingToStop(): void {}
 
 /** createWaitlock builds the API for one runtime. */
 export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupport, events?: EventSinkFactory): Waitlock {
-  const backends = new Map<string, LockBackend>();
+  /** Server backends by URL, each made once (parsing the URL only then); the lock directory's are below. */
+  const servers = new Map<string, LazyServerBackend>();
   const sinks = new Map<LockBackend, EventSink | undefined>();
   const unsupported = platform.unsupported;
   let selfStart: number | undefined; // this process's start time never changes: read /proc once
@@ -256,7 +257,6 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     if (!b) {
       b = new FileBackend(platform, core, resolveLockDir(platform, lockDir));
       made.set(key, b);
-      backends.set(`${made === byLockDir ? "opt" : "env"}:${key}`, b);
     }
     return b;
   }
@@ -270,14 +270,13 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
     const url = o.backend ?? (o.lockDir === undefined ? platform.env("WAITLOCK_BACKEND") || undefined : undefined);
     if (url === undefined) return fileBackend(o.lockDir);
     if (typeof url !== "string") throw usage("backend must be a URL string");
-    const key = `url:${url}`;
-    const made = backends.get(key); // a server's backend is made once per URL: parse it only then
+    const made = servers.get(url);
     if (made) return made;
     const target = parseBackendUrl(url, (n) => platform.env(n));
     if (target.kind === "file") return fileBackend(target.dir);
     if (!net) throw new WaitlockError("EUSAGE", `this runtime cannot reach ${target.display} (no network support)`);
     const b = new LazyServerBackend(target, net, platform);
-    backends.set(key, b);
+    servers.set(url, b);
     return b;
   }
 
@@ -454,7 +453,7 @@ export function createWaitlock(platform: Platform, core: Core, net?: NetworkSupp
   }
 
   function close(): void {
-    for (const b of backends.values()) b.close?.();
+    for (const b of servers.values()) b.close(); // the lock directory holds no connections
   }
 
   return { acquire, tryAcquire, check, list, signalHolders, core, platform, backend, close };
